@@ -1,0 +1,33 @@
+"""Logging to a rotating file in the data dir (and stderr for CLI commands)."""
+
+from __future__ import annotations
+
+import logging
+import logging.handlers
+from pathlib import Path
+
+from multi_user.paths import logs_dir
+
+FORMAT = "%(asctime)s %(levelname)s %(process)d %(name)s: %(message)s"
+
+
+def setup_logging(data_dir: Path, level: str = "INFO", console: bool = False) -> Path:
+    """Configure the root logger once; returns the log file's path."""
+    folder = logs_dir(data_dir)
+    folder.mkdir(parents=True, exist_ok=True)
+    log_file = folder / "mt5desk.log"
+    root = logging.getLogger()
+    for h in list(root.handlers):
+        root.removeHandler(h)
+        h.close()
+    handler = logging.handlers.RotatingFileHandler(log_file, maxBytes=2_000_000, backupCount=3, encoding="utf-8")
+    handler.setFormatter(logging.Formatter(FORMAT))
+    root.addHandler(handler)
+    if console:
+        err = logging.StreamHandler()
+        err.setFormatter(logging.Formatter("%(levelname)s %(name)s: %(message)s"))
+        # CLI output on stdout is the command's result; only warnings go to stderr
+        err.setLevel(logging.WARNING)
+        root.addHandler(err)
+    root.setLevel(level)
+    return log_file

@@ -1,0 +1,96 @@
+"""MT5 Desk entry point: parses the command line, then starts the GUI, a CLI command or the headless host.
+
+The command line is a contract that scripts and tests rely on (see docs/DESIGN.md, "Command line").
+Exit codes: 0 ok, 2 bad input or usage, 3 terminal or authorization failure, 4 vault locked or damaged.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+
+from multi_user.errors import DeskError
+
+
+def build_parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(prog="mt5-desk", description="One desktop for all your MetaTrader 5 accounts.")
+    p.add_argument("--data-dir", help="folder for everything MT5 Desk writes (default: $MT5DESK_DATA_DIR, "
+                   "else the platform's user data folder)")
+    p.add_argument("--backend", choices=["auto", "mt5", "sim"], default="auto",
+                   help="auto: the real MetaTrader5 package where it imports, else the simulator")
+    p.add_argument("--log-level", default="INFO", type=str.upper,
+                   choices=["DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"])
+    p.add_argument("--screenshot", metavar="PNG", help="render the main window to PNG and exit")
+    p.add_argument("--after", metavar="S", type=float, default=3.0,
+                   help="with --screenshot: seconds to run before rendering (default 3)")
+    sub = p.add_subparsers(dest="command", metavar="COMMAND")
+
+    acc = sub.add_parser("accounts", help="list, link and unlink MT5 accounts")
+    asub = acc.add_subparsers(dest="accounts_command", metavar="ACTION", required=True)
+    for name, helptext in (("list", "the linked accounts"), ("status", "lock holder and last known values")):
+        a = asub.add_parser(name, help=helptext)
+        a.add_argument("--json", action="store_true")
+    link = asub.add_parser("link", help="link an account (password: first line of stdin, or a hidden prompt)")
+    link.add_argument("--login", required=True)
+    link.add_argument("--server", required=True)
+    link.add_argument("--label")
+    link.add_argument("--investor", action="store_true", help="the password is the read-only investor password")
+    link.add_argument("--dedicated", action="store_true", help="give the account its own portable terminal")
+    link.add_argument("--terminal", metavar="PATH", help="terminal64.exe (or its folder) to verify and run on")
+    link.add_argument("--no-verify", action="store_true", help="store without checking against a terminal")
+    link.add_argument("--json", action="store_true")
+    unlink = asub.add_parser("unlink", help="remove an account and its secrets")
+    unlink.add_argument("--login", required=True)
+    unlink.add_argument("--server", required=True)
+    unlink.add_argument("--json", action="store_true")
+    rot = asub.add_parser("rotate", help="re-encrypt every stored password to the current key")
+    rot.add_argument("--json", action="store_true")
+
+    run = sub.add_parser("run", help="run the lanes")
+    run.add_argument("--headless", action="store_true", required=True, help="without a window")
+    run.add_argument("--duration", type=float, metavar="S", help="stop after S seconds")
+    run.add_argument("--json", action="store_true", help="one JSON event per line on stdout")
+
+    sim = sub.add_parser("sim", help="the simulator world: demo accounts, fault injection")
+    from app.commands.sim_cmd import add_sim_arguments
+
+    add_sim_arguments(sim)
+    return p
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = build_parser()
+    try:
+        args = parser.parse_args(argv)
+    except SystemExit as exc:  # argparse exits 2 on usage errors, 0 on --help
+        return int(exc.code or 0)
+    from app.logging_setup import setup_logging
+    from multi_user.paths import resolve_data_dir
+
+    try:
+        args.data_dir = resolve_data_dir(args.data_dir)
+        setup_logging(args.data_dir, args.log_level, console=args.command is not None)
+        if args.command == "accounts":
+            from app.commands.accounts_cmd import run_accounts
+
+            return run_accounts(args)
+        if args.command == "sim":
+            from app.commands.sim_cmd import run_sim
+
+            return run_sim(args)
+        if args.command == "run":
+            from app.commands.run_cmd import run_headless
+
+            return run_headless(args)
+        from ui.launch import run_gui
+
+        return run_gui(args)
+    except DeskError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return exc.exit_code
+    except KeyboardInterrupt:
+        return 130
+
+
+if __name__ == "__main__":
+    sys.exit(main())

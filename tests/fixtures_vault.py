@@ -1,0 +1,1 @@
+"""Shared pytest fixtures (plugin loaded by conftest.py)."""
