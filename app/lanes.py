@@ -1,0 +1,296 @@
+"""Lanes: one terminal + one worker process each.
+
+The shared lane serves many accounts one after another, as its ActiveAccountLock decides; a
+dedicated lane is the same machinery with a single account that always holds its own lock, on
+its own portable terminal. The lock decides who should be logged in; the lane performs the
+login in its worker and reports back, so a failed or slow login never stalls the queue.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from app.lock import ActiveAccountLock
+from app.supervisor import RestartPolicy, Supervised
+from app.terminal_process import TerminalProcess
+from app.worker_client import WorkerClient, worker_command
+from multi_user.errors import AuthorizationError, DeskError, IdentityMismatch, TerminalError
+
+log = logging.getLogger("mt5desk.lanes")
+
+SHARED = "shared"
+
+
+@dataclass(frozen=True)
+class LaneAccount:
+    key: str
+    login: int
+    server: str
+
+
+@dataclass
+class LaneConfig:
+    name: str
+    data_dir: Path
+    backend: str  # resolved: "mt5" | "sim"
+    terminal: Path | None  # terminal64.exe; None: the real package finds the installed one
+    portable: bool
+    start_terminal: bool  # the app starts (and supervises) this terminal itself
+    rate: float = 1.0
+    timeout_ms: int = 60000
+    policy_factory: Callable[[], RestartPolicy] = RestartPolicy
+    run_io: Callable[..., Awaitable[Any]] | None = None  # runs a blocking call off the GUI thread
+
+
+class Lane:
+    def __init__(self, config: LaneConfig, *, emit: Callable[[dict[str, Any]], None],
+                 password: Callable[[str], Awaitable[str]],
+                 on_snapshot: Callable[[str, dict[str, Any]], None]) -> None:
+        self.config = config
+        self.name = config.name
+        self._emit = emit
+        self._password = password
+        self._on_snapshot = on_snapshot
+        self.accounts: dict[str, LaneAccount] = {}
+        self.lock = ActiveAccountLock(listener=self._lock_event)
+        self._busy = False
+        self._job_started: set[int] = set()
+        self._tasks: set[asyncio.Task[Any]] = set()
+        self._worker_up = False
+        self._stopping = False
+        self._verify_waiters: dict[str, asyncio.Future[dict[str, Any]]] = {}
+        folder = str(config.terminal.parent) if config.terminal else None
+        self.terminal: TerminalProcess | None = None
+        self.terminal_sup: Supervised | None = None
+        if config.start_terminal and config.terminal is not None:
+            self.terminal = TerminalProcess(config.terminal, backend=config.backend, portable=config.portable,
+                                            on_exit=self._terminal_exited, run_io=config.run_io)
+            self.terminal_sup = Supervised("terminal", self.name, folder, emit, self.terminal.start,
+                                           config.policy_factory(), on_restarted=self._terminal_restarted)
+        cmd = worker_command(str(config.data_dir), config.backend, lane=self.name,
+                             terminal=str(config.terminal) if config.terminal else None,
+                             portable=config.portable, rate=config.rate, timeout_ms=config.timeout_ms)
+        self.worker = WorkerClient(cmd, on_push=self._push, on_exit=self._worker_exited, name=f"{self.name} worker")
+        self.worker_sup = Supervised("worker", self.name, folder, emit, self._start_worker,
+                                     config.policy_factory(), on_restarted=self._worker_restarted)
+
+    # ---- lifecycle -------------------------------------------------------------------------
+    async def start(self) -> None:
+        if self.terminal_sup is not None:
+            await self.terminal_sup.start()
+        await self.worker_sup.start()
+        if self.worker_sup.state == "running":
+            await self._worker_connected()
+
+    async def stop(self) -> None:
+        self._stopping = True
+        await self.worker_sup.cancel_restart()
+        await self.worker.stop()
+        await self.worker_sup.stopped()
+        if self.terminal_sup is not None and self.terminal is not None:
+            await self.terminal_sup.cancel_restart()
+            await self.terminal.stop()
+            await self.terminal_sup.stopped()
+        tasks = list(self._tasks)
+        for t in tasks:
+            t.cancel()
+        for t in tasks:
+            with contextlib.suppress(asyncio.CancelledError, Exception):
+                await t
+
+    async def action(self, what: str) -> None:
+        """Terminals panel: start, stop or restart this lane's processes."""
+        if what == "stop":
+            self._worker_up = False
+            self.lock.worker_crashed()
+            await self.worker.stop()
+            await self.worker_sup.stopped()
+            if self.terminal is not None and self.terminal_sup is not None:
+                await self.terminal.stop()
+                await self.terminal_sup.stopped()
+        elif what in ("start", "restart"):
+            if what == "restart":
+                await self.action("stop")
+            self._stopping = False
+            await self.start()
+
+    def pids(self) -> dict[str, int | None]:
+        return {"terminal": self.terminal.pid if self.terminal else None, "worker": self.worker.pid}
+
+    def set_accounts(self, accounts: list[LaneAccount]) -> None:
+        wanted = {a.key: a for a in accounts}
+        for key in list(self.accounts):
+            if key not in wanted:
+                self.lock.forget(key)
+        self.accounts = wanted
+
+    # ---- worker and terminal supervision --------------------------------------------------
+    async def _start_worker(self) -> int:
+        return await self.worker.start()
+
+    async def _worker_connected(self) -> None:
+        try:
+            await self.worker.request("connect")
+        except DeskError as exc:
+            self._emit({"event": "error", "lane": self.name, "code": getattr(exc, "code", None),
+                        "message": f"{self.name}: {exc}"})
+        self._worker_up = True
+        self.lock.worker_ready()
+        self._pump()
+
+    def _worker_exited(self, code: int, crashed: bool) -> None:
+        self._worker_up = False
+        if crashed and not self._stopping:
+            self.lock.worker_crashed()
+            self.worker_sup.exited(code)
+
+    async def _worker_restarted(self) -> None:
+        await self._worker_connected()
+
+    def _terminal_exited(self, code: int, crashed: bool) -> None:
+        if crashed and not self._stopping and self.terminal_sup is not None:
+            holder = self.lock.holder
+            if holder is not None:
+                self.lock.set_account_state(holder.account, "offline", "terminal stopped; restarting it")
+            self.terminal_sup.exited(code)
+
+    async def _terminal_restarted(self) -> None:
+        if self._worker_up:
+            await self.worker.request("reconnect")
+            holder = self.lock.holder
+            if holder is not None and holder.phase == "active":
+                self.lock.set_account_state(holder.account, "live")
+
+    # ---- pushes from the worker ----------------------------------------------------------
+    def _push(self, msg: dict[str, Any]) -> None:
+        kind = msg.get("type")
+        if kind == "snapshot":
+            data = msg.get("data") or {}
+            key = f"{data.get('login')}@{data.get('server')}"
+            if key in self.accounts:
+                self._on_snapshot(key, {**data, "lane": self.name})
+                holder = self.lock.holder
+                if holder is not None and holder.account == key and holder.reason == "sweep":
+                    self.lock.release(key)  # a sweep visit needs one snapshot, then gives the lock back
+        elif kind == "mismatch":
+            key = f"{msg.get('login')}@{msg.get('server')}"
+            message = (f"the terminal was switched to login {msg.get('actual_login')} on "
+                       f"{msg.get('actual_server')} by another program; trading refused")
+            self._emit({"event": "error", "lane": self.name, "account": key, "message": message})
+            if self.lock.holder is not None and self.lock.holder.account == key:
+                self.lock.release(key)
+            self.lock.set_account_state(key, "mismatch", message)
+        elif kind == "health":
+            holder = self.lock.holder
+            if holder is not None and holder.phase == "active":
+                if msg.get("terminal_connected") is False:
+                    err = (msg.get("last_error") or {}).get("message") or "broker connection lost"
+                    self.lock.set_account_state(holder.account, "offline", err)
+                elif msg.get("terminal_connected"):
+                    self.lock.set_account_state(holder.account, "live")
+        elif kind == "error":
+            self._emit({"event": "error", "lane": self.name, "code": msg.get("code"), "message": msg.get("message")})
+
+    # ---- the lock drives logins -------------------------------------------------------------
+    def _lock_event(self, event: dict[str, Any]) -> None:
+        self._emit({**event, "lane": self.name})
+        if event.get("event") == "job" and event.get("state") in ("aborted", "failed"):
+            self._fail_verify(event.get("account", ""), TerminalError(
+                f"the check of {event.get('account')} was interrupted: {event.get('message') or event['state']}"))
+        if event.get("event") == "lock":
+            asyncio.get_event_loop().call_soon(self._pump)
+
+    def _spawn(self, coro: Awaitable[Any]) -> None:
+        task = asyncio.ensure_future(coro)
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
+
+    def _pump(self) -> None:
+        if self._busy or not self._worker_up or self._stopping:
+            return
+        holder = self.lock.holder
+        if holder is None:
+            return
+        if holder.phase == "switching":
+            self._busy = True
+            self._spawn(self._switch(holder.account))
+        elif holder.reason == "job" and id(holder) not in self._job_started:
+            self._job_started.add(id(holder))
+            self._busy = True
+            self._spawn(self._run_job(holder.account, holder.job or ""))
+
+    async def verify(self, key: str, timeout: float = 180.0) -> dict[str, Any]:
+        """Log ``key`` in once as a short job and return its first snapshot (the link check)."""
+        fut: asyncio.Future[dict[str, Any]] = asyncio.get_running_loop().create_future()
+        self._verify_waiters[key] = fut
+        try:
+            self.lock.run_job(key, "verify")
+            return await asyncio.wait_for(fut, timeout)
+        except (TimeoutError, asyncio.TimeoutError):
+            self.lock.cancel(key)
+            raise TerminalError(f"the terminal did not log {key} in within {timeout:.0f} s", -10005) from None
+        finally:
+            self._verify_waiters.pop(key, None)
+
+    def _fail_verify(self, key: str, exc: Exception) -> None:
+        fut = self._verify_waiters.get(key)
+        if fut is not None and not fut.done():
+            fut.set_exception(exc)
+
+    async def _switch(self, key: str) -> None:
+        acct = self.accounts.get(key)
+        try:
+            if acct is None:
+                self.lock.switch_failed(key, "offline", "this account is no longer linked")
+                return
+            password = await self._password(key)
+            await self.worker.request("switch", login=acct.login, password=password, server=acct.server)
+            del password
+            if self._still_switching(key):
+                self.lock.switch_succeeded(key)
+        except DeskError as exc:
+            kind = ("auth" if isinstance(exc, AuthorizationError)
+                    else "mismatch" if isinstance(exc, IdentityMismatch) else "offline")
+            self._fail_verify(key, exc)
+            if self._still_switching(key):
+                self.lock.switch_failed(key, kind, str(exc))
+        finally:
+            self._busy = False
+            self._pump()
+
+    def _still_switching(self, key: str) -> bool:
+        h = self.lock.holder
+        return h is not None and h.account == key and h.phase == "switching"
+
+    async def _run_job(self, key: str, job: str) -> None:
+        ok, message = False, ""
+        try:
+            if job == "verify":
+                snap = await self.worker.request("snapshot")
+                ok, message = True, "credentials verified"
+                fut = self._verify_waiters.get(key)
+                if fut is not None and not fut.done():
+                    fut.set_result(snap)
+            elif job == "close_all":
+                result = await self.worker.request("close_all")
+                ok = not result.get("failed")
+                message = f"closed {result.get('closed', 0)} position(s)"
+                if result.get("failed"):
+                    message += f", {result['failed']} failed: " + "; ".join(result.get("messages") or [])
+            else:
+                message = f"unknown job {job!r}"
+        except DeskError as exc:
+            message = str(exc)
+            self._fail_verify(key, exc)
+        finally:
+            self._busy = False
+            h = self.lock.holder
+            if h is not None and h.account == key and h.reason == "job":
+                self.lock.job_finished(key, ok, message)
+            self._pump()

@@ -1,0 +1,130 @@
+"""A terminal the app starts itself (QProcess child): ``terminal64.exe [/portable]`` or the simulator's.
+
+Terminals the app started must not outlive it. The simulated terminal is told our pid and exits
+when we die; on Windows the real terminal is put in a job object that kills it when our last
+handle closes (see multi_user.job_object), so even a killed GUI leaves no orphan terminals.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import os
+from collections.abc import Awaitable, Callable
+from pathlib import Path
+from typing import Any
+
+from PySide6.QtCore import QObject, QProcess
+
+from multi_user.errors import TerminalError
+from multi_user.terminals import terminal_command
+
+log = logging.getLogger("mt5desk.terminal")
+
+READY_TIMEOUT = 30.0
+
+
+async def _inline(fn: Callable[..., Any], *args: Any) -> Any:
+    return fn(*args)
+
+
+class TerminalProcess(QObject):
+    def __init__(self, exe: Path, *, backend: str, portable: bool,
+                 on_exit: Callable[[int, bool], None],
+                 run_io: Callable[..., Awaitable[Any]] | None = None) -> None:
+        super().__init__()
+        self._run_io = run_io or _inline
+        self.exe = exe
+        self.backend = backend
+        self.portable = portable
+        self._on_exit = on_exit
+        self._proc: QProcess | None = None
+        self._stopping = False
+        self._exited: asyncio.Future[int] | None = None
+
+    @property
+    def pid(self) -> int | None:
+        if self._proc is None or self._proc.state() == QProcess.ProcessState.NotRunning:
+            return None
+        return int(self._proc.processId()) or None
+
+    async def start(self) -> int:
+        if not self.exe.exists():
+            raise TerminalError(f"terminal not found: {self.exe}", -10003)
+        if self.backend == "sim":
+            await self._stop_foreign_sim_terminal()
+        cmd = terminal_command(self.exe, backend=self.backend, portable=self.portable, exit_with_pid=os.getpid())
+        loop = asyncio.get_running_loop()
+        self._exited = loop.create_future()
+        self._stopping = False
+        proc = QProcess(self)
+        proc.setProgram(cmd[0])
+        proc.setArguments(cmd[1:])
+        proc.setWorkingDirectory(str(self.exe.parent))
+        proc.setProcessChannelMode(QProcess.ProcessChannelMode.ForwardedErrorChannel)
+        proc.setStandardOutputFile(QProcess.nullDevice())
+        proc.finished.connect(self._finished)
+        self._proc = proc
+        proc.start()
+        if not proc.waitForStarted(10000):
+            self._proc = None
+            raise TerminalError(f"could not start the terminal {self.exe}: {proc.errorString()}", -10003)
+        pid = int(proc.processId())
+        if self.backend == "mt5":
+            from multi_user.job_object import kill_with_parent
+
+            kill_with_parent(pid)
+        else:
+            await self._wait_sim_ready(pid)
+        log.info("terminal started: %s (pid %s)", self.exe.parent, pid)
+        return pid
+
+    async def _wait_sim_ready(self, pid: int) -> None:
+        """Wait (off the GUI thread) until the simulated terminal answers on its IPC endpoint."""
+        from multi_user.mt5sim import control
+
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + READY_TIMEOUT
+        while loop.time() < deadline:
+            if self.pid is None:
+                raise TerminalError(f"the terminal in {self.exe.parent} exited during start-up", -10003)
+            ready = await self._run_io(control.terminal_pid, self.exe)
+            if ready == pid:
+                return
+            await asyncio.sleep(0.05)
+        raise TerminalError(f"the terminal in {self.exe.parent} did not start within {READY_TIMEOUT:.0f} s", -10005)
+
+    async def _stop_foreign_sim_terminal(self) -> None:
+        # A terminal left running for this folder (by a previous run or by a client's initialize)
+        # is replaced by one we own, so supervision covers it.
+        from multi_user.mt5sim import control
+
+        if await self._run_io(control.terminal_pid, self.exe):
+            await self._run_io(control.stop_terminal, self.exe)
+
+    async def stop(self, timeout: float = 5.0) -> None:
+        proc = self._proc
+        if proc is None:
+            return
+        self._stopping = True
+        if proc.state() != QProcess.ProcessState.NotRunning:
+            proc.terminate()
+            with contextlib.suppress(TimeoutError, asyncio.TimeoutError):
+                if self._exited is not None:
+                    await asyncio.wait_for(asyncio.shield(self._exited), timeout)
+            if proc.state() != QProcess.ProcessState.NotRunning:
+                proc.kill()
+                proc.waitForFinished(2000)
+        self._proc = None
+        proc.deleteLater()
+
+    def _finished(self, code: int, status: QProcess.ExitStatus) -> None:
+        if self.sender() is not self._proc:
+            return
+        if self._exited is not None and not self._exited.done():
+            self._exited.set_result(code)
+        crashed = not self._stopping
+        if crashed:
+            log.warning("terminal %s exited (code %s)", self.exe.parent, code)
+        self._on_exit(code, crashed)

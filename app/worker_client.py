@@ -1,0 +1,214 @@
+"""The GUI-side client of one lane worker (a QProcess child speaking JSON lines).
+
+Requests are awaited on the qasync loop, so the window never waits on a terminal. Pushes
+(snapshots, health, mismatch) are delivered to a callback in arrival order.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import itertools
+import logging
+import sys
+from collections.abc import Callable
+from typing import Any
+
+from PySide6.QtCore import QObject, QProcess
+
+from multi_user import worker_protocol as wp
+from multi_user.errors import AuthorizationError, BadInput, IdentityMismatch, TerminalError
+
+log = logging.getLogger("mt5desk.worker_client")
+
+REQUEST_TIMEOUT = 90.0  # longer than MT5's own 60 s IPC timeout, so the worker reports first
+
+
+class WorkerError(TerminalError):
+    """A request the worker answered with an error; ``kind`` is one of worker_protocol's ERR_*."""
+
+    def __init__(self, kind: str, message: str, code: int | None = None) -> None:
+        super().__init__(message, code)
+        self.kind = kind
+
+
+def raise_typed(error: dict[str, Any]) -> None:
+    """Turn a worker's error answer back into the typed error the rest of the app expects."""
+    kind, message, code = error.get("kind"), str(error.get("message")), error.get("code")
+    if kind == wp.ERR_AUTH:
+        exc: Exception = AuthorizationError(message, code)
+    elif kind == wp.ERR_MISMATCH:
+        exc = IdentityMismatch(message, code)
+    elif kind == wp.ERR_BAD_REQUEST:
+        exc = BadInput(message)
+    else:
+        exc = WorkerError(str(kind), message, code)
+    exc.kind = kind  # type: ignore[attr-defined]
+    raise exc
+
+
+def worker_command(data_dir: str, backend: str, *, lane: str, terminal: str | None, portable: bool,
+                   rate: float, timeout_ms: int, log_level: str = "INFO") -> list[str]:
+    cmd = [sys.executable, "-m", "multi_user.worker", "--data-dir", data_dir, "--backend", backend,
+           "--lane", lane, "--rate", str(rate), "--timeout-ms", str(timeout_ms), "--log-level", log_level]
+    if terminal:
+        cmd += ["--terminal", terminal]
+    if portable:
+        cmd.append("--portable")
+    return cmd
+
+
+class WorkerClient(QObject):
+    def __init__(self, command: list[str], *, on_push: Callable[[dict[str, Any]], None],
+                 on_exit: Callable[[int, bool], None], name: str = "worker") -> None:
+        super().__init__()
+        self.command = command
+        self.name = name
+        self._on_push = on_push
+        self._on_exit = on_exit
+        self._ids = itertools.count(1)
+        self._pending: dict[int, asyncio.Future[Any]] = {}
+        self._buf = b""
+        self._hello: asyncio.Future[dict[str, Any]] | None = None
+        self._stopping = False
+        self._proc: QProcess | None = None
+        self._exited: asyncio.Future[int] | None = None
+
+    @property
+    def pid(self) -> int | None:
+        if self._proc is None or self._proc.state() == QProcess.ProcessState.NotRunning:
+            return None
+        return int(self._proc.processId()) or None
+
+    @property
+    def running(self) -> bool:
+        return self.pid is not None
+
+    async def start(self, timeout: float = 30.0) -> int:
+        """Start the worker and complete the version handshake; returns its pid."""
+        loop = asyncio.get_running_loop()
+        self._stopping = False
+        self._buf = b""
+        self._hello = loop.create_future()
+        self._exited = loop.create_future()
+        proc = QProcess(self)
+        proc.setProgram(self.command[0])
+        proc.setArguments(self.command[1:])
+        proc.readyReadStandardOutput.connect(self._read_stdout)
+        proc.readyReadStandardError.connect(self._read_stderr)
+        proc.finished.connect(self._finished)
+        proc.errorOccurred.connect(self._error)
+        self._proc = proc
+        proc.start()
+        try:
+            hello = await asyncio.wait_for(self._hello, timeout)
+        except TimeoutError:
+            await self.stop()
+            raise WorkerError(wp.ERR_TERMINAL, f"{self.name} did not start within {timeout:.0f} s") from None
+        if hello.get("type") == "fatal":
+            await self.stop()
+            raise TerminalError(str(hello.get("message")))
+        if hello.get("protocol") != wp.PROTOCOL_VERSION:
+            await self.stop()
+            raise WorkerError(wp.ERR_TERMINAL, f"{self.name} speaks protocol {hello.get('protocol')}, "
+                              f"this app speaks {wp.PROTOCOL_VERSION}: reinstall MT5 Desk")
+        await self.request("hello", protocol=wp.PROTOCOL_VERSION)
+        return int(hello["pid"])
+
+    async def request(self, op: str, *, timeout: float = REQUEST_TIMEOUT, **fields: Any) -> Any:
+        if self._proc is None or self.pid is None:
+            raise WorkerError(wp.ERR_IPC, f"{self.name} is not running")
+        rid = next(self._ids)
+        fut: asyncio.Future[Any] = asyncio.get_running_loop().create_future()
+        self._pending[rid] = fut
+        self._proc.write(wp.encode({"id": rid, "op": op, **fields}))
+        try:
+            return await asyncio.wait_for(fut, timeout)
+        except TimeoutError:
+            raise WorkerError(wp.ERR_IPC, f"{self.name} did not answer {op!r} within {timeout:.0f} s") from None
+        finally:
+            self._pending.pop(rid, None)
+
+    async def stop(self, timeout: float = 5.0) -> None:
+        """Close stdin (the worker exits on EOF), wait, and kill it if it does not go."""
+        proc = self._proc
+        if proc is None:
+            return
+        self._stopping = True
+        if proc.state() != QProcess.ProcessState.NotRunning:
+            proc.closeWriteChannel()
+            exited = self._exited
+            try:
+                if exited is not None:
+                    await asyncio.wait_for(asyncio.shield(exited), timeout)
+            except TimeoutError:
+                log.warning("%s did not exit on EOF; killing it", self.name)
+            if proc.state() != QProcess.ProcessState.NotRunning:
+                proc.kill()
+                proc.waitForFinished(2000)
+        self._fail_pending(WorkerError(wp.ERR_IPC, f"{self.name} stopped"))
+        self._proc = None
+        proc.deleteLater()
+
+    # ---- QProcess plumbing ----------------------------------------------------------------
+    def _read_stdout(self) -> None:
+        proc = self.sender()
+        if not isinstance(proc, QProcess) or proc is not self._proc:
+            return
+        self._buf += bytes(proc.readAllStandardOutput().data())
+        *lines, self._buf = self._buf.split(b"\n")
+        for line in lines:
+            if line.strip():
+                self._dispatch(line)
+
+    def _dispatch(self, line: bytes) -> None:
+        try:
+            msg = wp.decode(line)
+        except ValueError:
+            log.warning("%s wrote a line that is not protocol JSON", self.name)
+            return
+        if self._hello is not None and not self._hello.done() and msg.get("type") in ("hello", "fatal"):
+            self._hello.set_result(msg)
+            return
+        rid = msg.get("id")
+        if rid is not None:
+            fut = self._pending.get(rid)
+            if fut is not None and not fut.done():
+                if msg.get("ok"):
+                    fut.set_result(msg.get("result"))
+                else:
+                    try:
+                        raise_typed(msg.get("error") or {})
+                    except Exception as exc:
+                        fut.set_exception(exc)
+            return
+        self._on_push(msg)
+
+    def _read_stderr(self) -> None:
+        proc = self.sender()
+        if isinstance(proc, QProcess):
+            for line in bytes(proc.readAllStandardError().data()).decode(errors="replace").splitlines():
+                if line.strip():
+                    log.info("[%s] %s", self.name, line)
+
+    def _error(self, err: QProcess.ProcessError) -> None:
+        if err == QProcess.ProcessError.FailedToStart and self._hello and not self._hello.done():
+            self._hello.set_exception(WorkerError(wp.ERR_TERMINAL, f"{self.name} failed to start"))
+
+    def _finished(self, code: int, status: QProcess.ExitStatus) -> None:
+        if self.sender() is not self._proc:
+            return
+        if self._exited is not None and not self._exited.done():
+            self._exited.set_result(code)
+        self._fail_pending(WorkerError(wp.ERR_IPC, f"{self.name} exited"))
+        if self._hello is not None and not self._hello.done():
+            self._hello.set_exception(WorkerError(wp.ERR_TERMINAL, f"{self.name} exited during start-up"))
+        crashed = not self._stopping
+        with contextlib.suppress(Exception):
+            self._on_exit(code, crashed)
+
+    def _fail_pending(self, exc: Exception) -> None:
+        for fut in self._pending.values():
+            if not fut.done():
+                fut.set_exception(exc)
+        self._pending.clear()

@@ -1,0 +1,103 @@
+"""Terminal installs: which backend runs, where a lane's terminal lives, how it is started and provisioned.
+
+A dedicated lane gets a portable terminal: a copy of a base MT5 install in its own folder,
+started as ``terminal64.exe /portable`` so its data stays inside that folder. The simulator's
+install is a folder too (with a marker ``terminal64.exe``), so provisioning is the same copy.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import os
+import re
+import shutil
+import sys
+from collections.abc import Callable
+from pathlib import Path
+
+from multi_user.errors import BadInput, TerminalError
+from multi_user.paths import sim_world_dir, terminals_dir
+
+TERMINAL_EXE = "terminal64.exe"
+
+
+def resolve_backend_name(name: str) -> str:
+    """'auto' → 'mt5' where the MetaTrader5 package is installed, else 'sim'. Never imports it."""
+    if name not in {"auto", "mt5", "sim"}:
+        raise BadInput(f"unknown backend {name!r}: use auto, mt5 or sim")
+    if name != "auto":
+        return name
+    return "mt5" if importlib.util.find_spec("MetaTrader5") is not None else "sim"
+
+
+def terminal_exe(path: str | os.PathLike[str]) -> Path:
+    """Accept a terminal64.exe path or its folder; return the exe's path."""
+    p = Path(path).expanduser()
+    return p / TERMINAL_EXE if p.is_dir() or p.suffix.lower() != ".exe" else p
+
+
+def default_shared_terminal(backend: str, data_dir: Path, configured: str | None = None) -> Path | None:
+    """The shared lane's terminal: the one the owner configured, the simulator's base install, or
+    None (the real package then finds the installed terminal itself)."""
+    if configured:
+        return terminal_exe(configured)
+    if backend == "sim":
+        from multi_user.mt5sim import control
+
+        world = sim_world_dir(data_dir)
+        control.ensure_world(world)
+        return control.base_install(world)
+    return None
+
+
+def dedicated_folder(data_dir: Path, login: int, server: str) -> Path:
+    safe_server = re.sub(r"[^A-Za-z0-9._-]+", "_", server).strip("._") or "server"
+    return terminals_dir(data_dir) / f"{login}-{safe_server}"
+
+
+def terminal_command(exe: Path, *, backend: str, portable: bool, exit_with_pid: int | None) -> list[str]:
+    """The command line that starts a terminal. No credentials here, ever."""
+    if backend == "sim":
+        cmd = [sys.executable, "-m", "multi_user.mt5sim.terminal", "--folder", str(exe.parent)]
+        if portable:
+            cmd.append("--portable")
+        if exit_with_pid:
+            cmd += ["--exit-with", str(exit_with_pid)]
+        return cmd
+    return [str(exe), "/portable"] if portable else [str(exe)]
+
+
+def provision_portable(base_exe: Path, target: Path,
+                       progress: Callable[[int, int], None] | None = None) -> Path:
+    """Copy a base install into ``target`` (a portable terminal folder); returns the new exe.
+
+    Copies into a temporary sibling then renames, so an interrupted copy never leaves a
+    half-provisioned terminal behind. An existing provisioned folder is reused as it is.
+    """
+    base_dir = base_exe.parent
+    new_exe = target / base_exe.name
+    if new_exe.exists():
+        return new_exe
+    if not base_exe.is_file():
+        raise TerminalError(f"No MetaTrader 5 install at {base_dir}: point Settings → base install "
+                            "to a folder that holds terminal64.exe", -10003)
+    files = [p for p in base_dir.rglob("*") if p.is_file() and ".mt5sim" not in p.parts]
+    total = sum(p.stat().st_size for p in files) or 1
+    staging = target.with_name(target.name + ".partial")
+    shutil.rmtree(staging, ignore_errors=True)
+    staging.mkdir(parents=True)
+    done = 0
+    try:
+        for src in files:
+            dst = staging / src.relative_to(base_dir)
+            dst.parent.mkdir(parents=True, exist_ok=True)
+            shutil.copy2(src, dst)
+            done += src.stat().st_size
+            if progress:
+                progress(done, total)
+        shutil.rmtree(target, ignore_errors=True)
+        staging.rename(target)
+    except OSError as exc:
+        shutil.rmtree(staging, ignore_errors=True)
+        raise TerminalError(f"Could not copy the terminal to {target}: {exc.strerror or exc}") from None
+    return new_exe

@@ -1,0 +1,299 @@
+"""One lane's worker process: ``python -m multi_user.worker``.
+
+The worker owns the MetaTrader5 module (real or simulated) for one terminal, so a hung IPC call
+or a crashed terminal can only ever block this process, never the GUI. It reads requests from
+stdin and writes answers and pushes to stdout, one JSON object per line (see worker_protocol).
+
+It exits when stdin closes, so a dead GUI leaves no orphan workers.
+"""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import os
+import queue
+import sys
+import threading
+import time
+from pathlib import Path
+from typing import Any, BinaryIO
+
+from multi_user import worker_protocol as wp
+from multi_user.errors import BadInput, DeskError, IdentityMismatch, TerminalError
+
+log = logging.getLogger("mt5desk.worker")
+
+RECONNECT_DELAYS = (0.5, 1.0, 2.0, 4.0, 8.0, 15.0)  # bounded backoff on IPC errors
+
+
+class Worker:
+    def __init__(self, bridge: Any, out: BinaryIO, *, rate: float = 1.0, lane: str = "") -> None:
+        self.bridge = bridge
+        self.out = out
+        self.lane = lane
+        self.rate = rate
+        self.streaming = True
+        self.requests: queue.Queue[bytes | None] = queue.Queue()
+        self._creds: tuple[int, str, str] | None = None  # memory only, to log in again after a terminal restart
+        self._mismatch: dict[str, Any] | None = None
+        self._next_push = 0.0
+        self._reconnect_attempt = 0
+        self._next_reconnect = 0.0
+        self._last_health: dict[str, Any] | None = None
+        self._write_lock = threading.Lock()
+
+    # ---- output ---------------------------------------------------------------------------
+    def send(self, message: dict[str, Any]) -> None:
+        with self._write_lock:
+            self.out.write(wp.encode(message))
+            self.out.flush()
+
+    def push_health(self, force: bool = False) -> None:
+        try:
+            health = dict(self.bridge.health())
+        except Exception as exc:  # the health probe itself must never kill the worker
+            health = {"initialized": False, "terminal_connected": False,
+                      "last_error": {"code": getattr(exc, "code", None), "message": str(exc)}}
+        if self._creds:
+            health["login"], health["server"] = self._creds[0], self._creds[2]
+        health["mismatch"] = self._mismatch is not None
+        if force or health != self._last_health:
+            self._last_health = health
+            self.send({"type": "health", **health})
+
+    # ---- requests -------------------------------------------------------------------------
+    def handle(self, line: bytes) -> bool:
+        """Answer one request; returns False when the worker should exit."""
+        try:
+            req = wp.decode(line)
+        except ValueError as exc:
+            self.send({"type": "error", "message": f"unreadable request: {exc}"})
+            return True
+        rid, op = req.get("id"), req.get("op")
+        try:
+            if op == "shutdown":
+                self.send({"id": rid, "ok": True, "result": None})
+                return False
+            handler = getattr(self, f"op_{op}", None)
+            if handler is None:
+                raise BadInput(f"unknown request {op!r}")
+            result = handler(req)
+            self.send({"id": rid, "ok": True, "result": result})
+        except DeskError as exc:
+            self.send({"id": rid, "ok": False, "error": {
+                "kind": wp.error_kind(exc), "code": getattr(exc, "code", None), "message": str(exc)}})
+        except Exception as exc:  # a bug in one request must not take the lane down
+            log.exception("request %s failed", op)
+            self.send({"id": rid, "ok": False, "error": {
+                "kind": wp.ERR_TERMINAL, "code": None, "message": f"{type(exc).__name__}: {exc}"}})
+        return True
+
+    def op_hello(self, req: dict[str, Any]) -> dict[str, Any]:
+        if req.get("protocol") != wp.PROTOCOL_VERSION:
+            raise BadInput(f"protocol {req.get('protocol')} not supported (worker speaks {wp.PROTOCOL_VERSION})")
+        return {"protocol": wp.PROTOCOL_VERSION, "pid": os.getpid()}
+
+    def op_connect(self, req: dict[str, Any]) -> dict[str, Any]:
+        self.bridge.connect()
+        self.push_health()
+        return dict(self.bridge.health())
+
+    def op_switch(self, req: dict[str, Any]) -> dict[str, Any]:
+        try:
+            login, password, server = int(req["login"]), str(req["password"]), str(req["server"])
+        except (KeyError, TypeError, ValueError) as exc:
+            raise BadInput("switch needs login, password and server") from exc
+        self._mismatch = None
+        try:
+            ident = self.bridge.switch(login, password, server)
+        except DeskError:
+            self._creds = None
+            self.push_health()
+            raise
+        self._creds = (login, password, server)
+        self.streaming = bool(req.get("stream", True))
+        self._reconnect_attempt = 0
+        self._next_push = 0.0  # first snapshot of the new account goes out at once
+        self.push_health()
+        return {"login": ident.login, "server": ident.server, "terminal_path": ident.terminal_path,
+                "relogged": ident.relogged}
+
+    def op_release(self, req: dict[str, Any]) -> None:
+        # MT5 has no logout: the terminal stays on the account, we just stop watching it.
+        self.streaming = False
+
+    def op_stream(self, req: dict[str, Any]) -> None:
+        self.streaming = bool(req.get("on", True))
+        if "rate" in req:
+            self.rate = max(0.1, float(req["rate"]))
+
+    def op_snapshot(self, req: dict[str, Any]) -> dict[str, Any]:
+        return self._snapshot()
+
+    def op_positions(self, req: dict[str, Any]) -> list[dict[str, Any]]:
+        self._check_identity()
+        return self.bridge.positions()
+
+    def op_close_all(self, req: dict[str, Any]) -> dict[str, Any]:
+        self._check_identity()
+        result = self.bridge.close_all_positions()
+        self._next_push = 0.0
+        return result
+
+    def op_order_send(self, req: dict[str, Any]) -> dict[str, Any]:
+        self._check_identity()
+        result = self.bridge.order_send(dict(req.get("request") or {}))
+        self._next_push = 0.0
+        return result
+
+    def op_health(self, req: dict[str, Any]) -> dict[str, Any]:
+        self.push_health(force=True)
+        return dict(self._last_health or {})
+
+    def op_reconnect(self, req: dict[str, Any]) -> dict[str, Any]:
+        """The terminal was restarted: attach again and log the current account back in."""
+        self._reconnect()
+        return dict(self._last_health or {})
+
+    # ---- identity, snapshots, reconnects ----------------------------------------------------
+    def _check_identity(self) -> None:
+        if self._mismatch is not None:
+            raise IdentityMismatch("refusing to trade: the terminal shows login "
+                                   f"{self._mismatch['actual_login']} on {self._mismatch['actual_server']}, "
+                                   f"not {self._mismatch['login']} on {self._mismatch['server']}")
+        if self._creds is None:
+            raise BadInput("no account is logged in on this lane")
+        self.bridge.verify(self._creds[0], self._creds[2])
+
+    def _snapshot(self) -> dict[str, Any]:
+        if self._creds is None:
+            raise BadInput("no account is logged in on this lane")
+        snap = dict(self.bridge.snapshot())
+        snap["ts"] = time.time()
+        login, _, server = self._creds
+        if snap.get("login") != login or snap.get("server") != server:
+            self._mismatch = {"login": login, "server": server,
+                              "actual_login": snap.get("login"), "actual_server": snap.get("server")}
+            self.send({"type": "mismatch", **self._mismatch})
+            self.streaming = False
+            self.push_health()
+            raise IdentityMismatch(f"the terminal switched to login {snap.get('login')} on {snap.get('server')}")
+        return snap
+
+    def _reconnect(self) -> None:
+        try:
+            self.bridge.shutdown()
+        except Exception:
+            log.debug("shutdown before reconnect failed", exc_info=True)
+        self.bridge.connect()
+        if self._creds is not None:
+            login, password, server = self._creds
+            self.bridge.switch(login, password, server)
+        self._reconnect_attempt = 0
+        self._next_push = 0.0
+        self.push_health()
+
+    def tick(self) -> None:
+        """Periodic work between requests: push a snapshot, or retry a lost terminal with backoff."""
+        now = time.monotonic()
+        if self._reconnect_attempt and now >= self._next_reconnect:
+            try:
+                self._reconnect()
+                self.send({"type": "reconnected"})
+            except DeskError as exc:
+                self._schedule_reconnect(exc)
+            return
+        if not (self.streaming and self._creds and self._mismatch is None) or now < self._next_push:
+            return
+        self._next_push = now + self.rate
+        try:
+            self.send({"type": "snapshot", "data": self._snapshot()})
+        except IdentityMismatch:
+            pass
+        except TerminalError as exc:
+            if getattr(exc, "code", None) in wp.IPC_CODES:
+                self._schedule_reconnect(exc)
+            else:
+                self.send({"type": "error", "code": getattr(exc, "code", None), "message": str(exc)})
+            self.push_health()
+
+    def _schedule_reconnect(self, exc: BaseException) -> None:
+        delay = RECONNECT_DELAYS[min(self._reconnect_attempt, len(RECONNECT_DELAYS) - 1)]
+        self._reconnect_attempt += 1
+        self._next_reconnect = time.monotonic() + delay
+        self.send({"type": "health", "initialized": False, "terminal_connected": False,
+                   "last_error": {"code": getattr(exc, "code", None), "message": str(exc)},
+                   "retry_in": delay, "attempt": self._reconnect_attempt})
+
+    def wait_timeout(self) -> float:
+        now = time.monotonic()
+        if self._reconnect_attempt:
+            return max(0.0, self._next_reconnect - now)
+        if self.streaming and self._creds and self._mismatch is None:
+            return max(0.0, self._next_push - now)
+        return 5.0
+
+    def run(self) -> None:
+        self.send({"type": "hello", "protocol": wp.PROTOCOL_VERSION, "pid": os.getpid(), "lane": self.lane})
+        while True:
+            try:
+                line = self.requests.get(timeout=self.wait_timeout())
+            except queue.Empty:
+                self.tick()
+                continue
+            if line is None or not self.handle(line):
+                break
+            self.tick()
+
+
+def _read_stdin(inp: BinaryIO, q: queue.Queue[bytes | None]) -> None:
+    for line in inp:
+        if line.strip():
+            q.put(line)
+    q.put(None)  # EOF: the GUI is gone
+
+
+def main(argv: list[str] | None = None) -> int:
+    p = argparse.ArgumentParser(prog="python -m multi_user.worker")
+    p.add_argument("--data-dir", required=True)
+    p.add_argument("--backend", default="auto", choices=["auto", "mt5", "sim"])
+    p.add_argument("--terminal", help="terminal64.exe of this lane (default: the backend's default)")
+    p.add_argument("--portable", action="store_true")
+    p.add_argument("--rate", type=float, default=1.0, help="seconds between snapshots")
+    p.add_argument("--timeout-ms", type=int, default=60000, help="MT5 IPC timeout")
+    p.add_argument("--lane", default="")
+    p.add_argument("--log-level", default="INFO")
+    args = p.parse_args(argv)
+
+    from multi_user.backend import load_backend
+    from multi_user.bridge import UserMT5Bridge
+
+    data_dir = Path(args.data_dir)
+    logging.basicConfig(level=args.log_level, stream=sys.stderr,
+                        format=f"%(asctime)s %(levelname)s worker[{args.lane}] %(message)s")
+    out = sys.stdout.buffer
+    # Nothing else may write to the protocol stream.
+    sys.stdout = sys.stderr
+    try:
+        mt5 = load_backend(args.backend, data_dir)
+    except DeskError as exc:
+        out.write(wp.encode({"type": "fatal", "message": str(exc)}))
+        out.flush()
+        return exc.exit_code
+    bridge = UserMT5Bridge(mt5, args.terminal, portable=args.portable, timeout_ms=args.timeout_ms)
+    worker = Worker(bridge, out, rate=args.rate, lane=args.lane)
+    threading.Thread(target=_read_stdin, args=(sys.stdin.buffer, worker.requests), daemon=True,
+                     name="stdin-reader").start()
+    try:
+        worker.run()
+    finally:
+        try:
+            bridge.shutdown()
+        except Exception:
+            log.debug("bridge shutdown failed", exc_info=True)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
