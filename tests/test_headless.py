@@ -1,0 +1,102 @@
+"""`run --headless --json` on the demo world: events for every linked account, commands on stdin,
+and a SIGKILLed terminal coming back as a restart with snapshots resuming."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import threading
+import time
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parent.parent
+pytestmark = pytest.mark.slow
+
+
+class Headless:
+    """`main.py run --headless --json` as a child; its events are read on a thread."""
+
+    def __init__(self, data_dir: Path, duration: float) -> None:
+        self.proc = subprocess.Popen(
+            [sys.executable, str(ROOT / "main.py"), "--data-dir", str(data_dir), "--backend", "sim",
+             "run", "--headless", "--json", "--duration", str(duration)],
+            stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, cwd=ROOT)
+        self.events: list[dict] = []
+        self._cv = threading.Condition()
+        self._reader = threading.Thread(target=self._read, daemon=True)
+        self._reader.start()
+
+    def _read(self) -> None:
+        assert self.proc.stdout is not None
+        for line in self.proc.stdout:
+            with self._cv:
+                self.events.append(json.loads(line))
+                self._cv.notify_all()
+        with self._cv:
+            self._cv.notify_all()
+
+    def wait_for(self, predicate, timeout: float = 40.0, after: int = 0) -> dict:
+        deadline = time.monotonic() + timeout
+        with self._cv:
+            while True:
+                for ev in self.events[after:]:
+                    if predicate(ev):
+                        return ev
+                remaining = deadline - time.monotonic()
+                if remaining <= 0 or self.proc.poll() is not None and not self._reader.is_alive():
+                    raise AssertionError(f"no matching event; last: {self.events[-10:]}")
+                self._cv.wait(remaining)
+
+    def send(self, cmd: dict) -> None:
+        assert self.proc.stdin is not None
+        self.proc.stdin.write(json.dumps(cmd) + "\n")
+        self.proc.stdin.flush()
+
+    def finish(self, timeout: float = 60) -> int:
+        code = self.proc.wait(timeout)
+        self._reader.join(5)
+        return code
+
+
+def test_headless_demo_world_events_and_terminal_restart(data_dir: Path, sim_world: Path) -> None:
+    host = Headless(data_dir, duration=25)
+    try:
+        accounts = host.wait_for(lambda e: e["event"] == "accounts" and e["accounts"])["accounts"]
+        keys = [a["key"] for a in accounts]
+        assert len(keys) >= 8
+        shared = [a["key"] for a in accounts if a["mode"] == "shared"]
+        dedicated = [a["key"] for a in accounts if a["mode"] == "dedicated"]
+        assert shared and dedicated
+        # every account gets a state; dedicated ones stream on their own terminals
+        for key in keys:
+            host.wait_for(lambda e, k=key: e["event"] == "account_state" and e["account"] == k)
+        for key in dedicated:
+            host.wait_for(lambda e, k=key: e["event"] == "snapshot" and e["account"] == k)
+        # the owner activates a shared account: a lock event with it as holder, then its snapshots
+        host.send({"cmd": "activate", "account": shared[0]})
+        host.wait_for(lambda e: e["event"] == "lock" and (e["holder"] or {}).get("account") == shared[0])
+        host.wait_for(lambda e: e["event"] == "snapshot" and e["account"] == shared[0])
+        # a terminal killed with SIGKILL comes back as a restart, and snapshots resume
+        running = host.wait_for(lambda e: e["event"] == "terminal" and e["state"] == "running"
+                                and e["lane"].startswith("dedicated"))
+        os.kill(running["pid"], signal.SIGKILL)
+        host.wait_for(lambda e: e["event"] == "terminal" and e["lane"] == running["lane"] and e["state"] == "crashed")
+        back = host.wait_for(lambda e: e["event"] == "terminal" and e["lane"] == running["lane"]
+                             and e["state"] == "running" and e["restarts"] >= 1)
+        mark = host.events.index(back)
+        key = running["lane"].removeprefix("dedicated ")
+        host.wait_for(lambda e: e["event"] == "snapshot" and e["account"] == key, after=mark)
+        host.send({"cmd": "quit"})
+        assert host.finish() == 0
+    finally:
+        if host.proc.poll() is None:
+            host.proc.kill()
+            host.proc.wait()
+    kinds = {e["event"] for e in host.events}
+    assert {"accounts", "lock", "account_state", "snapshot", "terminal", "worker"} <= kinds
+    assert all("ts" in e for e in host.events)
