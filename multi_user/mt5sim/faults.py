@@ -1,0 +1,111 @@
+"""Injected faults, kept in the world DB so every terminal process sees them.
+
+kinds: ``auth`` (a login, a server or every account refuses logins), ``slow_login`` (logins take
+``value`` seconds), ``hang`` (a terminal stops answering until ``until``: its clients get IPC
+timeouts), ``disconnect`` (a server, or all, drops its terminals: ``connected`` false, prices
+frozen, trading refused), ``shock`` (a symbol's price is multiplied by ``value`` from ``since``).
+A crash is not stored: the terminal process is simply killed.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from pathlib import Path
+
+from multi_user.mt5sim import world
+from multi_user.mt5sim.prices import SYMBOLS, Shock
+
+REFRESH = 0.1  # seconds a terminal trusts its copy of the fault table
+
+
+def _add(world_dir: Path, kind: str, **cols: object) -> None:
+    con = world.connect(world_dir)
+    try:
+        names = ["kind", "since", *cols]
+        con.execute(f"INSERT INTO faults ({', '.join(names)}) VALUES ({', '.join('?' * len(names))})",
+                    (kind, time.time(), *cols.values()))
+    finally:
+        con.close()
+
+
+def add_auth_failure(world_dir: Path, login: int | None = None, server: str | None = None) -> None:
+    _add(world_dir, "auth", login=login, server=server)
+
+
+def add_slow_login(world_dir: Path, seconds: float) -> None:
+    _add(world_dir, "slow_login", value=float(seconds))
+
+
+def add_ipc_timeout(world_dir: Path, terminal_folder: Path, seconds: float) -> None:
+    _add(world_dir, "hang", terminal=str(terminal_folder), until=time.time() + float(seconds))
+
+
+def add_disconnect(world_dir: Path, server: str | None = None) -> None:
+    _add(world_dir, "disconnect", server=server)
+
+
+def add_shock(world_dir: Path, symbol: str, percent: float) -> None:
+    if symbol not in SYMBOLS:
+        raise ValueError(f"unknown symbol {symbol!r}: the simulator has {', '.join(SYMBOLS)}")
+    _add(world_dir, "shock", symbol=symbol, value=1.0 + float(percent) / 100.0)
+
+
+def clear(world_dir: Path) -> int:
+    con = world.connect(world_dir)
+    try:
+        return con.execute("DELETE FROM faults").rowcount
+    finally:
+        con.close()
+
+
+def active(world_dir: Path) -> list[dict]:
+    con = world.connect(world_dir)
+    try:
+        now = time.time()
+        return [dict(r) for r in con.execute("SELECT * FROM faults WHERE until IS NULL OR until > ? ORDER BY id",
+                                             (now,))]
+    finally:
+        con.close()
+
+
+class FaultView:
+    """A terminal's cached view of the fault table (re-read at most every REFRESH seconds)."""
+
+    def __init__(self, world_dir: Path) -> None:
+        self._world_dir = world_dir
+        self._lock = threading.Lock()
+        self._con = world.connect(world_dir)
+        self._rows: list[dict] = []
+        self._read_at = 0.0
+
+    def rows(self) -> list[dict]:
+        with self._lock:
+            now = time.monotonic()
+            if now - self._read_at > REFRESH:
+                self._rows = [dict(r) for r in self._con.execute("SELECT * FROM faults ORDER BY id")]
+                self._read_at = now
+            return self._rows
+
+    def _of(self, kind: str) -> list[dict]:
+        return [r for r in self.rows() if r["kind"] == kind]
+
+    def disconnected_since(self, server: str | None) -> float | None:
+        hits = [r["since"] for r in self._of("disconnect") if r["server"] in (None, server)]
+        return min(hits) if hits else None
+
+    def disconnected(self, server: str | None) -> bool:
+        return self.disconnected_since(server) is not None
+
+    def auth_blocked(self, login: int, server: str | None) -> bool:
+        return any(r["login"] in (None, login) and r["server"] in (None, server) for r in self._of("auth"))
+
+    def slow_login(self) -> float:
+        return max((r["value"] for r in self._of("slow_login")), default=0.0)
+
+    def hanging(self, folder: Path) -> bool:
+        now = time.time()
+        return any(r["terminal"] == str(folder) and (r["until"] or 0) > now for r in self._of("hang"))
+
+    def shocks(self) -> list[Shock]:
+        return [(r["symbol"], r["since"], r["value"]) for r in self._of("shock")]
