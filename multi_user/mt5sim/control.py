@@ -20,10 +20,10 @@ _world: Path | None = None
 _children: dict[Path, subprocess.Popen] = {}
 
 
-def use_world(world_dir: Path) -> None:
-    """New terminals (``initialize()`` without a path) belong to this world."""
+def use_world(world_dir: Path | None) -> None:
+    """New terminals (``initialize()`` without a path) belong to this world (None: back to the default)."""
     global _world
-    _world = Path(world_dir).resolve()
+    _world = Path(world_dir).resolve() if world_dir is not None else None
 
 
 def current_world() -> Path:

@@ -18,8 +18,15 @@ INVALID_ARGUMENTS = (-2, "Invalid arguments")
 UNNAMED_NOT_ALLOWED = (-2, "Unnamed arguments not allowed")
 
 
+# the argument names the real package names in its messages; any other argument gets "Invalid arguments"
+NAMED_ARGUMENTS = frozenset({
+    "action", "comment", "deviation", "expiration", "group", "login", "magic", "order", "password", "path",
+    "position", "position_by", "price", "server", "sl", "stoplimit", "symbol", "ticket", "timeout", "tp", "type",
+    "type_filling", "type_time", "volume"})
+
+
 def invalid_argument(name: str) -> tuple[int, str]:
-    return (-2, f'Invalid "{name}" argument')
+    return (-2, f'Invalid "{name}" argument') if name in NAMED_ARGUMENTS else INVALID_ARGUMENTS
 
 
 def ipc_init_failed(detail: str) -> tuple[int, str]:

@@ -1,0 +1,75 @@
+"""Backend loading: mt5 / sim / auto, and that the real package is loaded only through importlib."""
+
+from __future__ import annotations
+
+import importlib.util
+import sys
+import types
+from pathlib import Path
+
+import pytest
+
+from multi_user import backend
+from multi_user.errors import BadInput, TerminalError
+from multi_user.paths import sim_world_dir
+
+REAL_INSTALLED = importlib.util.find_spec("MetaTrader5") is not None
+
+
+@pytest.fixture
+def reset_world():
+    from multi_user.mt5sim import control
+
+    yield
+    control.use_world(None)
+
+
+def test_sim_gives_the_simulator_and_creates_the_world(data_dir: Path, reset_world) -> None:
+    mod = backend.load_backend("sim", data_dir)
+    assert mod.__name__ == "multi_user.mt5sim" and backend.backend_is_simulator(mod)
+    world = sim_world_dir(data_dir)
+    assert (world / "world.sqlite3").is_file()
+    assert (world / "MetaTrader 5" / "terminal64.exe").is_file()
+    from multi_user.mt5sim import control
+
+    assert control.current_world() == world.resolve()
+    assert len(control.demo_accounts(world)) >= 8
+
+
+@pytest.mark.skipif(REAL_INSTALLED, reason="the real package is installed here")
+def test_mt5_without_the_package_is_a_clear_terminal_error(data_dir: Path) -> None:
+    with pytest.raises(TerminalError, match="MetaTrader5 Python package is not installed"):
+        backend.load_backend("mt5", data_dir)
+    assert not sim_world_dir(data_dir).exists()  # nothing created
+
+
+@pytest.mark.skipif(REAL_INSTALLED, reason="the real package is installed here")
+def test_auto_falls_back_to_the_simulator(data_dir: Path, reset_world) -> None:
+    assert backend.backend_is_simulator(backend.load_backend("auto", data_dir))
+
+
+def test_auto_and_mt5_prefer_the_real_package_where_it_imports(data_dir: Path,
+                                                                monkeypatch: pytest.MonkeyPatch) -> None:
+    fake = types.ModuleType("MetaTrader5")
+    fake.initialize = lambda *a, **k: True  # type: ignore[attr-defined]
+    monkeypatch.setitem(sys.modules, "MetaTrader5", fake)
+    assert backend.load_backend("auto", data_dir) is fake
+    assert backend.load_backend("mt5", data_dir) is fake
+    assert not backend.backend_is_simulator(fake)
+    assert not sim_world_dir(data_dir).exists()
+
+
+def test_unknown_backend_is_bad_input(data_dir: Path) -> None:
+    with pytest.raises(BadInput, match="unknown backend"):
+        backend.load_backend("wine", data_dir)
+
+
+def test_metatrader5_is_never_imported_statically() -> None:
+    import ast
+
+    tree = ast.parse(Path(backend.__file__).read_text())
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Import):
+            assert all(a.name != "MetaTrader5" for a in node.names)
+        if isinstance(node, ast.ImportFrom):
+            assert node.module != "MetaTrader5"
