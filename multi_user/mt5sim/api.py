@@ -214,7 +214,7 @@ def _history(fn: str, date_from: Any, date_to: Any, group: Any, ticket: Any, pos
         return None
     if group is not None and not isinstance(group, str):
         return _bad("group")
-    return client.call(fn, date_from=a, date_to=b, group=group)
+    return client.call(fn, date_from=a, date_to=b, **({"group": group} if group is not None else {}))
 
 
 def history_orders_total(date_from: _Date, date_to: _Date) -> int | None:
