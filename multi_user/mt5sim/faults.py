@@ -14,17 +14,15 @@ import time
 from pathlib import Path
 
 from multi_user.mt5sim import world
-from multi_user.mt5sim.prices import SYMBOLS, Shock
-
-REFRESH = 0.1  # seconds a terminal trusts its copy of the fault table
+from multi_user.mt5sim.prices import SYMBOLS, Shock, tick_time
 
 
-def _add(world_dir: Path, kind: str, **cols: object) -> None:
+def _add(world_dir: Path, kind: str, since: float | None = None, **cols: object) -> None:
     con = world.connect(world_dir)
     try:
         names = ["kind", "since", *cols]
         con.execute(f"INSERT INTO faults ({', '.join(names)}) VALUES ({', '.join('?' * len(names))})",
-                    (kind, time.time(), *cols.values()))
+                    (kind, time.time() if since is None else since, *cols.values()))
     finally:
         con.close()
 
@@ -48,7 +46,10 @@ def add_disconnect(world_dir: Path, server: str | None = None) -> None:
 def add_shock(world_dir: Path, symbol: str, percent: float) -> None:
     if symbol not in SYMBOLS:
         raise ValueError(f"unknown symbol {symbol!r}: the simulator has {', '.join(SYMBOLS)}")
-    _add(world_dir, "shock", symbol=symbol, value=1.0 + float(percent) / 100.0)
+    if not -100 < float(percent) <= 1000:
+        raise ValueError("a price shock must be more than -100% and at most 1000%")
+    # from the current tick on, so the very next quote is shocked
+    _add(world_dir, "shock", since=tick_time(time.time()), symbol=symbol, value=1.0 + float(percent) / 100.0)
 
 
 def clear(world_dir: Path) -> int:
@@ -70,21 +71,22 @@ def active(world_dir: Path) -> list[dict]:
 
 
 class FaultView:
-    """A terminal's cached view of the fault table (re-read at most every REFRESH seconds)."""
+    """A terminal's cached view of the fault table, re-read whenever another connection has written
+    to the world (SQLite's data_version), so a fault takes effect on the very next call."""
 
     def __init__(self, world_dir: Path) -> None:
         self._world_dir = world_dir
         self._lock = threading.Lock()
         self._con = world.connect(world_dir)
         self._rows: list[dict] = []
-        self._read_at = 0.0
+        self._version = -1
 
     def rows(self) -> list[dict]:
         with self._lock:
-            now = time.monotonic()
-            if now - self._read_at > REFRESH:
+            version = self._con.execute("PRAGMA data_version").fetchone()[0]
+            if version != self._version:
                 self._rows = [dict(r) for r in self._con.execute("SELECT * FROM faults ORDER BY id")]
-                self._read_at = now
+                self._version = version
             return self._rows
 
     def _of(self, kind: str) -> list[dict]:
