@@ -58,7 +58,23 @@ def build_parser() -> argparse.ArgumentParser:
     return p
 
 
+def run_child(argv: list[str]) -> int:
+    """``--child MODULE ARGS``: the frozen app starting one of its own modules (worker, simulated
+    terminal) where a source checkout would run ``python -m MODULE``."""
+    import runpy
+
+    module, sys.argv = argv[1], [argv[1], *argv[2:]]
+    try:
+        runpy.run_module(module, run_name="__main__", alter_sys=True)
+    except SystemExit as exc:
+        return int(exc.code or 0)
+    return 0
+
+
 def main(argv: list[str] | None = None) -> int:
+    argv = sys.argv[1:] if argv is None else argv
+    if argv[:1] == ["--child"] and len(argv) >= 2:
+        return run_child(argv)
     parser = build_parser()
     try:
         args = parser.parse_args(argv)

@@ -10,13 +10,13 @@ import asyncio
 import contextlib
 import itertools
 import logging
-import sys
 from collections.abc import Callable
 from typing import Any
 
 from PySide6.QtCore import QObject, QProcess
 
 from multi_user import worker_protocol as wp
+from multi_user.child_command import python_module_command
 from multi_user.errors import AuthorizationError, BadInput, IdentityMismatch, TerminalError
 
 log = logging.getLogger("mt5desk.worker_client")
@@ -49,7 +49,7 @@ def raise_typed(error: dict[str, Any]) -> None:
 
 def worker_command(data_dir: str, backend: str, *, lane: str, terminal: str | None, portable: bool,
                    rate: float, timeout_ms: int, log_level: str = "INFO") -> list[str]:
-    cmd = [sys.executable, "-m", "multi_user.worker", "--data-dir", data_dir, "--backend", backend,
+    cmd = [*python_module_command("multi_user.worker"), "--data-dir", data_dir, "--backend", backend,
            "--lane", lane, "--rate", str(rate), "--timeout-ms", str(timeout_ms), "--log-level", log_level]
     if terminal:
         cmd += ["--terminal", terminal]

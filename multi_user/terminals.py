@@ -11,7 +11,6 @@ import importlib.util
 import os
 import re
 import shutil
-import sys
 from collections.abc import Callable
 from pathlib import Path
 
@@ -58,12 +57,9 @@ def dedicated_folder(data_dir: Path, login: int, server: str) -> Path:
 def terminal_command(exe: Path, *, backend: str, portable: bool, exit_with_pid: int | None) -> list[str]:
     """The command line that starts a terminal. No credentials here, ever."""
     if backend == "sim":
-        cmd = [sys.executable, "-m", "multi_user.mt5sim.terminal", "--folder", str(exe.parent)]
-        if portable:
-            cmd.append("--portable")
-        if exit_with_pid:
-            cmd += ["--exit-with", str(exit_with_pid)]
-        return cmd
+        from multi_user.mt5sim import control
+
+        return control.terminal_command(exe.parent, portable, exit_with_pid)
     return [str(exe), "/portable"] if portable else [str(exe)]
 
 

@@ -78,7 +78,9 @@ def _folder(path: Path | str) -> Path:
 
 
 def terminal_command(folder: Path, portable: bool, exit_with_pid: int | None) -> list[str]:
-    cmd = [sys.executable, "-m", "multi_user.mt5sim.terminal", "--folder", str(folder)]
+    from multi_user.child_command import python_module_command
+
+    cmd = [*python_module_command("multi_user.mt5sim.terminal"), "--folder", str(folder)]
     if portable:
         cmd.append("--portable")
     if exit_with_pid:
