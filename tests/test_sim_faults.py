@@ -152,3 +152,25 @@ def test_bad_fault_input_is_refused_and_stores_nothing(sim_world: Path, data_dir
     with pytest.raises(BadInput):
         sim(data_dir, "fault", "slow-login", "--seconds", "-1")
     assert control.active_faults(sim_world) == []
+
+
+def test_init_reset_makes_a_new_world_and_stops_its_terminals(mt5, acc, sim_world: Path, data_dir: Path) -> None:
+    before = control.demo_accounts(sim_world)
+    exe = control.base_install(sim_world)
+    assert control.terminal_pid(exe)
+    assert sim(data_dir, "init", "--reset", "--seed", "99") == 0
+    assert control.terminal_pid(exe) is None
+    after = control.demo_accounts(sim_world)
+    assert len(after) == len(before) and [a["password"] for a in after] != [a["password"] for a in before]
+
+
+def test_world_creation_is_safe_when_processes_race(tmp_path: Path) -> None:
+    world = tmp_path / "raced"
+    code = "import sys; from pathlib import Path; from multi_user.mt5sim import control; " \
+           "control.ensure_world(Path(sys.argv[1])); print(len(control.demo_accounts(Path(sys.argv[1]))))"
+    procs = [subprocess.Popen([sys.executable, "-c", code, str(world)], stdout=subprocess.PIPE, text=True,
+                              cwd=str(ROOT)) for _ in range(4)]
+    counts = [p.communicate(timeout=60)[0].strip() for p in procs]
+    assert all(p.returncode == 0 for p in procs)
+    assert len(set(counts)) == 1 and int(counts[0]) >= 8
+    assert len(control.demo_accounts(world)) == int(counts[0])

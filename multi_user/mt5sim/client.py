@@ -90,6 +90,11 @@ def _install_folder(path: str | None) -> tuple[Path | None, tuple[int, str]]:
 
 def connect(path: str | None, timeout_ms: int, portable: bool) -> bool:
     """The transport part of initialize(): find or start the terminal and attach to it."""
+    with _link.lock:
+        return _connect(path, timeout_ms, portable)
+
+
+def _connect(path: str | None, timeout_ms: int, portable: bool) -> bool:
     from multi_user.mt5sim import control
 
     drop()
