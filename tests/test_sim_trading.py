@@ -180,3 +180,14 @@ def test_two_worlds_with_one_seed_hold_the_same_accounts(tmp_path: Path) -> None
     a, b, c = (control.demo_accounts(tmp_path / x) for x in "abc")
     assert a == b and a != c
     assert len(a) >= 8 and len({x["server"] for x in a}) >= 3 and {x["currency"] for x in a} == {"USD", "EUR"}
+
+
+def test_the_packages_buy_sell_close_helpers(mt5, usd) -> None:
+    n = mt5.positions_total()
+    r = mt5.Buy("EURUSD", 0.1)
+    assert r.retcode == mt5.TRADE_RETCODE_DONE and r.request.action == mt5.TRADE_ACTION_DEAL
+    s = mt5.Sell("EURUSD", 0.1, comment="helper")
+    assert s.retcode == mt5.TRADE_RETCODE_DONE and mt5.positions_total() == n + 2
+    assert mt5.Close("EURUSD", ticket=r.order) is True
+    assert mt5.Close("EURUSD", ticket=s.order) is True
+    assert mt5.positions_total() == n
