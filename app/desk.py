@@ -24,7 +24,7 @@ from app.history import HistoryStore
 from app.lanes import SHARED, Lane, LaneAccount, LaneConfig
 from app.settings import load_settings, save_settings
 from app.supervisor import RestartPolicy
-from multi_user.paths import history_path, vault_path
+from multi_user.paths import history_path
 from multi_user.terminals import default_shared_terminal, resolve_backend_name
 
 log = logging.getLogger("mt5desk.desk")

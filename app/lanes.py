@@ -232,7 +232,7 @@ class Lane:
         try:
             self.lock.run_job(key, "verify")
             return await asyncio.wait_for(fut, timeout)
-        except (TimeoutError, asyncio.TimeoutError):
+        except TimeoutError:
             self.lock.cancel(key)
             raise TerminalError(f"the terminal did not log {key} in within {timeout:.0f} s", -10005) from None
         finally:

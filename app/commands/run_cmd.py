@@ -36,8 +36,8 @@ def format_event(ev: dict[str, Any]) -> str:
 
 
 def run_headless(args: Any) -> int:
-    from PySide6.QtCore import QCoreApplication
     import qasync
+    from PySide6.QtCore import QCoreApplication
 
     app = QCoreApplication.instance() or QCoreApplication(sys.argv[:1])
     loop = qasync.QEventLoop(app)

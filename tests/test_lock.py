@@ -1,0 +1,139 @@
+"""The active-account lock, rule by rule (the stateful property test is test_lock_stateful.py)."""
+
+from __future__ import annotations
+
+from app.lock import ActiveAccountLock
+
+
+class Clock:
+    t = 100.0
+
+    def __call__(self) -> float:
+        self.t += 1
+        return self.t
+
+
+def make() -> tuple[ActiveAccountLock, list[dict]]:
+    events: list[dict] = []
+    lock = ActiveAccountLock(listener=events.append, clock=Clock())
+    lock.worker_ready()
+    return lock, events
+
+
+def states(lock: ActiveAccountLock) -> dict[str, str]:
+    return {a: s for a, (s, _) in lock.states.items()}
+
+
+def test_activate_grants_a_free_lock_then_switch_makes_it_live() -> None:
+    lock, events = make()
+    lock.activate("A")
+    assert lock.holder.account == "A" and lock.holder.phase == "switching"
+    assert states(lock) == {"A": "connecting"}
+    assert events[-1]["event"] == "lock" and events[-1]["switching"] == "A"
+    lock.switch_succeeded("A")
+    assert lock.holder.phase == "active" and states(lock)["A"] == "live"
+
+
+def test_activating_the_holder_again_does_not_log_in_again() -> None:
+    lock, events = make()
+    lock.activate("A")
+    lock.switch_succeeded("A")
+    n = len(events)
+    assert lock.activate("A") is None
+    assert len(events) == n and lock.holder.phase == "active"
+
+
+def test_a_click_replaces_a_viewer_at_once() -> None:
+    lock, _ = make()
+    lock.activate("A")
+    lock.switch_succeeded("A")
+    lock.activate("B")
+    assert lock.holder.account == "B" and states(lock) == {"A": "idle", "B": "connecting"}
+
+
+def test_a_running_job_makes_a_click_wait_unless_preempted() -> None:
+    lock, events = make()
+    lock.run_job("A", "close_all")
+    lock.switch_succeeded("A")
+    assert [e["state"] for e in events if e["event"] == "job"] == ["queued", "started"]
+    lock.activate("B")
+    assert lock.holder.account == "A" and [r.account for r in lock.queue] == ["B"]
+    assert events[-1] == {**events[-1], "event": "account_state", "account": "B", "state": "waiting", "place": 1}
+    lock.activate("C", preempt=True)
+    assert lock.holder.account == "C"
+    assert any(e["event"] == "job" and e["state"] == "aborted" and e["account"] == "A" for e in events)
+    assert [r.account for r in lock.queue] == []  # C's click replaced B's pending view
+
+
+def test_a_job_preempts_a_viewer_who_gets_the_lock_back_after() -> None:
+    lock, _ = make()
+    lock.activate("A")
+    lock.switch_succeeded("A")
+    lock.run_job("B", "close_all")
+    assert lock.holder.account == "B" and [r.account for r in lock.queue] == ["A"]
+    lock.switch_succeeded("B")
+    lock.job_finished("B", True, "closed 2")
+    assert lock.holder.account == "A" and lock.holder.reason == "viewing"
+
+
+def test_a_job_on_the_viewed_account_runs_in_place_and_returns_to_viewing() -> None:
+    lock, _ = make()
+    lock.activate("A")
+    lock.switch_succeeded("A")
+    lock.run_job("A", "close_all")
+    assert lock.holder.reason == "job" and lock.holder.phase == "active"  # no second login
+    lock.job_finished("A", True)
+    assert lock.holder.account == "A" and lock.holder.reason == "viewing"
+
+
+def test_jobs_queue_in_order_and_the_queue_moves_on_failures() -> None:
+    lock, _ = make()
+    lock.run_job("A", "close_all")
+    lock.run_job("B", "close_all")
+    lock.run_job("C", "close_all")
+    assert [r.account for r in lock.queue] == ["B", "C"]
+    lock.switch_failed("A", "auth", "Authorization failed")
+    assert states(lock)["A"] == "auth_error" and lock.holder.account == "B"
+    lock.switch_succeeded("B")
+    lock.job_finished("B", False, "market closed")
+    assert lock.holder.account == "C"
+
+
+def test_cancel_a_waiting_request_and_a_switch_in_progress() -> None:
+    lock, _ = make()
+    lock.run_job("A", "close_all")
+    lock.activate("B")
+    assert lock.cancel("B") and states(lock)["B"] == "idle" and not lock.queue
+    assert lock.cancel("A") and lock.holder is None  # still switching: abort it
+    assert not lock.cancel("Z")
+
+
+def test_worker_crash_keeps_the_viewer_first_and_grants_nothing_until_ready() -> None:
+    lock, _ = make()
+    lock.activate("A")
+    lock.switch_succeeded("A")
+    lock.worker_crashed()
+    assert lock.holder is None and states(lock)["A"] == "waiting" and lock.queue[0].account == "A"
+    lock.activate("A")
+    assert lock.holder is None
+    lock.worker_ready()
+    assert lock.holder.account == "A" and lock.holder.phase == "switching"
+
+
+def test_sweep_only_when_free_and_any_request_replaces_it() -> None:
+    lock, _ = make()
+    lock.activate("A")
+    assert lock.sweep_next("B") is None
+    lock.release("A")
+    assert lock.sweep_next("B") is not None and lock.holder.reason == "sweep"
+    lock.run_job("C", "close_all")
+    assert lock.holder.account == "C" and not lock.queue  # the sweep is simply dropped
+
+
+def test_events_are_numbered_without_gaps() -> None:
+    lock, events = make()
+    for acct in "ABCAB":
+        lock.run_job(acct, "close_all")
+        lock.activate(acct)
+    seqs = [e["seq"] for e in events]
+    assert seqs == list(range(1, len(events) + 1))
