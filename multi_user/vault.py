@@ -1,0 +1,268 @@
+"""The local vault: linked accounts in SQLite (WAL, synchronous=FULL), passwords as Fernet tokens only.
+
+Rows follow Supabase's ``user_mt5_credentials`` (login, server, password_encrypted, created_at,
+updated_at) plus desktop fields. Every change is one transaction, so a process killed at any
+moment leaves the vault as it was before or after, never half. Migrations are steps applied in
+order by ``PRAGMA user_version``; other modules may append to ``MIGRATIONS``.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from multi_user.credentials import MT5CredentialManager
+from multi_user.errors import BadInput, VaultError
+from multi_user.paths import vault_path
+from multi_user.validation import check_password, parse_login, parse_server
+
+KEY_CHECK_PLAINTEXT = "mt5desk-key-check"
+MODES = ("shared", "dedicated")
+
+MIGRATIONS: list[str] = [
+    # 1: accounts, tombstones of unlinked accounts (so cloud sync can propagate unlinks), meta
+    """
+    CREATE TABLE accounts (
+        id INTEGER PRIMARY KEY,
+        login INTEGER NOT NULL CHECK (login > 0),
+        server TEXT NOT NULL CHECK (length(server) BETWEEN 1 AND 128),
+        password_encrypted TEXT NOT NULL,
+        label TEXT,
+        investor INTEGER NOT NULL DEFAULT 0,
+        mode TEXT NOT NULL DEFAULT 'shared' CHECK (mode IN ('shared', 'dedicated')),
+        terminal_path TEXT,
+        sort_order INTEGER NOT NULL DEFAULT 0,
+        created_at TEXT NOT NULL,
+        updated_at TEXT NOT NULL,
+        last_balance REAL,
+        last_equity REAL,
+        last_currency TEXT,
+        last_snapshot_at REAL,
+        UNIQUE (login, server)
+    );
+    CREATE TABLE tombstones (
+        login INTEGER NOT NULL,
+        server TEXT NOT NULL,
+        deleted_at TEXT NOT NULL,
+        PRIMARY KEY (login, server)
+    );
+    CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
+    """,
+]
+
+
+def now_iso() -> str:
+    return datetime.now(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
+
+
+@dataclass(frozen=True)
+class Account:
+    """A linked account as the app sees it. Holds no password and no token."""
+
+    login: int
+    server: str
+    label: str | None
+    investor: bool
+    mode: str
+    terminal_path: str | None
+    order: int
+    created_at: str
+    updated_at: str
+    last_balance: float | None = None
+    last_equity: float | None = None
+    last_currency: str | None = None
+    last_snapshot_at: float | None = None
+
+    @property
+    def key(self) -> str:
+        return f"{self.login}@{self.server}"
+
+
+_COLUMNS = ("login, server, label, investor, mode, terminal_path, sort_order, created_at, updated_at, "
+            "last_balance, last_equity, last_currency, last_snapshot_at")
+
+
+def _account(row: tuple[Any, ...]) -> Account:
+    return Account(row[0], row[1], row[2], bool(row[3]), row[4], row[5], row[6], row[7], row[8],
+                   row[9], row[10], row[11], row[12])
+
+
+class Vault:
+    def __init__(self, conn: sqlite3.Connection, credentials: MT5CredentialManager, path: Path) -> None:
+        self._conn = conn
+        self.credentials = credentials
+        self.path = path
+
+    @classmethod
+    def open(cls, data_dir: Path, credentials: MT5CredentialManager | None = None) -> Vault:
+        path = vault_path(Path(data_dir))
+        path.parent.mkdir(parents=True, exist_ok=True)
+        try:
+            conn = sqlite3.connect(path, timeout=15, isolation_level=None)
+            conn.execute("PRAGMA journal_mode=WAL")
+            conn.execute("PRAGMA synchronous=FULL")
+            conn.execute("PRAGMA foreign_keys=ON")
+            conn.execute("PRAGMA secure_delete=ON")  # an unlinked token is overwritten, not just freed
+            version = conn.execute("PRAGMA user_version").fetchone()[0]
+        except sqlite3.DatabaseError as exc:
+            raise VaultError(f"The vault {path} is damaged or not a vault ({exc}); move it aside to start a new one "
+                             "(your accounts would need linking again)") from None
+        if version > len(MIGRATIONS):
+            conn.close()
+            raise VaultError(f"The vault {path} was written by a newer MT5 Desk (schema {version}); update MT5 Desk")
+        vault = cls(conn, credentials or MT5CredentialManager(Path(data_dir)), path)
+        vault._migrate(version)
+        return vault
+
+    def close(self) -> None:
+        self._conn.close()
+
+    @contextmanager
+    def _tx(self) -> Iterator[sqlite3.Connection]:
+        self._conn.execute("BEGIN IMMEDIATE")
+        try:
+            yield self._conn
+        except BaseException:
+            self._conn.execute("ROLLBACK")
+            raise
+        self._conn.execute("COMMIT")
+
+    def _migrate(self, version: int) -> None:
+        for number in range(version + 1, len(MIGRATIONS) + 1):
+            with self._tx() as c:
+                for statement in MIGRATIONS[number - 1].split(";"):
+                    if statement.strip():
+                        c.execute(statement)
+                c.execute(f"PRAGMA user_version = {number}")
+
+    # ---- the key check: tells "another key" apart from "a damaged row" -------------------------
+    def key_matches(self) -> bool | None:
+        """True/False whether the vault's key check decrypts with the current keys; None if none yet."""
+        row = self._conn.execute("SELECT value FROM meta WHERE key='key_check'").fetchone()
+        return None if row is None else self.credentials.can_decrypt(row[0])
+
+    def _ensure_key(self, c: sqlite3.Connection) -> None:
+        row = c.execute("SELECT value FROM meta WHERE key='key_check'").fetchone()
+        if row is None:
+            c.execute("INSERT INTO meta VALUES ('key_check', ?)", (self.credentials.encrypt(KEY_CHECK_PLAINTEXT),))
+        elif not self.credentials.can_decrypt(row[0]):
+            raise VaultError("This vault was encrypted with another key: set MT5_ENCRYPTION_KEY (or add the old key "
+                             "to MT5_ENCRYPTION_KEYS) to the key it was made with. Nothing was changed.")
+
+    # ---- reads -------------------------------------------------------------------------------------
+    def list_accounts(self) -> list[Account]:
+        rows = self._conn.execute(f"SELECT {_COLUMNS} FROM accounts ORDER BY sort_order, id").fetchall()
+        return [_account(r) for r in rows]
+
+    def get(self, login: int, server: str) -> Account | None:
+        row = self._conn.execute(f"SELECT {_COLUMNS} FROM accounts WHERE login=? AND server=?",
+                                 (login, server)).fetchone()
+        return _account(row) if row else None
+
+    def token(self, login: int, server: str) -> str:
+        row = self._conn.execute("SELECT password_encrypted FROM accounts WHERE login=? AND server=?",
+                                 (login, server)).fetchone()
+        if row is None:
+            raise BadInput(f"No linked account {login} on {server}.", field="login")
+        return row[0]
+
+    def password(self, login: int, server: str) -> str:
+        """Decrypt one account's password; a bad token is an error for this account only."""
+        try:
+            return self.credentials.decrypt(self.token(login, server))
+        except VaultError as exc:
+            raise VaultError(f"Account {login} on {server}: {exc}") from None
+
+    def tombstones(self) -> list[tuple[int, str, str]]:
+        return self._conn.execute("SELECT login, server, deleted_at FROM tombstones ORDER BY deleted_at").fetchall()
+
+    # ---- writes (each one transaction) ---------------------------------------------------------------
+    def link(self, login: int | str, server: str, password: str, *, label: str | None = None, investor: bool = False,
+             mode: str = "shared", terminal_path: str | None = None) -> Account:
+        """Insert, or update the existing (login, server) row; the token is replaced."""
+        login_n, server_s = parse_login(login), parse_server(server)
+        check_password(password)
+        if mode not in MODES:
+            raise BadInput(f"Mode must be shared or dedicated, not {mode!r}.", field="mode")
+        token = self.credentials.encrypt(password)
+        stamp = now_iso()
+        with self._tx() as c:
+            self._ensure_key(c)
+            exists = c.execute("SELECT 1 FROM accounts WHERE login=? AND server=?", (login_n, server_s)).fetchone()
+            if exists:
+                c.execute("UPDATE accounts SET password_encrypted=?, label=COALESCE(?, label), investor=?, mode=?, "
+                          "terminal_path=?, updated_at=? WHERE login=? AND server=?",
+                          (token, label, int(investor), mode, terminal_path, stamp, login_n, server_s))
+            else:
+                order = c.execute("SELECT COALESCE(MAX(sort_order), -1) + 1 FROM accounts").fetchone()[0]
+                c.execute("INSERT INTO accounts (login, server, password_encrypted, label, investor, mode, "
+                          "terminal_path, sort_order, created_at, updated_at) VALUES (?,?,?,?,?,?,?,?,?,?)",
+                          (login_n, server_s, token, label, int(investor), mode, terminal_path, order, stamp, stamp))
+            c.execute("DELETE FROM tombstones WHERE login=? AND server=?", (login_n, server_s))
+        account = self.get(login_n, server_s)
+        assert account is not None
+        return account
+
+    def update(self, login: int, server: str, **fields: Any) -> Account:
+        allowed = {"label": "label", "mode": "mode", "terminal_path": "terminal_path", "order": "sort_order",
+                   "investor": "investor"}
+        unknown = set(fields) - set(allowed)
+        if unknown:
+            raise BadInput(f"Unknown account field(s): {', '.join(sorted(unknown))}")
+        if "mode" in fields and fields["mode"] not in MODES:
+            raise BadInput(f"Mode must be shared or dedicated, not {fields['mode']!r}.", field="mode")
+        with self._tx() as c:
+            if not c.execute("SELECT 1 FROM accounts WHERE login=? AND server=?", (login, server)).fetchone():
+                raise BadInput(f"No linked account {login} on {server}.", field="login")
+            for name, value in fields.items():
+                c.execute(f"UPDATE accounts SET {allowed[name]}=? WHERE login=? AND server=?",
+                          (int(value) if name == "investor" else value, login, server))
+            c.execute("UPDATE accounts SET updated_at=? WHERE login=? AND server=?", (now_iso(), login, server))
+        account = self.get(login, server)
+        assert account is not None
+        return account
+
+    def reorder(self, keys: list[str]) -> None:
+        """Sidebar order: the given account keys first, in that order; the rest keep theirs after."""
+        current = [a.key for a in self.list_accounts()]
+        ordered = [k for k in keys if k in current] + [k for k in current if k not in keys]
+        with self._tx() as c:
+            for i, key in enumerate(ordered):
+                login, _, server = key.partition("@")
+                c.execute("UPDATE accounts SET sort_order=? WHERE login=? AND server=?", (i, int(login), server))
+
+    def unlink(self, login: int, server: str) -> None:
+        """Remove the row and its token; keep a tombstone (no secrets) so the unlink can sync."""
+        with self._tx() as c:
+            cur = c.execute("DELETE FROM accounts WHERE login=? AND server=?", (login, server))
+            if cur.rowcount == 0:
+                raise BadInput(f"No linked account {login} on {server}.", field="login")
+            c.execute("INSERT OR REPLACE INTO tombstones VALUES (?,?,?)", (login, server, now_iso()))
+        self._conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")  # the old token leaves the WAL file too
+
+    def rotate(self) -> int:
+        """Re-encrypt every stored password to the current key, all in one transaction."""
+        with self._tx() as c:
+            rows = c.execute("SELECT id, login, server, password_encrypted FROM accounts").fetchall()
+            for rid, login, server, token in rows:
+                try:
+                    new = self.credentials.rotate_token(token)
+                except VaultError as exc:
+                    raise VaultError(f"Account {login} on {server}: {exc}. Nothing was re-encrypted.") from None
+                c.execute("UPDATE accounts SET password_encrypted=? WHERE id=?", (new, rid))
+            c.execute("INSERT OR REPLACE INTO meta VALUES ('key_check', ?)",
+                      (self.credentials.encrypt(KEY_CHECK_PLAINTEXT),))
+        self._conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+        return len(rows)
+
+    def record_snapshot(self, login: int, server: str, *, balance: float, equity: float, currency: str,
+                        ts: float) -> None:
+        """Last known values for `accounts status`; not a change of the account (updated_at stays)."""
+        with self._tx() as c:
+            c.execute("UPDATE accounts SET last_balance=?, last_equity=?, last_currency=?, last_snapshot_at=? "
+                      "WHERE login=? AND server=?", (balance, equity, currency, ts, login, server))
