@@ -56,6 +56,7 @@ class Desk(QObject, AccountOps):
         self._recorded: dict[str, float] = {}
         self._swept: dict[str, float] = {}
         self._temp_passwords: dict[str, str] = {}  # credentials being verified, memory only
+        self._tasks: set[asyncio.Task[Any]] = set()
         self.history = HistoryStore(history_path(self.data_dir), self.data_dir / STATUS_FILE)
         self.shared: Lane | None = None
         self.dedicated: dict[str, Lane] = {}
@@ -108,9 +109,58 @@ class Desk(QObject, AccountOps):
         await asyncio.gather(*starts)
         self._timer.start()
         self._started = True
+        self._spawn(self._resume())
+
+    async def _resume(self) -> None:
+        """After start: one sweep visit per idle shared account (when sweeps are on), then log the
+        account the owner was watching last time back in."""
+        lane = self.shared
+        if lane is None:
+            return
+        if self.settings.get("sweep_enabled"):
+            min_gap = 60.0 * float(self.settings.get("sweep_min_minutes") or 30)
+            now = time.time()
+            for key in list(lane.accounts):
+                if now - float((self._snapshots.get(key) or {}).get("ts") or 0.0) < min_gap:
+                    continue
+                if lane.lock.sweep_next(key) is None:
+                    break  # the owner asked for something meanwhile: theirs comes first
+                self._swept[key] = now
+                await self._wait_visit(key)
+        last = self.settings.get("last_active")
+        target = last if last in lane.accounts else next(iter(lane.accounts), None)
+        if target is not None and lane.lock.holder is None and not lane.lock.queue:
+            self.activate(target)
+
+    async def _wait_visit(self, key: str, timeout: float = 20.0) -> None:
+        done = asyncio.get_running_loop().create_future()
+
+        def watch(ev: dict[str, Any]) -> None:
+            lane = self.shared
+            if lane is not None and (lane.lock.holder is None or lane.lock.holder.account != key) and not done.done():
+                done.set_result(None)
+
+        self.event.connect(watch)
+        try:
+            await asyncio.wait_for(done, timeout)
+        except TimeoutError:
+            log.warning("sweep visit of %s took longer than %.0f s", key, timeout)
+        finally:
+            self.event.disconnect(watch)
+
+    def _spawn(self, coro: Any) -> None:
+        task = asyncio.ensure_future(coro)
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
 
     async def stop(self) -> None:
         self._timer.stop()
+        for task in list(self._tasks):
+            task.cancel()
+            with contextlib.suppress(asyncio.CancelledError, Exception):
+                await task
+        with contextlib.suppress(Exception):
+            await self.io(save_settings, self.data_dir, {"last_active": self.settings.get("last_active")})
         lanes = [lane for lane in [self.shared, *self.dedicated.values()] if lane is not None]
         await asyncio.gather(*(lane.stop() for lane in lanes), return_exceptions=True)
         self.history.stop()
@@ -177,6 +227,7 @@ class Desk(QObject, AccountOps):
         if key in self.dedicated or self.shared is None:
             return  # a dedicated account is always live on its own terminal
         if key in self.shared.accounts:
+            self.settings["last_active"] = key
             self.shared.lock.activate(key, preempt=preempt)
 
     def cancel(self, key: str) -> None:

@@ -64,10 +64,12 @@ class AccountOps:
                 await self.io(lambda d=d, p=password, inv=investor, ded=dedicated: self._vault.link(
                     d["login"], d["server"], p, label=d.get("name"), investor=inv,
                     mode="dedicated" if ded else "shared"))
-        self.settings["demo_linked"] = True
+        # the simulator has no broker to flag a login storm: visit idle demo accounts for fresh values
+        demo_settings = {"demo_linked": True, "sweep_enabled": True, "sweep_min_minutes": 5}
+        self.settings.update(demo_settings)
         from app.settings import save_settings
 
-        await self.io(save_settings, self.data_dir, {"demo_linked": True})
+        await self.io(save_settings, self.data_dir, demo_settings)
 
     async def link_account(self: Desk, login: str, server: str, password: str, *, label: str | None = None,
                            investor: bool = False, dedicated: bool = False, terminal: str | None = None) -> dict:

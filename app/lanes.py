@@ -21,10 +21,15 @@ from app.supervisor import RestartPolicy, Supervised
 from app.terminal_process import TerminalProcess
 from app.worker_client import WorkerClient, worker_command
 from multi_user.errors import AuthorizationError, DeskError, IdentityMismatch, TerminalError
+from multi_user.paths import logs_dir
 
 log = logging.getLogger("mt5desk.lanes")
 
 SHARED = "shared"
+
+
+def _slug(name: str) -> str:
+    return "".join(ch if ch.isalnum() or ch in "-_." else "_" for ch in name)
 
 
 @dataclass(frozen=True)
@@ -70,7 +75,8 @@ class Lane:
         self.terminal_sup: Supervised | None = None
         if config.start_terminal and config.terminal is not None:
             self.terminal = TerminalProcess(config.terminal, backend=config.backend, portable=config.portable,
-                                            on_exit=self._terminal_exited, run_io=config.run_io)
+                                            on_exit=self._terminal_exited, run_io=config.run_io,
+                                            log_file=logs_dir(config.data_dir) / f"terminal-{_slug(self.name)}.log")
             self.terminal_sup = Supervised("terminal", self.name, folder, emit, self.terminal.start,
                                            config.policy_factory(), on_restarted=self._terminal_restarted)
         cmd = worker_command(str(config.data_dir), config.backend, lane=self.name,

@@ -15,7 +15,7 @@ from collections.abc import Awaitable, Callable
 from pathlib import Path
 from typing import Any
 
-from PySide6.QtCore import QObject, QProcess
+from PySide6.QtCore import QIODevice, QObject, QProcess
 
 from multi_user.errors import TerminalError
 from multi_user.terminals import terminal_command
@@ -32,8 +32,9 @@ async def _inline(fn: Callable[..., Any], *args: Any) -> Any:
 class TerminalProcess(QObject):
     def __init__(self, exe: Path, *, backend: str, portable: bool,
                  on_exit: Callable[[int, bool], None],
-                 run_io: Callable[..., Awaitable[Any]] | None = None) -> None:
+                 run_io: Callable[..., Awaitable[Any]] | None = None, log_file: Path | None = None) -> None:
         super().__init__()
+        self.log_file = log_file
         self._run_io = run_io or _inline
         self.exe = exe
         self.backend = backend
@@ -62,8 +63,10 @@ class TerminalProcess(QObject):
         proc.setProgram(cmd[0])
         proc.setArguments(cmd[1:])
         proc.setWorkingDirectory(str(self.exe.parent))
-        proc.setProcessChannelMode(QProcess.ProcessChannelMode.ForwardedErrorChannel)
         proc.setStandardOutputFile(QProcess.nullDevice())
+        if self.log_file is not None:  # the terminal's own console output, for support
+            self.log_file.parent.mkdir(parents=True, exist_ok=True)
+            proc.setStandardErrorFile(str(self.log_file), QIODevice.OpenModeFlag.Append)
         proc.finished.connect(self._finished)
         self._proc = proc
         proc.start()
