@@ -69,10 +69,10 @@ def main() -> int:
     p = argparse.ArgumentParser()
     p.add_argument("--switches", type=int, default=40)
     args = p.parse_args()
-    from PySide6.QtCore import QCoreApplication
     import qasync
-
     from lane_harness import link_accounts
+    from PySide6.QtCore import QCoreApplication
+
     from multi_user.mt5sim import control
 
     with tempfile.TemporaryDirectory() as tmp:

@@ -48,7 +48,7 @@ class Headless:
                     if predicate(ev):
                         return ev
                 remaining = deadline - time.monotonic()
-                if remaining <= 0 or self.proc.poll() is not None and not self._reader.is_alive():
+                if remaining <= 0 or (self.proc.poll() is not None and not self._reader.is_alive()):
                     raise AssertionError(f"no matching event; last: {self.events[-10:]}")
                 self._cv.wait(remaining)
 

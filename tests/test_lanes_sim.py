@@ -10,7 +10,6 @@ import signal
 from pathlib import Path
 
 import pytest
-
 from lane_harness import Recorder, fast_desk, link_accounts, snapshot_of, state_of
 
 pytestmark = pytest.mark.slow

@@ -89,7 +89,7 @@ def test_handshake_rejects_another_protocol() -> None:
 
 
 def test_switch_then_snapshots_carry_the_account() -> None:
-    worker, bridge, out = make()
+    worker, _, out = make()
     request(worker, 1, "switch", login=111, password=PASSWORD, server="S1")
     assert answer(out, 1)["result"] == {"login": 111, "server": "S1", "terminal_path": "/t/terminal64.exe",
                                         "relogged": True}
