@@ -57,7 +57,7 @@ class Desk(QObject, AccountOps):
         self._swept: dict[str, float] = {}
         self._temp_passwords: dict[str, str] = {}  # credentials being verified, memory only
         self._tasks: set[asyncio.Task[Any]] = set()
-        self.history = HistoryStore(history_path(self.data_dir), self.data_dir / STATUS_FILE)
+        self.store = HistoryStore(history_path(self.data_dir), self.data_dir / STATUS_FILE)
         self.shared: Lane | None = None
         self.dedicated: dict[str, Lane] = {}
         self._timer = QTimer(self)
@@ -90,12 +90,12 @@ class Desk(QObject, AccountOps):
         self._vault = await self.io(Vault.open, self.data_dir)
         if self.simulator and not self.settings.get("demo_linked"):
             await self.link_demo_accounts()
-        await self.io(self.history.compact)
-        latest = await self.io(self.history.latest)
+        await self.io(self.store.compact)
+        latest = await self.io(self.store.latest)
         for key, snap in latest.items():
             self._snapshots[key] = {"event": "snapshot", "account": key, **snap}
         await self.reload_accounts()
-        self.history.start()
+        self.store.start()
         terminal = await self.io(default_shared_terminal, self.backend, self.data_dir,
                                  self.settings.get("shared_terminal"))
         self.shared = self._make_lane(SHARED, terminal, portable=False)
@@ -163,7 +163,7 @@ class Desk(QObject, AccountOps):
             await self.io(save_settings, self.data_dir, {"last_active": self.settings.get("last_active")})
         lanes = [lane for lane in [self.shared, *self.dedicated.values()] if lane is not None]
         await asyncio.gather(*(lane.stop() for lane in lanes), return_exceptions=True)
-        self.history.stop()
+        self.store.stop()
         if self._vault is not None:
             with contextlib.suppress(Exception):
                 await self.io(self._vault.close)
@@ -210,13 +210,9 @@ class Desk(QObject, AccountOps):
                         "accounts": list(lane.accounts), **events})
         return out
 
-    async def history_points(self, key: str, since: float | None = None) -> list[tuple[float, float, float]]:
-        return await self.io(self.history.read, key, since)
-
-    history_of = history_points
-
     async def history(self, key: str, since: float | None = None) -> list[tuple[float, float, float]]:
-        return await self.history_points(key, since)
+        """(ts, balance, equity) of an account from the history store, read on the I/O thread."""
+        return await self.io(self.store.read, key, since)
 
     def job_running(self) -> str | None:
         holder = self._lock_state.get("holder") or {}
@@ -268,7 +264,7 @@ class Desk(QObject, AccountOps):
     def _on_snapshot(self, key: str, data: dict[str, Any]) -> None:
         ev = {"event": "snapshot", "account": key, **data}
         self._snapshots[key] = ev
-        self.history.add(key, float(ev.get("ts") or time.time()), float(data.get("balance") or 0.0),
+        self.store.add(key, float(ev.get("ts") or time.time()), float(data.get("balance") or 0.0),
                          float(data.get("equity") or 0.0), str(data.get("currency") or ""))
         state = self._states.get(key, {}).get("state")
         lane = self.lane_of(key)
@@ -301,7 +297,7 @@ class Desk(QObject, AccountOps):
                     snap is None or now - float(snap.get("ts") or 0) > stale_after):
                 lane.lock.set_account_state(holder.account, "stale", "no fresh values from the terminal")
         self._maybe_sweep(now)
-        self.history.write_status({
+        self.store.write_status({
             "pid": os.getpid(), "updated": now,
             "holder": (self._lock_state.get("holder") or {}).get("account"),
             "queue": [q.get("account") for q in self._lock_state.get("queue") or []],

@@ -1,0 +1,288 @@
+"""The main window: account sidebar on the left, the lock banner and the focused account's chart in
+the centre, the overview and the terminals below, a status bar. Events from the Desk only mark
+things dirty; a timer repaints a few times a second."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from typing import Any
+
+from PySide6.QtCore import QSettings, Qt, QTimer
+from PySide6.QtGui import QAction, QKeySequence, QShortcut
+from PySide6.QtWidgets import (
+    QLabel,
+    QMainWindow,
+    QMessageBox,
+    QSizePolicy,
+    QSplitter,
+    QStyle,
+    QTabWidget,
+    QToolBar,
+    QVBoxLayout,
+    QWidget,
+)
+
+from ui.dialogs import EditDialog, LinkDialog, SettingsDialog, confirm
+from ui.equity_chart import EquityChart, Series
+from ui.lock_banner import LockBanner
+from ui.overview import Overview
+from ui.sidebar import AccountSidebar, AccountsModel
+from ui.terminals_panel import TerminalsPanel
+from ui.theme import app_icon, apply_theme, lock_icon
+from ui.tray import Tray
+
+log = logging.getLogger("mt5desk.ui")
+REPAINT_MS = 250
+HISTORY_WINDOW = 7 * 86400.0
+
+
+class MainWindow(QMainWindow):
+    def __init__(self, desk: Any) -> None:
+        super().__init__()
+        self.desk = desk
+        self.setWindowTitle("MT5 Desk")
+        self.setWindowIcon(app_icon())
+        self.resize(1400, 860)
+        self.series: dict[str, Series] = {}
+        self.focused: str | None = None
+        self._dirty: set[str] = set()
+        self._tasks: set[asyncio.Task[Any]] = set()
+        self._loaded: set[str] = set()
+        self.model = AccountsModel()
+        self.sidebar = AccountSidebar(self.model, lock_icon())
+        self.banner = LockBanner(self.name_of)
+        self.chart = EquityChart()
+        self.overview = Overview(self.name_of)
+        self.terminals = TerminalsPanel(lambda lane, verb: self._spawn(self.desk.lane_action(lane, verb)),
+                                        self.name_of)
+        self.tabs = QTabWidget()
+        self.tabs.addTab(self.overview, "All accounts")
+        self.tabs.addTab(self.terminals, "Terminals")
+        centre = QSplitter(Qt.Orientation.Vertical)
+        centre.addWidget(self.chart)
+        centre.addWidget(self.tabs)
+        centre.setSizes([480, 320])
+        right = QWidget()
+        rl = QVBoxLayout(right)
+        rl.setContentsMargins(0, 0, 0, 0)
+        rl.addWidget(self.banner)
+        rl.addWidget(centre, 1)
+        self.splitter = QSplitter(Qt.Orientation.Horizontal)
+        self.splitter.addWidget(self.sidebar)
+        self.splitter.addWidget(right)
+        self.splitter.setSizes([340, 1060])
+        self.centre_splitter = centre
+        self.setCentralWidget(self.splitter)
+        self._build_toolbar()
+        self.status_text = QLabel()
+        self.statusBar().addWidget(self.status_text, 1)
+        self.tray = Tray(self, app_icon(), self.name_of)
+        self.sidebar.activate_requested.connect(self.activate)
+        self.sidebar.focus_changed.connect(self.focus)
+        self.sidebar.action_requested.connect(self.account_action)
+        self.sidebar.reordered.connect(self.desk.reorder)
+        self.overview.focus_requested.connect(self.focus)
+        self.banner.cancel_requested.connect(self.desk.cancel)
+        self.banner.release_requested.connect(self.desk.release)
+        for n in range(1, 10):
+            QShortcut(QKeySequence(f"Ctrl+{n}"), self, activated=lambda n=n: self._activate_nth(n))
+        desk.event.connect(self.on_event)
+        self.timer = QTimer(self)
+        self.timer.setInterval(REPAINT_MS)
+        self.timer.timeout.connect(self.repaint_dirty)
+        self.timer.start()
+        self._settings = QSettings(str(desk.data_dir / "window.ini"), QSettings.Format.IniFormat)
+        self._restore()
+        apply_theme(desk.settings.get("theme", "light"))
+        self.on_event({"event": "accounts", "accounts": desk.accounts()})
+
+    # ---- building ---------------------------------------------------------------------------
+    def _build_toolbar(self) -> None:
+        bar = QToolBar("Main")
+        bar.setMovable(False)
+        bar.setToolButtonStyle(Qt.ToolButtonStyle.ToolButtonTextBesideIcon)
+        self.addToolBar(bar)
+        style = self.style()
+        link = QAction(style.standardIcon(QStyle.StandardPixmap.SP_FileDialogNewFolder), "Link account…", self)
+        link.setShortcut(QKeySequence("Ctrl+L"))
+        link.triggered.connect(self.open_link_dialog)
+        release = QAction(style.standardIcon(QStyle.StandardPixmap.SP_MediaStop), "Release terminal", self)
+        release.triggered.connect(self.desk.release)
+        settings = QAction(style.standardIcon(QStyle.StandardPixmap.SP_FileDialogDetailedView), "Settings…", self)
+        settings.triggered.connect(self.open_settings)
+        bar.addAction(link)
+        bar.addAction(release)
+        bar.addAction(settings)
+        spacer = QWidget()
+        spacer.setSizePolicy(QSizePolicy.Policy.Expanding, QSizePolicy.Policy.Preferred)
+        bar.addWidget(spacer)
+        if getattr(self.desk, "simulator", False):
+            badge = QLabel("  SIMULATOR · demo accounts, no real money  ")
+            badge.setObjectName("SimulatorBadge")
+            badge.setToolTip("MetaTrader5 is not installed here, so MT5 Desk runs on its built-in simulator.")
+            bar.addWidget(badge)
+
+    def name_of(self, key: str) -> str:
+        a = self.model.account(key)
+        if a is None:
+            return key
+        return f"{a['label']} ({a['login']})" if a.get("label") else key
+
+    # ---- events: mark dirty, the timer repaints ------------------------------------------------
+    def on_event(self, ev: dict[str, Any]) -> None:
+        kind = ev.get("event")
+        if kind == "accounts":
+            self.sidebar.rebuild(ev["accounts"], self.focused)
+            keys = [a["key"] for a in ev["accounts"]]
+            self.overview.set_accounts(keys)
+            if self.focused not in keys:
+                self.focus(keys[0] if keys else None)
+            for key in keys:  # the overview's small charts start from each account's history
+                if key not in self._loaded:
+                    self._loaded.add(key)
+                    self._spawn(self._load_history(key))
+            self._dirty |= {"rows", "overview", "status"}
+        elif kind == "snapshot":
+            key = ev["account"]
+            s = self.series.setdefault(key, Series())
+            s.append(float(ev.get("ts") or time.time()), float(ev.get("balance") or 0), float(ev.get("equity") or 0))
+            self._dirty |= {"rows", "overview", "chart"}
+        elif kind == "lock":
+            self._dirty |= {"banner", "rows", "status"}
+        elif kind == "account_state":
+            self._dirty |= {"rows", "overview", "status", "chart"}
+        elif kind in ("terminal", "worker"):
+            self._dirty.add("terminals")
+        elif kind == "error":
+            self.statusBar().showMessage(f"⚠ {ev.get('message')}", 15000)
+        self.tray.on_event(ev)
+
+    def repaint_dirty(self) -> None:
+        dirty, self._dirty = self._dirty, set()
+        if not dirty:
+            return
+        states = self.desk.account_states()
+        snaps = {a["key"]: self.desk.last_snapshot(a["key"]) for a in self.model.accounts}
+        snaps = {k: v for k, v in snaps.items() if v}
+        lock = self.desk.lock_state()
+        if "banner" in dirty:
+            self.banner.show_lock(lock)
+        if "rows" in dirty:
+            self.model.states, self.model.snapshots = states, snaps
+            self.model.holder = (lock.get("holder") or {}).get("account")
+            self.model.refresh()
+        if "overview" in dirty:
+            self.overview.refresh(states, snaps, self.series)
+        if "chart" in dirty and self.focused:
+            self.chart.redraw()
+            self.chart.set_status((states.get(self.focused) or {}).get("state") == "live", snaps.get(self.focused))
+        if "terminals" in dirty:
+            self.terminals.refresh(self.desk.lanes())
+        if "status" in dirty:
+            live = sum(1 for s in states.values() if s.get("state") == "live")
+            holder = (lock.get("holder") or {}).get("account")
+            self.status_text.setText(f"{len(self.model.accounts)} accounts · {live} live · shared terminal: "
+                                     f"{self.name_of(holder) if holder else 'free'}")
+
+    # ---- the owner's actions ----------------------------------------------------------------------
+    def focus(self, key: str | None) -> None:
+        self.focused = key
+        series = self.series.setdefault(key, Series()) if key else None
+        self.chart.show_account(key, self.name_of(key) if key else "", series)
+        if key and key not in self._loaded:
+            self._loaded.add(key)
+            self._spawn(self._load_history(key))
+        self._dirty.add("chart")
+
+    async def _load_history(self, key: str) -> None:
+        points = await self.desk.history(key, time.time() - HISTORY_WINDOW)
+        self.series.setdefault(key, Series()).load(points)
+        if key == self.focused:
+            self.chart.show_account(key, self.name_of(key), self.series[key])
+        self._dirty |= {"overview", "chart"}
+
+    def activate(self, key: str) -> None:
+        self.focus(key)
+        running = self.desk.job_running()
+        if running and running != key:
+            box = QMessageBox(QMessageBox.Icon.Question, "A job is running",
+                              f"{self.name_of(running)} is running a job on the shared terminal.\n\n"
+                              f"Wait for it to finish, or interrupt it and switch to {self.name_of(key)} now?",
+                              QMessageBox.StandardButton.Cancel, self)
+            wait = box.addButton("Wait in the queue", QMessageBox.ButtonRole.AcceptRole)
+            now = box.addButton("Interrupt and switch", QMessageBox.ButtonRole.DestructiveRole)
+            box.buttonClicked.connect(lambda b: self.desk.activate(key, preempt=b is now) if b in (wait, now) else None)
+            box.open()
+            return
+        self.desk.activate(key)
+
+    def _activate_nth(self, n: int) -> None:
+        keys = self.model.keys_in_view_order()
+        if n <= len(keys):
+            self.activate(keys[n - 1])
+
+    def account_action(self, action: str, key: str) -> None:
+        account = self.model.account(key) or {}
+        name = self.name_of(key)
+        if action in ("dedicated", "shared"):
+            self._spawn(self.desk.update_account(key, mode=action))
+        elif action == "edit":
+            EditDialog(self, account, lambda v: self._spawn(self.desk.update_account(key, **v))).open()
+        elif action == "close_all":
+            confirm(self, "Close all positions", f"Close every open position of {name} at market now?\n\n"
+                    "This cannot be undone.", "Close all positions", lambda: self.desk.close_all(key))
+        elif action == "unlink":
+            confirm(self, "Unlink account", f"Unlink {name}?\n\nIts password is deleted from this computer; "
+                    "its equity history is kept.", "Unlink", lambda: self._spawn(self.desk.unlink_account(key)))
+
+    def open_link_dialog(self) -> LinkDialog:
+        dialog = LinkDialog(self, self.desk)
+        dialog.open()
+        return dialog
+
+    def open_settings(self) -> SettingsDialog:
+        def save(values: dict[str, Any]) -> None:
+            apply_theme(values.get("theme", "light"))
+            self._spawn(self.desk.save_settings(values))
+
+        dialog = SettingsDialog(self, dict(self.desk.settings), save)
+        dialog.open()
+        return dialog
+
+    def _spawn(self, coro: Any) -> None:
+        task = asyncio.ensure_future(coro)
+        self._tasks.add(task)
+
+        def done(t: asyncio.Task[Any]) -> None:
+            self._tasks.discard(t)
+            if not t.cancelled() and t.exception() is not None:
+                self.statusBar().showMessage(f"⚠ {t.exception()}", 15000)
+
+        task.add_done_callback(done)
+
+    # ---- persistence -------------------------------------------------------------------------------
+    def _restore(self) -> None:
+        geometry = self._settings.value("geometry")
+        if geometry is not None:
+            self.restoreGeometry(geometry)
+        for name, splitter in (("splitter", self.splitter), ("centre", self.centre_splitter)):
+            state = self._settings.value(name)
+            if state is not None:
+                splitter.restoreState(state)
+        self.focused = self._settings.value("focused") or None
+
+    def save_state(self) -> None:
+        self._settings.setValue("geometry", self.saveGeometry())
+        self._settings.setValue("splitter", self.splitter.saveState())
+        self._settings.setValue("centre", self.centre_splitter.saveState())
+        self._settings.setValue("focused", self.focused or "")
+        self._settings.sync()
+
+    def closeEvent(self, event: Any) -> None:
+        self.save_state()
+        self.timer.stop()
+        for t in list(self._tasks):
+            t.cancel()
+        super().closeEvent(event)

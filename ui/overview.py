@@ -1,0 +1,147 @@
+"""Every account at a glance: a grid of small equity charts, plus the portfolio total per currency."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from typing import Any
+
+import numpy as np
+import pyqtgraph as pg
+from PySide6.QtCore import Qt, Signal
+from PySide6.QtWidgets import QFrame, QGridLayout, QHBoxLayout, QLabel, QScrollArea, QVBoxLayout, QWidget
+
+from ui.equity_chart import Series
+from ui.formatting import LOSS, PROFIT, STATE_COLOURS, badge_text, money
+
+TILE_WIDTH = 250
+SPARK_POINTS = 600
+
+
+class Tile(QFrame):
+    clicked = Signal(str)
+
+    def __init__(self, key: str) -> None:
+        super().__init__()
+        self.key = key
+        self.setObjectName("Tile")
+        self.setFrameShape(QFrame.Shape.StyledPanel)
+        self.setFixedWidth(TILE_WIDTH)
+        self.name = QLabel()
+        self.name.setObjectName("TileName")
+        self.badge = QLabel()
+        self.badge.setObjectName("TileBadge")
+        self.value = QLabel()
+        self.value.setObjectName("TileValue")
+        self.pl = QLabel()
+        self.spark = pg.PlotWidget()
+        self.spark.setFixedHeight(60)
+        self.spark.hideAxis("left")
+        self.spark.hideAxis("bottom")
+        self.spark.setMouseEnabled(False, False)
+        self.spark.setMenuEnabled(False)
+        self.spark.hideButtons()
+        self.curve = self.spark.plot([], [], pen=pg.mkPen("#1a73e8", width=1.5))
+        top = QHBoxLayout()
+        top.addWidget(self.name, 1)
+        top.addWidget(self.badge)
+        mid = QHBoxLayout()
+        mid.addWidget(self.value, 1)
+        mid.addWidget(self.pl)
+        lay = QVBoxLayout(self)
+        lay.setContentsMargins(8, 6, 8, 6)
+        lay.setSpacing(2)
+        lay.addLayout(top)
+        lay.addLayout(mid)
+        lay.addWidget(self.spark)
+        self._drawn = -1
+
+    def mousePressEvent(self, event: Any) -> None:
+        self.clicked.emit(self.key)
+
+    def update_from(self, name: str, state: dict | None, snap: dict | None, series: Series | None,
+                    now: float) -> None:
+        self.name.setText(name)
+        s = (state or {}).get("state") or "idle"
+        self.badge.setText(f" {badge_text(state, snap, now)} ")
+        self.badge.setStyleSheet(f"background:{STATE_COLOURS.get(s, '#5f6368')}; color:white; border-radius:7px;")
+        if snap:
+            self.value.setText(money(snap.get("equity"), snap.get("currency")))
+            profit = float(snap.get("profit") or 0.0)
+            self.pl.setText(money(profit, sign=True))
+            self.pl.setStyleSheet(f"color:{PROFIT if profit > 0 else LOSS if profit < 0 else '#5f6368'}")
+        else:
+            self.value.setText("no values yet")
+            self.pl.setText("")
+        n = len(series.ts) if series else 0
+        if series and n != self._drawn:
+            self._drawn = n
+            k = min(n, SPARK_POINTS)
+            live = s == "live"
+            self.curve.setPen(pg.mkPen("#1a73e8" if live else "#9aa0a6", width=1.5))
+            self.curve.setData(np.asarray(series.ts[-k:]), np.asarray(series.equity[-k:]))
+
+
+class Overview(QWidget):
+    focus_requested = Signal(str)
+
+    def __init__(self, name_of: Callable[[str], str]) -> None:
+        super().__init__()
+        self.name_of = name_of
+        self.total = QLabel()
+        self.total.setObjectName("PortfolioTotal")
+        self.total.setTextFormat(Qt.TextFormat.RichText)
+        self.grid_host = QWidget()
+        self.grid = QGridLayout(self.grid_host)
+        self.grid.setAlignment(Qt.AlignmentFlag.AlignTop | Qt.AlignmentFlag.AlignLeft)
+        self.grid.setSpacing(8)
+        scroll = QScrollArea()
+        scroll.setWidgetResizable(True)
+        scroll.setWidget(self.grid_host)
+        scroll.setFrameShape(QFrame.Shape.NoFrame)
+        lay = QVBoxLayout(self)
+        lay.setContentsMargins(8, 4, 8, 4)
+        lay.addWidget(self.total)
+        lay.addWidget(scroll, 1)
+        self.tiles: dict[str, Tile] = {}
+
+    def set_accounts(self, keys: list[str]) -> None:
+        for key in list(self.tiles):
+            if key not in keys:
+                self.tiles.pop(key).deleteLater()
+        for key in keys:
+            if key not in self.tiles:
+                tile = Tile(key)
+                tile.clicked.connect(self.focus_requested.emit)
+                self.tiles[key] = tile
+        self._layout(keys)
+
+    def _layout(self, keys: list[str]) -> None:
+        cols = max(1, (self.width() - 44) // (TILE_WIDTH + 8))  # room for the scroll bar
+        for i, key in enumerate(keys):
+            self.grid.addWidget(self.tiles[key], i // cols, i % cols)
+        self._keys = keys
+
+    def resizeEvent(self, event: Any) -> None:
+        super().resizeEvent(event)
+        if self.tiles:
+            self._layout(getattr(self, "_keys", list(self.tiles)))
+
+    def refresh(self, states: dict[str, dict], snapshots: dict[str, dict], series: dict[str, Series]) -> None:
+        now = time.time()
+        totals: dict[str, list[float]] = {}
+        for key, tile in self.tiles.items():
+            snap = snapshots.get(key)
+            tile.update_from(self.name_of(key), states.get(key), snap, series.get(key), now)
+            if snap and snap.get("currency"):
+                t = totals.setdefault(snap["currency"], [0.0, 0.0, 0])
+                t[0] += float(snap.get("equity") or 0.0)
+                t[1] += float(snap.get("profit") or 0.0)
+                t[2] += 1
+        parts = []
+        for cur, (eq, pl, n) in sorted(totals.items()):
+            colour = PROFIT if pl > 0 else LOSS if pl < 0 else "#5f6368"
+            parts.append(f"<b>{money(eq, cur)}</b> <span style='color:{colour}'>({money(pl, sign=True)})</span>"
+                         f" <span style='color:#5f6368'>· {n} account{'s' if n != 1 else ''}</span>")
+        self.total.setText("<b>Portfolio equity:</b> &nbsp; " + " &nbsp;&nbsp;|&nbsp;&nbsp; ".join(parts)
+                           if parts else "<b>Portfolio equity:</b> no values yet")

@@ -1,0 +1,77 @@
+"""Every lane's terminal and worker: folder, pid, state, restarts, last error; start, stop, restart."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+from PySide6.QtWidgets import (
+    QAbstractItemView,
+    QHBoxLayout,
+    QHeaderView,
+    QPushButton,
+    QTableWidget,
+    QTableWidgetItem,
+    QVBoxLayout,
+    QWidget,
+)
+
+COLUMNS = ("Lane", "Accounts", "Terminal folder", "Terminal", "Worker", "Restarts", "Last message")
+
+
+def _proc(ev: dict[str, Any] | None) -> str:
+    if not ev:
+        return "—"
+    pid = f" (pid {ev['pid']})" if ev.get("pid") else ""
+    return f"{ev.get('state', '?')}{pid}"
+
+
+class TerminalsPanel(QWidget):
+    def __init__(self, action: Callable[[str, str], None], name_of: Callable[[str], str]) -> None:
+        super().__init__()
+        self.action = action
+        self.name_of = name_of
+        self.table = QTableWidget(0, len(COLUMNS))
+        self.table.setHorizontalHeaderLabels(COLUMNS)
+        self.table.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
+        self.table.setSelectionMode(QAbstractItemView.SelectionMode.SingleSelection)
+        self.table.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
+        self.table.verticalHeader().setVisible(False)
+        header = self.table.horizontalHeader()
+        header.setSectionResizeMode(QHeaderView.ResizeMode.ResizeToContents)
+        header.setSectionResizeMode(2, QHeaderView.ResizeMode.Stretch)
+        buttons = QHBoxLayout()
+        for label, verb in (("Start", "start"), ("Stop", "stop"), ("Restart", "restart")):
+            b = QPushButton(label)
+            b.clicked.connect(lambda _=False, v=verb: self._act(v))
+            buttons.addWidget(b)
+        buttons.addStretch(1)
+        lay = QVBoxLayout(self)
+        lay.setContentsMargins(8, 4, 8, 4)
+        lay.addWidget(self.table, 1)
+        lay.addLayout(buttons)
+        self._lanes: list[str] = []
+
+    def _act(self, verb: str) -> None:
+        row = self.table.currentRow()
+        if 0 <= row < len(self._lanes):
+            self.action(self._lanes[row], verb)
+
+    def refresh(self, lanes: list[dict[str, Any]]) -> None:
+        self._lanes = [ln["lane"] for ln in lanes]
+        self.table.setRowCount(len(lanes))
+        for r, ln in enumerate(lanes):
+            term, work = ln.get("terminal"), ln.get("worker")
+            restarts = (term or {}).get("restarts", 0) + (work or {}).get("restarts", 0)
+            message = (term or {}).get("message") or (work or {}).get("message") or ""
+            accounts = ", ".join(self.name_of(k) for k in ln.get("accounts") or []) or "—"
+            lane = "Shared terminal" if ln["lane"] == "shared" else "Own terminal"
+            values = (lane, accounts if len(accounts) < 60 else f"{len(ln['accounts'])} accounts",
+                      ln.get("folder") or "(installed MetaTrader 5)", _proc(term), _proc(work), str(restarts),
+                      message)
+            for c, v in enumerate(values):
+                item = self.table.item(r, c)
+                if item is None:
+                    self.table.setItem(r, c, QTableWidgetItem(v))
+                elif item.text() != v:
+                    item.setText(v)
