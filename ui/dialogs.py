@@ -120,17 +120,18 @@ class LinkDialog(QDialog):
         label.setText(message or "")
         label.setVisible(bool(message))
 
-    def _validate(self) -> bool:
+    def _validate(self, show: bool = True) -> bool:
         ok = True
         for field, check in (("login", parse_login), ("server", parse_server), ("password", check_password)):
             widget = getattr(self, field)
             try:
                 check(widget.text())
-                self._show(field, None)
+                if show:
+                    self._show(field, None)
             except BadInput as exc:
                 ok = False
-                # don't shout at an empty field the owner has not reached yet
-                self._show(field, str(exc) if widget.text() else None)
+                if show:  # don't shout at an empty field the owner has not reached yet
+                    self._show(field, str(exc) if widget.text() else None)
         self.link_button.setEnabled(ok and self._task is None)
         return ok
 
@@ -164,7 +165,7 @@ class LinkDialog(QDialog):
         finally:
             self.progress.hide()
             self._task = None
-            self._validate()
+            self._validate(show=False)  # keep the terminal's verdict next to its field
 
 
 class EditDialog(QDialog):
