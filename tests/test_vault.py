@@ -1,0 +1,140 @@
+"""The vault: one transaction per change, tombstones, rotation, wrong keys, and kill -9 at any point."""
+
+from __future__ import annotations
+
+import random
+import re
+import sqlite3
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from cryptography.fernet import Fernet
+
+from multi_user.credentials import MT5CredentialManager
+from multi_user.errors import BadInput, VaultError
+from multi_user.vault import Vault
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def test_link_update_reorder_unlink(data_dir: Path) -> None:
+    vault = Vault.open(data_dir)
+    a = vault.link("111", "Broker-Demo", "pw-one", label="Challenge")
+    b = vault.link(222, "Broker-Live", "pw-two", mode="dedicated")
+    assert [x.key for x in vault.list_accounts()] == ["111@Broker-Demo", "222@Broker-Live"]
+    assert "pw-one" not in repr(a) and vault.password(111, "Broker-Demo") == "pw-one"
+    again = vault.link(111, "Broker-Demo", "pw-new")  # linking again updates
+    assert len(vault.list_accounts()) == 2 and again.label == "Challenge" and again.created_at == a.created_at
+    assert vault.password(111, "Broker-Demo") == "pw-new"
+    vault.update(222, "Broker-Live", label="Live", mode="shared")
+    vault.reorder([b.key])
+    assert [x.key for x in vault.list_accounts()] == [b.key, a.key]
+    vault.unlink(111, "Broker-Demo")
+    assert [t[:2] for t in vault.tombstones()] == [(111, "Broker-Demo")]
+    with pytest.raises(BadInput):
+        vault.unlink(111, "Broker-Demo")
+    vault.close()
+
+
+@pytest.mark.parametrize("login,server,password,field", [
+    ("abc", "S", "p", "login"), ("0", "S", "p", "login"), ("-5", "S", "p", "login"),
+    (str(2**63), "S", "p", "login"), ("1", "", "p", "server"), ("1", "x" * 129, "p", "server"),
+    ("1", "Bad\x07Server", "p", "server"), ("1", "S", "", "password"),
+])
+def test_bad_input_stores_nothing(data_dir: Path, login: str, server: str, password: str, field: str) -> None:
+    vault = Vault.open(data_dir)
+    with pytest.raises(BadInput) as info:
+        vault.link(login, server, password)
+    assert info.value.field == field and vault.list_accounts() == []
+    vault.close()
+
+
+def test_rotation_re_encrypts_everything_to_the_current_key(data_dir: Path, monkeypatch) -> None:
+    old = Fernet.generate_key()
+    monkeypatch.setenv("MT5_ENCRYPTION_KEY", old.decode())
+    vault = Vault.open(data_dir)
+    for i in range(1, 4):
+        vault.link(i, "S", f"pw-{i}")
+    vault.close()
+    new = Fernet.generate_key()
+    monkeypatch.setenv("MT5_ENCRYPTION_KEY", new.decode())
+    monkeypatch.setenv("MT5_ENCRYPTION_KEYS", old.decode())
+    vault = Vault.open(data_dir)
+    assert vault.rotate() == 3
+    vault.close()
+    monkeypatch.delenv("MT5_ENCRYPTION_KEYS")
+    vault = Vault.open(data_dir)  # the new key alone now reads everything
+    assert [vault.password(i, "S") for i in range(1, 4)] == ["pw-1", "pw-2", "pw-3"]
+    assert vault.key_matches() is True
+    vault.close()
+
+
+def test_wrong_key_is_exit_4_and_changes_nothing(data_dir: Path, monkeypatch) -> None:
+    monkeypatch.setenv("MT5_ENCRYPTION_KEY", Fernet.generate_key().decode())
+    vault = Vault.open(data_dir)
+    vault.link(1, "S", "pw-1")
+    vault.close()
+    before = (data_dir / "vault.sqlite3").read_bytes()
+    monkeypatch.setenv("MT5_ENCRYPTION_KEY", Fernet.generate_key().decode())
+    vault = Vault.open(data_dir)
+    assert [a.key for a in vault.list_accounts()] == ["1@S"]  # still listed
+    with pytest.raises(VaultError) as info:
+        vault.password(1, "S")
+    assert info.value.exit_code == 4
+    with pytest.raises(VaultError, match="another key"):
+        vault.link(2, "S", "pw-2")
+    with pytest.raises(VaultError):
+        vault.rotate()
+    assert [a.key for a in vault.list_accounts()] == ["1@S"]
+    vault.close()
+    assert (data_dir / "vault.sqlite3").read_bytes() == before
+
+
+def test_a_tampered_token_fails_for_that_account_only(data_dir: Path) -> None:
+    vault = Vault.open(data_dir)
+    vault.link(1, "S", "pw-1")
+    vault.link(2, "S", "pw-2")
+    vault.close()
+    conn = sqlite3.connect(data_dir / "vault.sqlite3")
+    token = conn.execute("SELECT password_encrypted FROM accounts WHERE login=1").fetchone()[0]
+    conn.execute("UPDATE accounts SET password_encrypted=? WHERE login=1", (token[:-4] + "AAAA",))
+    conn.commit()
+    conn.close()
+    vault = Vault.open(data_dir)
+    with pytest.raises(VaultError, match="Account 1 on S"):
+        vault.password(1, "S")
+    assert vault.password(2, "S") == "pw-2"
+    vault.close()
+
+
+def test_a_damaged_vault_file_is_a_clear_error(data_dir: Path) -> None:
+    (data_dir / "vault.sqlite3").write_bytes(b"this is not a database" * 100)
+    with pytest.raises(VaultError, match="damaged"):
+        Vault.open(data_dir)
+
+
+def test_kill_9_at_random_points_leaves_the_vault_whole(data_dir: Path) -> None:
+    rng = random.Random(20261125)
+    MT5CredentialManager(data_dir)  # create the key before the children race for it
+    for _round in range(8):
+        child = subprocess.Popen([sys.executable, str(ROOT / "tests" / "helpers" / "vault_writer.py"), str(data_dir)],
+                                 stdout=subprocess.PIPE, text=True, cwd=ROOT)
+        assert child.stdout is not None
+        for _ in range(rng.randint(1, 40)):  # kill after a random number of committed steps
+            if not child.stdout.readline():
+                break
+        child.kill()
+        child.wait()
+        child.stdout.close()
+        conn = sqlite3.connect(data_dir / "vault.sqlite3")
+        assert conn.execute("PRAGMA integrity_check").fetchone()[0] == "ok"
+        conn.close()
+        vault = Vault.open(data_dir)
+        for a in vault.list_accounts():
+            password = vault.password(a.login, a.server)  # every token whole and decryptable
+            assert re.fullmatch(rf"pw-{a.login}-\d+", password)
+            assert a.label == f"step {password.rsplit('-', 1)[1]}"  # row and token from the same write
+        assert vault.key_matches() is True
+        vault.close()
