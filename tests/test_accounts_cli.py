@@ -22,7 +22,8 @@ def cli(data_dir: Path, *args: str, stdin: str = "", env: dict | None = None) ->
 
 
 def all_bytes_under(folder: Path) -> bytes:
-    return b"".join(p.read_bytes() for p in folder.rglob("*") if p.is_file() and "sim" not in p.relative_to(folder).parts)
+    return b"".join(p.read_bytes() for p in folder.rglob("*")
+                    if p.is_file() and "sim" not in p.relative_to(folder).parts)
 
 
 def test_link_status_unlink_round_trip_without_leaking_the_password(data_dir: Path, demo_accounts: list[dict]) -> None:
