@@ -81,13 +81,15 @@ class ActiveAccountLock:
         waiting = self._waiting(account)
         if waiting is not None and waiting.reason == JOB:
             return waiting  # its job keeps its place in the queue
-        self._drop_other_viewers(account)  # the owner watches one account: the latest click wins
+        changed = self._drop_other_viewers(account)  # the owner watches one account: the latest click wins
         job_running = h is not None and h.reason == JOB
         jobs_waiting = any(r.reason == JOB for r in self.queue)  # only while the worker is down
         if (job_running and not preempt) or (jobs_waiting and not job_running):
             if waiting is None:
                 waiting = self._new(account, VIEWING, None)
                 self.queue.append(waiting)
+                changed = True
+            if changed:
                 self._emit_lock()
             return waiting
         if waiting is not None:
@@ -245,10 +247,12 @@ class ActiveAccountLock:
     def _new(self, account: str, reason: str, job: str | None) -> Request:
         return Request(next(self._ids), account, reason, job, self.clock())
 
-    def _drop_other_viewers(self, account: str) -> None:
-        for r in [r for r in self.queue if r.reason == VIEWING and r.account != account]:
+    def _drop_other_viewers(self, account: str) -> bool:
+        dropped = [r for r in self.queue if r.reason == VIEWING and r.account != account]
+        for r in dropped:
             self.queue.remove(r)
             self._set_state(r.account, "idle")
+        return bool(dropped)
 
     def _waiting(self, account: str) -> Request | None:
         return next((r for r in self.queue if r.account == account), None)
