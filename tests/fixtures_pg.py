@@ -49,3 +49,13 @@ def make_user(pg: PgServer):
         return uid, email
 
     return make
+
+
+@pytest.fixture
+def supabase_server(pg: PgServer):
+    """A Supabase-compatible Auth + PostgREST test server on loopback, backed by the session's PostgreSQL."""
+    from supabase_test_server import SupabaseTestServer
+
+    server = SupabaseTestServer(pg).start()
+    yield server
+    server.stop()
