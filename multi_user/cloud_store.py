@@ -166,6 +166,8 @@ def _plain(exc: BaseException) -> CloudError:
         return CloudAuthError(f"The cloud refused the sign-in: {exc}")
     if isinstance(exc, AuthError):
         return CloudAuthError(f"Cloud sign-in problem: {exc}")
+    if isinstance(exc, APIError) and str(exc.code) in ("502", "503", "504", "520"):
+        return _plain(OSError())
     if isinstance(exc, APIError):
         if exc.code in ("PGRST301", "PGRST302", "401"):
             return CloudAuthError("Your cloud session ended; please sign in again.")
@@ -186,7 +188,9 @@ class CloudStore:
         self.url, self._anon_key = url.rstrip("/"), anon_key
         self._http = httpx.AsyncClient(timeout=timeout)
         options = AsyncClientOptions(storage=SessionStorage(Path(data_dir), self.url), auto_refresh_token=False,
-                                     persist_session=True, httpx_client=self._http)
+                                     persist_session=True, httpx_client=self._http,
+                                     # no in-call retry loop: a failed sync is simply retried on the next one
+                                     postgrest_client_retry=False)
         self._client = AsyncClient(self.url, anon_key, options)
 
     def __repr__(self) -> str:

@@ -53,6 +53,17 @@ MIGRATIONS: list[str] = [
     );
     CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
     """,
+    # 2 (cloud sync): per account, the remote updated_at and the local stamp both sides agreed on at the
+    # last sync, so a later difference on either side is a change to send or fetch
+    """
+    CREATE TABLE sync_state (
+        login INTEGER NOT NULL,
+        server TEXT NOT NULL,
+        remote_updated_at TEXT NOT NULL,
+        local_stamp TEXT NOT NULL,
+        PRIMARY KEY (login, server)
+    );
+    """,
 ]
 
 
@@ -266,3 +277,51 @@ class Vault:
         with self._tx() as c:
             c.execute("UPDATE accounts SET last_balance=?, last_equity=?, last_currency=?, last_snapshot_at=? "
                       "WHERE login=? AND server=?", (balance, equity, currency, ts, login, server))
+
+    # ---- cloud sync (app/cloud_sync.py): a downloaded row is stored as-is, keeping its times --------------
+    def put_remote(self, login: int, server: str, token: str, *, label: str | None, investor: bool, mode: str,
+                   order: int, created_at: str, updated_at: str) -> None:
+        """Insert or update from the cloud: the Fernet token as-is (it must decrypt here) and the remote's times."""
+        if mode not in MODES:
+            raise BadInput(f"Mode must be shared or dedicated, not {mode!r}.", field="mode")
+        if not self.credentials.can_decrypt(token):
+            raise VaultError(f"Account {login} on {server}: the password was encrypted with another key")
+        with self._tx() as c:
+            self._ensure_key(c)
+            c.execute("INSERT INTO accounts (login, server, password_encrypted, label, investor, mode, sort_order, "
+                      "created_at, updated_at) VALUES (?,?,?,?,?,?,?,?,?) ON CONFLICT (login, server) DO UPDATE SET "
+                      "password_encrypted=excluded.password_encrypted, label=excluded.label, "
+                      "investor=excluded.investor, mode=excluded.mode, sort_order=excluded.sort_order, "
+                      "updated_at=excluded.updated_at",
+                      (login, server, token, label, int(investor), mode, order, created_at, updated_at))
+            c.execute("DELETE FROM tombstones WHERE login=? AND server=?", (login, server))
+
+    def remove_remote(self, login: int, server: str, deleted_at: str) -> None:
+        """An unlink that came from the cloud: like unlink(), with the remote's time on the tombstone."""
+        with self._tx() as c:
+            c.execute("DELETE FROM accounts WHERE login=? AND server=?", (login, server))
+            c.execute("INSERT OR REPLACE INTO tombstones VALUES (?,?,?)", (login, server, deleted_at))
+        self._conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+
+    def sync_state(self) -> dict[tuple[int, str], tuple[str, str]]:
+        """(login, server) -> (remote updated_at, local stamp) as of the last sync."""
+        rows = self._conn.execute("SELECT login, server, remote_updated_at, local_stamp FROM sync_state").fetchall()
+        return {(r[0], r[1]): (r[2], r[3]) for r in rows}
+
+    def set_sync_state(self, login: int, server: str, remote_updated_at: str | None, local_stamp: str | None) -> None:
+        with self._tx() as c:
+            if remote_updated_at is None or local_stamp is None:
+                c.execute("DELETE FROM sync_state WHERE login=? AND server=?", (login, server))
+            else:
+                c.execute("INSERT OR REPLACE INTO sync_state VALUES (?,?,?,?)",
+                          (login, server, remote_updated_at, local_stamp))
+
+    def sync_owner(self) -> str | None:
+        row = self._conn.execute("SELECT value FROM meta WHERE key='sync_owner'").fetchone()
+        return row[0] if row else None
+
+    def reset_sync_state(self, owner: str) -> None:
+        """Another cloud user signed in here: what was agreed with the previous one no longer holds."""
+        with self._tx() as c:
+            c.execute("DELETE FROM sync_state")
+            c.execute("INSERT OR REPLACE INTO meta VALUES ('sync_owner', ?)", (owner,))

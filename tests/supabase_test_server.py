@@ -328,7 +328,7 @@ class _Handler(BaseHTTPRequestHandler):
         raw = self.rfile.read(length) if length else b""
         try:
             if self.owner.offline:
-                raise HttpError(503, {"code": 503, "msg": "Service unavailable (test server is offline)"})
+                raise HttpError(503, {"code": "503", "message": "Service unavailable (test server is offline)"})
             body = json.loads(raw) if raw else {}
             auth = self.headers.get("Authorization", "")
             bearer = auth[7:] if auth.lower().startswith("bearer ") else None

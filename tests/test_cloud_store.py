@@ -10,7 +10,7 @@ import stat
 import pytest
 from postgrest.exceptions import APIError
 
-from multi_user.cloud_store import CloudAuthError, CloudError, CloudOffline, CloudStore, live_payload
+from multi_user.cloud_store import CloudAuthError, CloudOffline, CloudStore, live_payload
 
 pytestmark = pytest.mark.postgres
 
@@ -107,7 +107,7 @@ def test_wrong_password_and_offline_in_plain_words(tmp_path, supabase_server):
             assert "nope-nope" not in str(info.value)
             await s.sign_in("dave@example.test", "dave-pass-1")
             supabase_server.offline = True
-            with pytest.raises(CloudError):
+            with pytest.raises(CloudOffline):
                 await s.fetch_rows()
         finally:
             await s.aclose()
