@@ -14,7 +14,7 @@ from PySide6.QtWidgets import QFrame, QGridLayout, QHBoxLayout, QLabel, QScrollA
 from ui.equity_chart import Series
 from ui.formatting import LOSS, PROFIT, STATE_COLOURS, badge_text, money
 
-TILE_WIDTH = 250
+TILE_WIDTH = 240
 SPARK_POINTS = 600
 
 
