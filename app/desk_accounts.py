@@ -143,6 +143,11 @@ class AccountOps:
         task.add_done_callback(_log_failure)
 
     # ---- lanes follow the vault -----------------------------------------------------------------
+    async def reload_from_vault(self: Desk) -> None:
+        """Another writer (cloud sync, the CLI) changed the vault: follow it."""
+        if self._vault is not None:
+            await self._apply_accounts()
+
     async def _apply_accounts(self: Desk) -> None:
         """Reload the vault and make the lanes match it (new, removed, shared ↔ dedicated)."""
         await self.reload_accounts()

@@ -102,6 +102,8 @@ async def _run(app: QApplication, args: Any, name: str) -> int:
     try:
         await desk.start()
         window.on_event({"event": "accounts", "accounts": desk.accounts()})
+        if not args.screenshot:
+            window._spawn(window.cloud.start())
         if args.screenshot:
             await asyncio.sleep(max(0.0, float(args.after)))
             window.repaint_dirty()
@@ -110,6 +112,7 @@ async def _run(app: QApplication, args: Any, name: str) -> int:
             await closed.wait()
     finally:
         window.save_state()
+        await window.cloud.close()
         await desk.stop()
         if single is not None:
             single.close()

@@ -24,6 +24,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from ui.cloud_panel import CloudController, CloudDialog
 from ui.dialogs import EditDialog, LinkDialog, SettingsDialog, confirm
 from ui.equity_chart import EquityChart, Series
 from ui.lock_banner import LockBanner
@@ -78,6 +79,9 @@ class MainWindow(QMainWindow):
         self._build_toolbar()
         self.status_text = QLabel()
         self.statusBar().addWidget(self.status_text, 1)
+        self.cloud_text = QLabel()
+        self.statusBar().addPermanentWidget(self.cloud_text)
+        self.cloud = CloudController(desk, self.cloud_text, self._spawn)
         self.tray = Tray(self, app_icon(), self.name_of)
         self.sidebar.activate_requested.connect(self.activate)
         self.sidebar.focus_changed.connect(self.focus)
@@ -112,9 +116,12 @@ class MainWindow(QMainWindow):
         release.triggered.connect(self.desk.release)
         settings = QAction(style.standardIcon(QStyle.StandardPixmap.SP_FileDialogDetailedView), "Settings…", self)
         settings.triggered.connect(self.open_settings)
+        cloud = QAction(style.standardIcon(QStyle.StandardPixmap.SP_DriveNetIcon), "Cloud sync…", self)
+        cloud.triggered.connect(lambda: CloudDialog(self, self.cloud).open())
         bar.addAction(link)
         bar.addAction(release)
         bar.addAction(settings)
+        bar.addAction(cloud)
         spacer = QWidget()
         spacer.setSizePolicy(QSizePolicy.Policy.Expanding, QSizePolicy.Policy.Preferred)
         bar.addWidget(spacer)
