@@ -8,10 +8,10 @@ from pathlib import Path
 
 import pytest
 from cryptography.fernet import Fernet
+from test_ui_desk import make_window, run, until
 
 from app.cloud_sync import CloudSync, save_cloud_settings
 from multi_user.vault import Vault
-from test_ui_desk import make_window, run, until
 
 pytestmark = [pytest.mark.postgres, pytest.mark.slow]
 PASSWORD = "Cloud-pass-123"
