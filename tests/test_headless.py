@@ -100,3 +100,44 @@ def test_headless_demo_world_events_and_terminal_restart(data_dir: Path, sim_wor
     kinds = {e["event"] for e in host.events}
     assert {"accounts", "lock", "account_state", "snapshot", "terminal", "worker"} <= kinds
     assert all("ts" in e for e in host.events)
+
+
+def _children_of(pid: int) -> set[int]:
+    out = set()
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            try:
+                stat = (entry / "stat").read_text()
+            except OSError:
+                continue
+            if int(stat.rsplit(")", 1)[1].split()[1]) == pid:
+                out.add(int(entry.name))
+    return out
+
+
+def _alive(pid: int) -> bool:
+    try:
+        stat = Path(f"/proc/{pid}/stat").read_text()
+    except OSError:
+        return False
+    return ") Z " not in stat
+
+
+def test_a_killed_host_leaves_no_orphans(data_dir: Path, sim_world: Path) -> None:
+    host = Headless(data_dir, duration=60)
+    try:
+        dedicated = host.wait_for(lambda e: e["event"] == "worker" and e["state"] == "running"
+                                  and e["lane"].startswith("dedicated"))
+        host.wait_for(lambda e: e["event"] == "worker" and e["state"] == "running" and e["lane"] == "shared")
+        children = _children_of(host.proc.pid)
+        assert dedicated["pid"] in children and len(children) >= 4  # terminals and workers
+        os.kill(host.proc.pid, signal.SIGKILL)  # no chance to clean up
+        host.finish()
+        deadline = time.monotonic() + 15
+        while time.monotonic() < deadline and any(_alive(p) for p in children):
+            time.sleep(0.1)  # polling the condition, bounded: workers see EOF, terminals see their parent go
+        assert not [p for p in children if _alive(p)], "children outlived the killed host"
+    finally:
+        if host.proc.poll() is None:
+            host.proc.kill()
+            host.proc.wait()

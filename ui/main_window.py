@@ -146,6 +146,8 @@ class MainWindow(QMainWindow):
             self.overview.set_accounts(keys)
             if self.focused not in keys:
                 self.focus(keys[0] if keys else None)
+            elif self.chart.key != self.focused:
+                self.focus(self.focused)  # the account focused last time
             for key in keys:  # the overview's small charts start from each account's history
                 if key not in self._loaded:
                     self._loaded.add(key)
