@@ -141,3 +141,20 @@ def test_a_killed_host_leaves_no_orphans(data_dir: Path, sim_world: Path) -> Non
         if host.proc.poll() is None:
             host.proc.kill()
             host.proc.wait()
+
+
+def test_ten_seconds_on_the_demo_world_cover_every_account(data_dir: Path, sim_world: Path) -> None:
+    """`run --headless --duration 10 --json` exactly as documented: lock, snapshot and terminal events,
+    and a snapshot of every linked account (live ones stream, idle ones are visited once)."""
+    result = subprocess.run([sys.executable, str(ROOT / "main.py"), "--data-dir", str(data_dir), "--backend", "sim",
+                             "run", "--headless", "--duration", "10", "--json"],
+                            stdin=subprocess.DEVNULL, capture_output=True, text=True, timeout=90, cwd=ROOT)
+    assert result.returncode == 0, result.stderr[-2000:]
+    events = [json.loads(line) for line in result.stdout.splitlines()]
+    keys = {a["key"] for a in next(e for e in events if e["event"] == "accounts")["accounts"]}
+    assert len(keys) >= 8
+    assert keys == {e["account"] for e in events if e["event"] == "snapshot"}
+    assert any(e["event"] == "lock" and e["holder"] for e in events)
+    lanes = {e["lane"] for e in events if e["event"] == "terminal" and e["state"] == "running" and e["pid"]}
+    assert "shared" in lanes and len(lanes) >= 3
+    assert events[-1]["event"] in ("terminal", "worker") and events[-1]["state"] == "stopped"

@@ -4,6 +4,7 @@ appears in the sidebar, and the status bar shows who is signed in and when the l
 from __future__ import annotations
 
 import asyncio
+import uuid
 from pathlib import Path
 
 import pytest
@@ -15,6 +16,7 @@ from multi_user.vault import Vault
 
 pytestmark = [pytest.mark.postgres, pytest.mark.slow]
 PASSWORD = "Cloud-pass-123"
+EMAIL = f"owner-{uuid.uuid4().hex[:8]}@example.test"  # the PostgreSQL server is shared by the session
 
 
 def test_sign_in_from_the_window_brings_the_other_desktops_accounts(qtbot, qloop, tmp_path: Path, data_dir: Path,
@@ -33,7 +35,7 @@ def test_sign_in_from_the_window_brings_the_other_desktops_accounts(qtbot, qloop
 
     async def scenario() -> None:
         laptop = CloudSync.from_settings(other)
-        await laptop.sign_up("owner@example.test", PASSWORD)
+        await laptop.sign_up(EMAIL, PASSWORD)
         await laptop.sync_now()
         await laptop.aclose()
         await desk.start()
@@ -44,7 +46,7 @@ def test_sign_in_from_the_window_brings_the_other_desktops_accounts(qtbot, qloop
             dialog.open()
             dialog.url.setText(supabase_server.url)
             dialog.key.setText(supabase_server.anon_key)
-            dialog.email.setText("owner@example.test")
+            dialog.email.setText(EMAIL)
             dialog.password.setText("wrong-password")
             dialog.sign_in.click()
             await until(lambda: "⚠" in dialog.message.text(), what="the sign-in error")
@@ -52,7 +54,7 @@ def test_sign_in_from_the_window_brings_the_other_desktops_accounts(qtbot, qloop
             dialog.password.setText(PASSWORD)
             dialog.sign_in.click()
             await until(lambda: "777001@Cloud-Broker" in window.model.keys_in_view_order(), what="the synced row")
-            await until(lambda: "owner@example.test" in window.cloud_text.text()
+            await until(lambda: EMAIL in window.cloud_text.text()
                         and "last sync" in window.cloud_text.text(), what="the status bar")
             assert dialog.password.text() == ""
         finally:
