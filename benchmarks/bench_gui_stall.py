@@ -52,16 +52,20 @@ def main() -> int:
         window = MainWindow(desk)
         window.show()
         gaps: list[float] = []
+        at: list[float] = []
         last = [time.perf_counter()]
 
         def tick() -> None:
             now = time.perf_counter()
             gaps.append(now - last[0])
+            at.append(now)
             last[0] = now
 
         probe = QTimer()
         probe.setInterval(5)
         probe.timeout.connect(tick)
+
+        marks: dict[str, float] = {}
 
         async def storm() -> dict:
             await desk.start()
@@ -70,12 +74,14 @@ def main() -> int:
             probe.start()
             last[0] = time.perf_counter()
             t0 = time.perf_counter()
+            marks["t0"] = t0
             switches, crashed = 0, False
             while time.perf_counter() - t0 < args.seconds:
                 window.activate(keys[switches % len(keys)])
                 switches += 1
                 if not crashed and time.perf_counter() - t0 > args.seconds / 2:
                     os.kill(desk.shared.terminal.pid, signal.SIGKILL)
+                    marks["crash"] = time.perf_counter() - t0
                     crashed = True
                 await asyncio.sleep(args.switch_every)
             probe.stop()
@@ -89,6 +95,7 @@ def main() -> int:
             window.close()
             loop.close()
     ms = sorted(g * 1000 for g in gaps)
+    worst = sorted(zip(gaps, at, strict=True), reverse=True)[:3]
     result = {
         "seconds": args.seconds,
         **counts,
@@ -96,6 +103,8 @@ def main() -> int:
         "max_stall_ms": round(ms[-1], 1),
         "p99_gap_ms": round(ms[int(len(ms) * 0.99) - 1], 1),
         "median_gap_ms": round(statistics.median(ms), 2),
+        "crash_at_s": round(marks.get("crash", -1), 2),
+        "worst_gaps_at_s": [[round(g * 1000, 1), round(t - marks["t0"], 2)] for g, t in worst],
     }
     print(json.dumps(result, indent=2))
     out = ROOT / "benchmarks" / "results"
