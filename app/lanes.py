@@ -81,7 +81,8 @@ class Lane:
                                            config.policy_factory(), on_restarted=self._terminal_restarted)
         cmd = worker_command(str(config.data_dir), config.backend, lane=self.name,
                              terminal=str(config.terminal) if config.terminal else None,
-                             portable=config.portable, rate=config.rate, timeout_ms=config.timeout_ms)
+                             portable=config.portable, rate=config.rate, timeout_ms=config.timeout_ms,
+                             supervised=self.terminal is not None)
         self.worker = WorkerClient(cmd, on_push=self._push, on_exit=self._worker_exited, name=f"{self.name} worker")
         self.worker_sup = Supervised("worker", self.name, folder, emit, self._start_worker,
                                      config.policy_factory(), on_restarted=self._worker_restarted)

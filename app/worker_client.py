@@ -48,13 +48,15 @@ def raise_typed(error: dict[str, Any]) -> None:
 
 
 def worker_command(data_dir: str, backend: str, *, lane: str, terminal: str | None, portable: bool,
-                   rate: float, timeout_ms: int, log_level: str = "INFO") -> list[str]:
+                   rate: float, timeout_ms: int, supervised: bool = False, log_level: str = "INFO") -> list[str]:
     cmd = [*python_module_command("multi_user.worker"), "--data-dir", data_dir, "--backend", backend,
            "--lane", lane, "--rate", str(rate), "--timeout-ms", str(timeout_ms), "--log-level", log_level]
     if terminal:
         cmd += ["--terminal", terminal]
     if portable:
         cmd.append("--portable")
+    if supervised:
+        cmd.append("--supervised")
     return cmd
 
 

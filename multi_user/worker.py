@@ -28,8 +28,14 @@ RECONNECT_DELAYS = (0.5, 1.0, 2.0, 4.0, 8.0, 15.0)  # bounded backoff on IPC err
 
 
 class Worker:
-    def __init__(self, bridge: Any, out: BinaryIO, *, rate: float = 1.0, lane: str = "") -> None:
+    def __init__(self, bridge: Any, out: BinaryIO, *, rate: float = 1.0, lane: str = "",
+                 supervised: bool = False) -> None:
         self.bridge = bridge
+        # A terminal the app supervises is restarted by the app, which then sends "reconnect". The
+        # worker must not attach on its own meanwhile: initialize() would launch a second terminal
+        # that nobody supervises (and that would outlive the app).
+        self.supervised = supervised
+        self._lost = False
         self.out = out
         self.lane = lane
         self.rate = rate
@@ -191,6 +197,7 @@ class Worker:
             login, password, server = self._creds
             self.bridge.switch(login, password, server)
         self._reconnect_attempt = 0
+        self._lost = False
         self._next_push = 0.0
         self.push_health()
 
@@ -204,7 +211,7 @@ class Worker:
             except DeskError as exc:
                 self._schedule_reconnect(exc)
             return
-        if not (self.streaming and self._creds and self._mismatch is None) or now < self._next_push:
+        if self._lost or not (self.streaming and self._creds and self._mismatch is None) or now < self._next_push:
             return
         self._next_push = now + self.rate
         try:
@@ -219,6 +226,12 @@ class Worker:
             self.push_health()
 
     def _schedule_reconnect(self, exc: BaseException) -> None:
+        if self.supervised:
+            self._lost = True
+            self.send({"type": "health", "initialized": False, "terminal_connected": False,
+                       "last_error": {"code": getattr(exc, "code", None), "message": str(exc)},
+                       "waiting_for": "terminal restart"})
+            return
         delay = RECONNECT_DELAYS[min(self._reconnect_attempt, len(RECONNECT_DELAYS) - 1)]
         self._reconnect_attempt += 1
         self._next_reconnect = time.monotonic() + delay
@@ -230,7 +243,7 @@ class Worker:
         now = time.monotonic()
         if self._reconnect_attempt:
             return max(0.0, self._next_reconnect - now)
-        if self.streaming and self._creds and self._mismatch is None:
+        if self.streaming and self._creds and self._mismatch is None and not self._lost:
             return max(0.0, self._next_push - now)
         return 5.0
 
@@ -263,6 +276,8 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--rate", type=float, default=1.0, help="seconds between snapshots")
     p.add_argument("--timeout-ms", type=int, default=60000, help="MT5 IPC timeout")
     p.add_argument("--lane", default="")
+    p.add_argument("--supervised", action="store_true",
+                   help="the app restarts this lane's terminal and then asks the worker to reconnect")
     p.add_argument("--log-level", default="INFO")
     args = p.parse_args(argv)
 
@@ -282,7 +297,7 @@ def main(argv: list[str] | None = None) -> int:
         out.flush()
         return exc.exit_code
     bridge = UserMT5Bridge(mt5, args.terminal, portable=args.portable, timeout_ms=args.timeout_ms)
-    worker = Worker(bridge, out, rate=args.rate, lane=args.lane)
+    worker = Worker(bridge, out, rate=args.rate, lane=args.lane, supervised=args.supervised)
     threading.Thread(target=_read_stdin, args=(sys.stdin.buffer, worker.requests), daemon=True,
                      name="stdin-reader").start()
     try:

@@ -145,3 +145,19 @@ def test_release_stops_snapshots() -> None:
     worker.tick()
     assert len([m for m in lines(out) if m.get("type") == "snapshot"]) == before
     assert worker.wait_timeout() == 5.0
+
+
+def test_a_supervised_worker_waits_for_the_app_to_restart_its_terminal() -> None:
+    bridge, out = FakeBridge(), io.BytesIO()
+    worker = Worker(bridge, out, rate=0.0, lane="dedicated", supervised=True)
+    request(worker, 1, "switch", login=111, password=PASSWORD, server="S1")
+    bridge.fail_next_snapshot = TerminalError("No IPC connection", -10004)
+    worker.tick()
+    worker.tick()
+    assert bridge.calls.count("connect") == 0  # it never launches a terminal of its own
+    assert any(m.get("waiting_for") == "terminal restart" for m in lines(out))
+    request(worker, 2, "reconnect")  # the app restarted the terminal
+    assert answer(out, 2)["ok"] and bridge.calls.count("connect") == 1
+    before = len([m for m in lines(out) if m.get("type") == "snapshot"])
+    worker.tick()
+    assert len([m for m in lines(out) if m.get("type") == "snapshot"]) == before + 1
