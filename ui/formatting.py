@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import time
 
+from app.text import age
+
 STATE_LABELS = {
     "live": "Live",
     "waiting": "Waiting",
@@ -35,17 +37,6 @@ def money(value: float | None, currency: str | None = None, sign: bool = False) 
         return "—"
     text = f"{value:+,.2f}" if sign else f"{value:,.2f}"
     return f"{text} {currency}" if currency else text
-
-
-def age(seconds: float) -> str:
-    seconds = max(0.0, seconds)
-    if seconds < 60:
-        return f"{seconds:.0f}s"
-    if seconds < 3600:
-        return f"{seconds / 60:.0f}m"
-    if seconds < 86400:
-        return f"{seconds / 3600:.0f}h"
-    return f"{seconds / 86400:.0f}d"
 
 
 def age_since(ts: float | None, now: float | None = None) -> str:

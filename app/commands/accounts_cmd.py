@@ -18,6 +18,7 @@ import time
 from pathlib import Path
 from typing import Any
 
+from app.text import age
 from multi_user.errors import BadInput, TerminalError
 from multi_user.validation import check_password, parse_login, parse_server
 
@@ -104,23 +105,13 @@ def _status(args: Any, vault: Any, data_dir: Path) -> int:
                     "investor": a.investor, "state": state, "balance": balance, "equity": equity,
                     "currency": currency, "snapshot_at": at})
         money = f"{equity:>12.2f} {currency or ''}" if equity is not None else f"{'—':>12}"
-        age = f"{_age(time.time() - at)} ago" if at else "never"
-        rows.append(f"{a.key:<36} {state:<12} equity {money}  (as of {age})")
+        since = f"{age(time.time() - at, compact=False)} ago" if at else "never"
+        rows.append(f"{a.key:<36} {state:<12} equity {money}  (as of {since})")
     holder = (running or {}).get("holder")
     head = (f"Shared terminal: {holder or 'free'}" if running else "MT5 Desk is not running; last known values:")
     _out(args, {"running": running is not None, "holder": holder, "queue": (running or {}).get("queue") or [],
                 "accounts": out}, "\n".join([head, *rows]) if rows else head + "\nNo accounts linked yet.")
     return 0
-
-
-def _age(seconds: float) -> str:
-    if seconds < 90:
-        return f"{seconds:.0f} s"
-    if seconds < 5400:
-        return f"{seconds / 60:.0f} min"
-    if seconds < 172800:
-        return f"{seconds / 3600:.0f} h"
-    return f"{seconds / 86400:.0f} days"
 
 
 def _link(args: Any, vault: Any, login: int, server: str) -> int:
