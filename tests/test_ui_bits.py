@@ -1,0 +1,65 @@
+"""Small window pieces: one instance per data dir, tray alerts, the lock banner's words, sidebar badges."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from PySide6.QtWidgets import QWidget
+
+from ui.formatting import badge_text
+from ui.launch import SingleInstance, ask_running_instance, instance_name
+from ui.lock_banner import LockBanner
+from ui.theme import app_icon
+from ui.tray import Tray
+
+
+def test_a_second_start_for_the_same_data_dir_raises_the_first(qtbot, tmp_path: Path) -> None:
+    raised = []
+    name = instance_name(tmp_path / "a")
+    first = SingleInstance(name, lambda: raised.append(True))
+    try:
+        assert instance_name(tmp_path / "b") != name
+        assert not ask_running_instance(instance_name(tmp_path / "b"))
+        assert ask_running_instance(name)
+        qtbot.waitUntil(lambda: raised == [True], timeout=5000)
+    finally:
+        first.close()
+    assert not ask_running_instance(name)
+
+
+def test_tray_alerts_once_per_minute_per_problem(qtbot) -> None:
+    window = QWidget()
+    qtbot.addWidget(window)
+    tray = Tray(window, app_icon(), lambda key: f"Acct {key}")
+    tray.on_event({"event": "account_state", "account": "1@S", "state": "auth_error", "message": "rejected"})
+    tray.on_event({"event": "account_state", "account": "1@S", "state": "auth_error", "message": "rejected"})
+    tray.on_event({"event": "account_state", "account": "2@S", "state": "offline", "message": "broker lost"})
+    tray.on_event({"event": "terminal", "lane": "dedicated 3@S", "state": "failed", "message": "keeps crashing"})
+    tray.on_event({"event": "account_state", "account": "1@S", "state": "live"})
+    assert [t for t, _ in tray.alerts] == ["Acct 1@S failed to log in", "Acct 2@S disconnected",
+                                          "A terminal keeps crashing"]
+
+
+def test_banner_says_who_holds_why_and_who_waits(qtbot) -> None:
+    banner = LockBanner(lambda key: {"1@S": "Challenge", "2@S": "Live", "3@S": "Swing"}[key])
+    qtbot.addWidget(banner)
+    banner.show()
+    banner.show_lock({"holder": {"account": "1@S", "since": 0, "reason": "job", "job": "close_all", "phase": "active"},
+                      "queue": [{"account": "2@S", "reason": "viewing", "job": None},
+                                {"account": "3@S", "reason": "job", "job": "close_all"}], "switching": None})
+    assert "Challenge" in banner.title.text() and "close all positions" in banner.title.text()
+    assert banner.detail.text() == "Waiting: 1. Live   2. Swing (close all positions)"
+    assert banner.release.isVisible() and not banner.cancel.isVisible()
+    banner.show_lock({"holder": {"account": "2@S", "since": 0, "reason": "viewing", "job": None,
+                                 "phase": "switching"}, "queue": [], "switching": "2@S"})
+    assert "logging in to Live" in banner.title.text() and banner.cancel.isVisible()
+    with qtbot.waitSignal(banner.cancel_requested) as got:
+        banner.cancel.click()
+    assert got.args == ["2@S"]
+
+
+def test_badges_show_queue_place_and_age() -> None:
+    assert badge_text({"state": "waiting", "place": 2}, None) == "Waiting #2"
+    assert badge_text({"state": "idle"}, {"ts": 1000.0}, now=1125.0) == "Idle · 2m ago"
+    assert badge_text({"state": "auth_error"}, None) == "Login failed"
+    assert badge_text(None, None) == "Idle"
