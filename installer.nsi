@@ -22,7 +22,8 @@
 ;                 /REMOVEDATA   also remove the accounts and history folder (the box on the
 ;                               "Your accounts and history" page; silent mode honours it)
 ; Exit codes: 0 done, 1 cancelled by the user, 2 refused because MT5 Desk (or a terminal it
-; started from its data folder) is running.
+; started from its data folder) is running, 3 the earlier version's uninstaller failed during an
+; upgrade, 4 the install folder is, is inside, or holds the data folder.
 
 Unicode true
 Target amd64-unicode
@@ -43,6 +44,8 @@ SetCompressor /SOLID lzma
 !define MUTEX_NAME "Local\MT5DeskRunning"
 !define DATA_FOLDER_NAME "MT5 Desk"
 !define EXIT_REFUSED 2
+!define EXIT_PREVIOUS_FAILED 3
+!define EXIT_BAD_FOLDER 4
 
 !ifndef VERSION
   !searchparse /file "pyproject.toml" `version = "` VERSION `"`
@@ -190,6 +193,13 @@ FunctionEnd
 
 Section "${APP_NAME} (required)" SecApp
   SectionIn RO
+  ; The directory page checks this too, but /S /D= skips the page.
+  Call CheckInstDir
+  ${If} $0 == 0
+    MessageBox MB_OK|MB_ICONSTOP "Choose a folder apart from $DataDir, where your accounts are kept." /SD IDOK
+    SetErrorLevel ${EXIT_BAD_FOLDER}
+    Quit
+  ${EndIf}
   Call RemovePrevious
   SetOutPath "$INSTDIR"
   File /r "${PAYLOAD}\*.*"
@@ -226,7 +236,7 @@ Function RemovePrevious
     ExecWait '"$0\Uninstall.exe" /S _?=$0' $1
     ${If} $1 <> 0
       MessageBox MB_OK|MB_ICONSTOP "The earlier version in $0 could not be removed (code $1)." /SD IDOK
-      SetErrorLevel 3
+      SetErrorLevel ${EXIT_PREVIOUS_FAILED}
       Quit
     ${EndIf}
     Delete "$0\Uninstall.exe"
@@ -249,18 +259,34 @@ Function .onInit
   ${EndIf}
 FunctionEnd
 
-; The program folder must not be, or hold, the data folder: uninstalling would then touch data.
+; The program folder must not be, be inside, or hold the data folder: the program and the
+; trader's data must never share a folder. Sets $0 to 1 when $INSTDIR is fine, else 0.
+Function CheckInstDir
+  Push $1
+  Push $2
+  StrCpy $0 1
+  StrLen $1 "$DataDir\"
+  StrCpy $2 "$INSTDIR\" $1
+  ${If} $2 == "$DataDir\"
+    StrCpy $0 0
+  ${EndIf}
+  StrLen $1 "$INSTDIR\"
+  StrCpy $2 "$DataDir\" $1
+  ${If} $2 == "$INSTDIR\"
+    StrCpy $0 0
+  ${EndIf}
+  Pop $2
+  Pop $1
+FunctionEnd
+
 Function .onVerifyInstDir
-  StrLen $0 "$DataDir"
-  StrCpy $1 "$INSTDIR" $0
-  ${If} $1 == "$DataDir"
+  Push $0
+  Call CheckInstDir
+  ${If} $0 == 0
+    Pop $0
     Abort
   ${EndIf}
-  StrLen $0 "$INSTDIR\"
-  StrCpy $1 "$DataDir\" $0
-  ${If} $1 == "$INSTDIR\"
-    Abort
-  ${EndIf}
+  Pop $0
 FunctionEnd
 
 ; ---------------------------------------------------------------------------------------------

@@ -31,6 +31,7 @@ import pytest
 ROOT = Path(__file__).resolve().parent.parent
 UNINST_KEY = r"HKCU\Software\Microsoft\Windows\CurrentVersion\Uninstall\MT5 Desk"
 EXIT_REFUSED = 2
+EXIT_BAD_FOLDER = 4
 WINE_TIMEOUT = 120.0
 
 
@@ -559,3 +560,17 @@ def test_refuses_to_install_or_uninstall_while_mt5_desk_or_its_terminal_runs(win
     with wine.running(other):
         assert _install(wine, installers["v2"]) == 0
     assert "_internal/new_only.dll" in _files(wine.install_dir)
+
+
+@pytest.mark.wine
+@pytest.mark.slow
+def test_silent_install_into_the_data_folder_is_refused(wine: WinePrefix, installers: dict[str, Path]):
+    data = _plant_data(wine)
+    data_win = rf"C:\users\{wine.user}\AppData\Local\MT5 Desk"
+    setup = wine.unix_to_win(installers["v1"])
+    for target in (data_win, data_win + r"\program", rf"C:\users\{wine.user}\AppData\Local"):
+        # /D= must come last and unquoted, which only a verbatim command line can give.
+        assert wine.run_cmdline(f'"{setup}" /S /D={target}') == EXIT_BAD_FOLDER, target
+        assert wine.reg_values(UNINST_KEY) is None
+        assert _files(wine.data_dir) == data
+        assert not wine.start_menu_link.exists()
