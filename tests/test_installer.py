@@ -74,6 +74,16 @@ def _require(*tools: tuple[str, str | None]) -> None:
 # Checks that need neither makensis nor wine
 
 
+def test_missing_tools_fail_on_ci_and_skip_elsewhere(monkeypatch: pytest.MonkeyPatch):
+    monkeypatch.setenv("CI", "true")
+    with pytest.raises(pytest.fail.Exception, match="wine64 not installed"):
+        _require(("makensis", "/usr/bin/makensis"), ("wine64", None))
+    monkeypatch.delenv("CI")
+    with pytest.raises(pytest.skip.Exception, match="makensis and wine64 not installed"):
+        _require(("makensis", None), ("wine64", None))
+    _require(("makensis", "/usr/bin/makensis"))  # present: neither
+
+
 def test_windows_version4_pads_and_strips_suffixes():
     assert build.windows_version4("0.1.0") == "0.1.0.0"
     assert build.windows_version4("2.10") == "2.10.0.0"
@@ -282,6 +292,13 @@ class WinePrefix:
         self.env = env
         self.user = getpass.getuser()
 
+    def find_user(self) -> None:
+        """The profile folder wineboot made (the Unix user name, which `getpass` may not agree on)."""
+        users = [p.name for p in (self.prefix / "drive_c" / "users").iterdir()
+                 if p.name != "Public" and (p / "AppData").is_dir()]
+        assert len(users) == 1, f"expected one wine user profile, found {users}"
+        self.user = users[0]
+
     # -- processes --------------------------------------------------------------------------
 
     def run(self, *args: str, timeout: float = WINE_TIMEOUT) -> subprocess.CompletedProcess[str]:
@@ -410,6 +427,7 @@ def wine_prefix(tmp_path_factory: pytest.TempPathFactory, installers: dict[str, 
         proc = wp.run("wineboot", "--init")
         assert proc.returncode == 0, proc.stderr[-2000:]
         wp.wait_idle()
+        wp.find_user()
         yield wp
     finally:
         wp.stop()
