@@ -68,7 +68,8 @@ def write_payload_list(payload: Path, out: Path | None = None) -> Path:
         raise FileNotFoundError(f"no payload folder at {payload}")
     files: list[PurePosixPath] = []
     dirs: list[PurePosixPath] = []
-    for dirpath, dirnames, filenames in os.walk(payload):
+    # makensis File /r follows symbolic links (PyInstaller makes some on Linux), so follow them too.
+    for dirpath, dirnames, filenames in os.walk(payload, followlinks=True):
         rel = PurePosixPath(Path(dirpath).relative_to(payload).as_posix())
         dirnames.sort()
         for d in dirnames:
