@@ -71,6 +71,14 @@ def run_child(argv: list[str]) -> int:
     return 0
 
 
+def _show_error_window(message: str) -> None:
+    """A GUI start that fails before the window exists still tells the trader why."""
+    from PySide6.QtWidgets import QApplication, QMessageBox
+
+    _app = QApplication.instance() or QApplication([])
+    QMessageBox.critical(None, "MT5 Desk cannot start", message)
+
+
 def main(argv: list[str] | None = None) -> int:
     argv = sys.argv[1:] if argv is None else argv
     if argv[:1] == ["--child"] and len(argv) >= 2:
@@ -103,6 +111,8 @@ def main(argv: list[str] | None = None) -> int:
         return run_gui(args)
     except DeskError as exc:
         print(f"error: {exc}", file=sys.stderr)
+        if args.command is None and sys.platform == "win32" and not args.screenshot:
+            _show_error_window(str(exc))  # the windowed exe has no console to print to
         return exc.exit_code
     except KeyboardInterrupt:
         return 130

@@ -8,6 +8,7 @@ can prove that the GUI process never imports it.
 from __future__ import annotations
 
 import importlib
+import sys
 import types
 from pathlib import Path
 
@@ -25,15 +26,21 @@ def _import_real() -> types.ModuleType | None:
         return None
 
 
-def load_backend(name: str, data_dir: Path) -> types.ModuleType:
+def load_backend(name: str, data_dir: Path, *, platform: str = sys.platform) -> types.ModuleType:
     """``"mt5"``: the real package (TerminalError if it is not installed); ``"sim"``: the simulator,
-    pointed at the data dir's world (created on first use); ``"auto"``: the real one where it imports."""
+    pointed at the data dir's world (created on first use); ``"auto"``: the real one where it imports,
+    else the simulator — except on Windows, where a missing package is an error, never a silent
+    simulator (see terminals.resolve_backend_name)."""
     if name not in ("auto", "mt5", "sim"):
         raise BadInput(f"unknown backend {name!r}: use auto, mt5 or sim", field="backend")
     if name in ("auto", "mt5"):
         real = _import_real()
         if real is not None:
             return real
+        if name == "auto" and platform == "win32":
+            from multi_user.terminals import MISSING_ON_WINDOWS
+
+            raise TerminalError(MISSING_ON_WINDOWS)
         if name == "mt5":
             raise TerminalError("The MetaTrader5 Python package is not installed (it runs only on Windows: "
                                 "pip install MetaTrader5), or use --backend sim for the simulator")

@@ -11,6 +11,7 @@ import importlib.util
 import os
 import re
 import shutil
+import sys
 from collections.abc import Callable
 from pathlib import Path
 
@@ -20,13 +21,26 @@ from multi_user.paths import sim_world_dir, terminals_dir
 TERMINAL_EXE = "terminal64.exe"
 
 
-def resolve_backend_name(name: str) -> str:
-    """'auto' → 'mt5' where the MetaTrader5 package is installed, else 'sim'. Never imports it."""
+MISSING_ON_WINDOWS = ("The MetaTrader5 Python package is missing from this installation, so MT5 Desk cannot "
+                      "reach your terminals. Reinstall MT5 Desk (or pip install MetaTrader5); "
+                      "--backend sim starts the simulator instead.")
+
+
+def resolve_backend_name(name: str, *, platform: str = sys.platform) -> str:
+    """'auto' → 'mt5' where the MetaTrader5 package is installed, else 'sim'. Never imports it.
+
+    On Windows the real package is part of the install, so 'auto' never falls back to the
+    simulator there: a trader must not link real accounts to a simulated broker by accident.
+    The simulator on Windows only when asked for (``--backend sim``), and always labelled."""
     if name not in {"auto", "mt5", "sim"}:
         raise BadInput(f"unknown backend {name!r}: use auto, mt5 or sim")
     if name != "auto":
         return name
-    return "mt5" if importlib.util.find_spec("MetaTrader5") is not None else "sim"
+    if importlib.util.find_spec("MetaTrader5") is not None:
+        return "mt5"
+    if platform == "win32":
+        raise TerminalError(MISSING_ON_WINDOWS)
+    return "sim"
 
 
 def terminal_exe(path: str | os.PathLike[str]) -> Path:

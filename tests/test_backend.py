@@ -73,3 +73,41 @@ def test_metatrader5_is_never_imported_statically() -> None:
             assert all(a.name != "MetaTrader5" for a in node.names)
         if isinstance(node, ast.ImportFrom):
             assert node.module != "MetaTrader5"
+
+
+@pytest.mark.skipif(REAL_INSTALLED, reason="the real package is installed here")
+def test_auto_on_windows_without_the_package_is_an_error_not_the_simulator(data_dir: Path) -> None:
+    from multi_user.terminals import resolve_backend_name
+
+    with pytest.raises(TerminalError, match="missing from this installation"):
+        resolve_backend_name("auto", platform="win32")
+    with pytest.raises(TerminalError, match="missing from this installation"):
+        backend.load_backend("auto", data_dir, platform="win32")
+    assert not sim_world_dir(data_dir).exists()  # no simulated world behind the trader's back
+    assert resolve_backend_name("sim", platform="win32") == "sim"  # only when asked for
+
+
+@pytest.mark.skipif(REAL_INSTALLED, reason="the real package is installed here")
+def test_backend_check_fails_without_the_package(capsys: pytest.CaptureFixture[str]) -> None:
+    from multi_user import backend_check
+
+    assert backend_check.main() == 3
+    assert "MetaTrader5 package is not in this installation" in capsys.readouterr().err
+
+
+def test_backend_check_names_the_package_it_found(monkeypatch: pytest.MonkeyPatch,
+                                                  capsys: pytest.CaptureFixture[str]) -> None:
+    from multi_user import backend_check
+
+    fake = types.ModuleType("MetaTrader5")
+    fake.__version__ = "5.0.6231"  # type: ignore[attr-defined]
+    monkeypatch.setitem(sys.modules, "MetaTrader5", fake)
+    assert backend_check.main() == 0
+    assert "MetaTrader5 5.0.6231" in capsys.readouterr().out
+
+
+def test_the_windows_build_carries_the_real_package() -> None:
+    spec = (Path(__file__).resolve().parent.parent / "packaging" / "mt5desk.spec").read_text()
+    assert '"MetaTrader5", *collect_submodules("MetaTrader5")' in spec
+    workflow = (Path(__file__).resolve().parent.parent / ".github" / "workflows" / "windows.yml").read_text()
+    assert "--child multi_user.backend_check" in workflow
