@@ -9,10 +9,31 @@ from __future__ import annotations
 
 import logging
 import sys
+from typing import Any
 
 log = logging.getLogger("mt5desk.job_object")
 
 _job_handle: int | None = None
+
+
+def declare_prototypes(kernel32: Any) -> Any:
+    """Give the kernel32 calls their real signatures. Without them ctypes passes and returns C
+    ``int``: a 64-bit HANDLE is truncated to 32 bits and the job silently protects nothing."""
+    import ctypes
+    from ctypes import wintypes
+
+    protos = {
+        "CreateJobObjectW": (wintypes.HANDLE, [wintypes.LPVOID, wintypes.LPCWSTR]),
+        "SetInformationJobObject": (wintypes.BOOL, [wintypes.HANDLE, ctypes.c_int, wintypes.LPVOID,
+                                                    wintypes.DWORD]),
+        "OpenProcess": (wintypes.HANDLE, [wintypes.DWORD, wintypes.BOOL, wintypes.DWORD]),
+        "AssignProcessToJobObject": (wintypes.BOOL, [wintypes.HANDLE, wintypes.HANDLE]),
+        "CloseHandle": (wintypes.BOOL, [wintypes.HANDLE]),
+    }
+    for name, (restype, argtypes) in protos.items():
+        fn = getattr(kernel32, name)
+        fn.restype, fn.argtypes = restype, argtypes
+    return kernel32
 
 
 def kill_with_parent(pid: int) -> bool:
@@ -23,7 +44,7 @@ def kill_with_parent(pid: int) -> bool:
     from ctypes import wintypes
 
     global _job_handle
-    kernel32 = ctypes.WinDLL("kernel32", use_last_error=True)
+    kernel32 = declare_prototypes(ctypes.WinDLL("kernel32", use_last_error=True))
     if _job_handle is None:
         handle = kernel32.CreateJobObjectW(None, None)
         if not handle:

@@ -111,3 +111,17 @@ def test_the_windows_build_carries_the_real_package() -> None:
     assert '"MetaTrader5", *collect_submodules("MetaTrader5")' in spec
     workflow = (Path(__file__).resolve().parent.parent / ".github" / "workflows" / "windows.yml").read_text()
     assert "--child multi_user.backend_check" in workflow
+
+
+def test_job_object_calls_have_64_bit_handle_prototypes() -> None:
+    from ctypes import wintypes
+
+    from multi_user.job_object import declare_prototypes
+
+    names = ("CreateJobObjectW", "SetInformationJobObject", "OpenProcess", "AssignProcessToJobObject", "CloseHandle")
+    kernel32 = types.SimpleNamespace(**{n: types.SimpleNamespace() for n in names})
+    declare_prototypes(kernel32)
+    assert kernel32.CreateJobObjectW.restype is wintypes.HANDLE  # not a truncated C int
+    assert kernel32.OpenProcess.restype is wintypes.HANDLE
+    assert kernel32.AssignProcessToJobObject.argtypes == [wintypes.HANDLE, wintypes.HANDLE]
+    assert all(isinstance(getattr(kernel32, n).argtypes, list) for n in names)
