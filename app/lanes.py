@@ -155,7 +155,7 @@ class Lane:
         self._worker_up = False
         if crashed and not self._stopping:
             self.lock.worker_crashed()
-            self.worker_sup.exited(code)
+            self.worker_sup.exited(code, self.worker.failure)  # failure: killed as hung, and why
 
     async def _worker_restarted(self) -> None:
         await self._worker_connected()

@@ -1,0 +1,131 @@
+"""The GUI-side worker client against small stand-in workers (real processes speaking the protocol):
+linear line reading with a size cap, a bad reply id that costs nothing else, a hung worker killed."""
+
+from __future__ import annotations
+
+import asyncio
+import sys
+from pathlib import Path
+
+import pytest
+
+from app.worker_client import WorkerClient, WorkerError
+from multi_user import worker_protocol as wp
+
+FAKE_WORKER = r'''
+import json, os, sys
+out = sys.stdout.buffer
+def send(*msgs):
+    out.write(b"".join(json.dumps(m).encode() + b"\n" for m in msgs)); out.flush()
+send({"type": "hello", "protocol": PROTOCOL, "pid": os.getpid()})
+for line in sys.stdin.buffer:
+    req = json.loads(line)
+    op, rid = req.get("op"), req.get("id")
+    if op == "hello":
+        send({"id": rid, "ok": True, "result": {"pid": os.getpid()}})
+    elif op == "bad_id":  # an answer with an unusable id, then a push and the real answer, in one write
+        send({"id": [rid], "ok": True, "result": 1}, {"type": "ping"}, {"id": rid, "ok": True, "result": "after"})
+    elif op == "big":  # one push of n bytes, then the answer, in one write
+        out.write(b'{"type":"big","pad":"' + b"x" * req["n"] + b'"}\n')
+        send({"id": rid, "ok": True, "result": "after"})
+    elif op == "hang":
+        pass  # never answers
+'''.replace("PROTOCOL", str(wp.PROTOCOL_VERSION))
+
+
+def run(loop: asyncio.AbstractEventLoop, coro):
+    return loop.run_until_complete(asyncio.wait_for(coro, 60))
+
+
+@pytest.fixture
+def fake_worker(tmp_path: Path) -> list[str]:
+    script = tmp_path / "fake_worker.py"
+    script.write_text(FAKE_WORKER)
+    return [sys.executable, str(script)]
+
+
+class Seen:
+    def __init__(self) -> None:
+        self.pushes: list[dict] = []
+        self.exits: list[tuple[int, bool]] = []
+        self.exited = asyncio.Event()
+
+    def push(self, msg: dict) -> None:
+        self.pushes.append(msg)
+
+    def exit(self, code: int, crashed: bool) -> None:
+        self.exits.append((code, crashed))
+        self.exited.set()
+
+
+def test_lines_split_anywhere_are_dispatched_whole_and_in_order(qapp) -> None:
+    seen = Seen()
+    client = WorkerClient(["unused"], on_push=seen.push, on_exit=seen.exit)
+    stream = b"".join(wp.encode({"type": "p", "n": i, "pad": "y" * (i * 37 % 500)}) for i in range(200))
+    for i in range(0, len(stream), 7):  # 7-byte pieces: every line arrives in many reads
+        client.feed(stream[i:i + 7])
+    assert [m["n"] for m in seen.pushes] == list(range(200))
+    assert not client._buf
+
+
+def test_a_line_over_the_cap_is_dropped_with_a_clear_error_and_the_next_one_is_read(qapp) -> None:
+    seen = Seen()
+    client = WorkerClient(["unused"], on_push=seen.push, on_exit=seen.exit, max_line=1024 * 1024)
+    client.feed(b'{"type":"big","pad":"' + b"x" * 700_000)
+    client.feed(b"x" * 700_000)  # over the cap: dropped, and the buffer does not grow further
+    assert len(client._buf) == 0
+    client.feed(b"x" * 700_000 + b'"}\n' + wp.encode({"type": "after"}))
+    assert [m["type"] for m in seen.pushes] == ["error", "after"]
+    assert "longer than 1 MB" in seen.pushes[0]["message"]
+
+
+def test_a_reply_with_a_bad_id_is_reported_and_the_rest_of_the_read_is_processed(qloop, fake_worker) -> None:
+    seen = Seen()
+    client = WorkerClient(fake_worker, on_push=seen.push, on_exit=seen.exit, name="fake worker")
+
+    async def scenario() -> None:
+        await client.start()
+        try:
+            assert await client.request("bad_id", timeout=20) == "after"
+        finally:
+            await client.stop()
+
+    run(qloop, scenario())
+    assert [m["type"] for m in seen.pushes] == ["error", "ping"]
+    assert "not a string or an integer" in seen.pushes[0]["message"]
+
+
+def test_a_long_line_from_a_real_worker_is_read(qloop, fake_worker) -> None:
+    seen = Seen()
+    client = WorkerClient(fake_worker, on_push=seen.push, on_exit=seen.exit)
+
+    async def scenario() -> None:
+        await client.start()
+        try:
+            assert await client.request("big", n=8 * 1024 * 1024, timeout=30) == "after"
+        finally:
+            await client.stop()
+
+    run(qloop, scenario())
+    assert len(seen.pushes) == 1 and len(seen.pushes[0]["pad"]) == 8 * 1024 * 1024
+
+
+def test_a_request_timeout_kills_the_hung_worker_and_reports_why(qloop, fake_worker) -> None:
+    seen = Seen()
+    client = WorkerClient(fake_worker, on_push=seen.push, on_exit=seen.exit, name="fake worker",
+                          request_timeout=0.5)
+
+    async def scenario() -> None:
+        pid = await client.start()
+        try:
+            with pytest.raises(WorkerError, match=r"did not answer 'hang' within 0\.5 s"):
+                await client.request("hang")
+            await asyncio.wait_for(seen.exited.wait(), 10)
+            assert client.pid is None
+            assert not Path(f"/proc/{pid}").exists() or ") Z " in Path(f"/proc/{pid}/stat").read_text()
+        finally:
+            await client.stop()
+
+    run(qloop, scenario())
+    assert seen.exits and seen.exits[0][1] is True  # a crash for the owner: it restarts the worker
+    assert "killed as hung" in (client.failure or "")
