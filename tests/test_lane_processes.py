@@ -6,23 +6,32 @@ from __future__ import annotations
 import asyncio
 import os
 import signal
+from collections.abc import Awaitable, Callable
 from pathlib import Path
 
 import pytest
 from lane_harness import Recorder, fast_desk, link_accounts, snapshot_of
 
+from app.desk import Desk
+
 pytestmark = pytest.mark.slow
 
 
-def run(loop: asyncio.AbstractEventLoop, coro):
-    return loop.run_until_complete(asyncio.wait_for(coro, 120))
+def on_desk(loop: asyncio.AbstractEventLoop, data_dir: Path,
+            body: Callable[[Desk, Recorder], Awaitable[None]]) -> Recorder:
+    """Start a fast Desk on the simulator, run ``body`` on it, and stop it whatever happens."""
+    desk = fast_desk(data_dir)
+    rec = Recorder(desk)
 
+    async def scenario() -> None:
+        await desk.start()
+        try:
+            await body(desk, rec)
+        finally:
+            await desk.stop()
 
-@pytest.fixture
-def demo(sim_world: Path) -> list[dict]:
-    from multi_user.mt5sim import control
-
-    return control.demo_accounts(sim_world)
+    loop.run_until_complete(asyncio.wait_for(scenario(), 120))
+    return rec
 
 
 def key_of(a: dict) -> str:
@@ -34,39 +43,33 @@ def environ(pid: int) -> dict[str, str]:
     return dict(item.decode(errors="replace").split("=", 1) for item in raw if b"=" in item)
 
 
-def test_a_hung_worker_is_killed_restarted_and_reported(qloop, data_dir: Path, demo: list[dict]) -> None:
+def test_a_hung_worker_is_killed_restarted_and_reported(qloop, data_dir: Path, demo_accounts: list[dict]) -> None:
     """[R] 7: a worker that stops answering (SIGSTOP) counts as failed at its first request timeout."""
-    keys = link_accounts(data_dir, demo[:2])
-    desk = fast_desk(data_dir)
-    rec = Recorder(desk)
+    keys = link_accounts(data_dir, demo_accounts[:2])
 
-    async def scenario() -> None:
-        await desk.start()
-        try:
-            desk.activate(keys[0])
-            await rec.wait_for(snapshot_of(keys[0]))
-            lane = desk.shared
-            lane.worker.request_timeout = 2.0  # injected: the real one is 90 s
-            hung = lane.worker.pid
-            os.kill(hung, signal.SIGSTOP)
-            mark = len(rec.events)
-            desk.activate(keys[1])  # its switch request is never answered
-            crashed = await rec.wait_for(lambda e: e["event"] == "worker" and e["state"] == "crashed", after=mark)
-            assert "did not answer 'switch'" in crashed["message"] and "hung" in crashed["message"]
-            await rec.wait_for(lambda e: e["event"] == "worker" and e["state"] == "restarting", after=mark)
-            up = await rec.wait_for(lambda e: e["event"] == "worker" and e["state"] == "running", after=mark)
-            assert up["pid"] != hung and up["restarts"] == 1
-            assert not Path(f"/proc/{hung}").exists() or ") Z " in Path(f"/proc/{hung}/stat").read_text()
-            mark = len(rec.events)
-            desk.activate(keys[1])
-            await rec.wait_for(snapshot_of(keys[1]), after=mark)
-        finally:
-            await desk.stop()
+    async def body(desk: Desk, rec: Recorder) -> None:
+        desk.activate(keys[0])
+        await rec.wait_for(snapshot_of(keys[0]))
+        lane = desk.shared
+        lane.worker.request_timeout = 2.0  # injected: the real one is 90 s
+        hung = lane.worker.pid
+        os.kill(hung, signal.SIGSTOP)
+        mark = len(rec.events)
+        desk.activate(keys[1])  # its switch request is never answered
+        crashed = await rec.wait_for(lambda e: e["event"] == "worker" and e["state"] == "crashed", after=mark)
+        assert "did not answer 'switch'" in crashed["message"] and "hung" in crashed["message"]
+        await rec.wait_for(lambda e: e["event"] == "worker" and e["state"] == "restarting", after=mark)
+        up = await rec.wait_for(lambda e: e["event"] == "worker" and e["state"] == "running", after=mark)
+        assert up["pid"] != hung and up["restarts"] == 1
+        assert not Path(f"/proc/{hung}").exists() or ") Z " in Path(f"/proc/{hung}/stat").read_text()
+        mark = len(rec.events)
+        desk.activate(keys[1])
+        await rec.wait_for(snapshot_of(keys[1]), after=mark)
 
-    run(qloop, scenario())
+    on_desk(qloop, data_dir, body)
 
 
-def test_children_get_no_encryption_key_and_no_secret(qloop, data_dir: Path, demo: list[dict],
+def test_children_get_no_encryption_key_and_no_secret(qloop, data_dir: Path, demo_accounts: list[dict],
                                                       monkeypatch: pytest.MonkeyPatch) -> None:
     """[R] 15: workers and terminals (shared and dedicated) see neither the master key nor other secrets."""
     from cryptography.fernet import Fernet
@@ -76,27 +79,22 @@ def test_children_get_no_encryption_key_and_no_secret(qloop, data_dir: Path, dem
     monkeypatch.setenv("MT5_ENCRYPTION_KEYS", old)
     monkeypatch.setenv("SOME_API_TOKEN", "tok-123456")
     monkeypatch.setenv("CLOUD_DATABASE_URL", "postgres://desk:pw-98765@db.example/desk")
-    chosen = [demo[0], next(a for a in demo if a["server"] != demo[0]["server"])]
+    first = demo_accounts[0]
+    chosen = [first, next(a for a in demo_accounts if a["server"] != first["server"])]
     keys = link_accounts(data_dir, chosen, dedicated={key_of(chosen[1])})
-    desk = fast_desk(data_dir)
-    rec = Recorder(desk)
 
-    async def scenario() -> None:
-        await desk.start()
-        try:
-            desk.activate(keys[0])
-            for k in keys:
-                await rec.wait_for(snapshot_of(k))
-            pids = [p for lane in [desk.shared, *desk.dedicated.values()] for p in lane.pids().values() if p]
-            assert len(pids) == 4  # a worker and a terminal per lane
-            for pid in pids:
-                env = environ(pid)
-                blob = Path(f"/proc/{pid}/environ").read_bytes()
-                for secret in (key, old, "tok-123456", "pw-98765"):
-                    assert secret.encode() not in blob, f"a secret is in the environment of process {pid}"
-                assert "MT5_ENCRYPTION_KEY" not in env and "MT5_ENCRYPTION_KEYS" not in env
-                assert env.get("MT5DESK_DATA_DIR") == str(data_dir) and "PATH" in env  # what children need
-        finally:
-            await desk.stop()
+    async def body(desk: Desk, rec: Recorder) -> None:
+        desk.activate(keys[0])
+        for k in keys:
+            await rec.wait_for(snapshot_of(k))
+        pids = [p for lane in [desk.shared, *desk.dedicated.values()] for p in lane.pids().values() if p]
+        assert len(pids) == 4  # a worker and a terminal per lane
+        for pid in pids:
+            env = environ(pid)
+            blob = Path(f"/proc/{pid}/environ").read_bytes()
+            for secret in (key, old, "tok-123456", "pw-98765"):
+                assert secret.encode() not in blob, f"a secret is in the environment of process {pid}"
+            assert "MT5_ENCRYPTION_KEY" not in env and "MT5_ENCRYPTION_KEYS" not in env
+            assert env.get("MT5DESK_DATA_DIR") == str(data_dir) and "PATH" in env  # what children need
 
-    run(qloop, scenario())
+    on_desk(qloop, data_dir, body)
