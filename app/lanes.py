@@ -197,7 +197,8 @@ class Lane:
             holder = self.lock.holder
             if holder is not None and holder.phase == "active":
                 if msg.get("terminal_connected") is False:
-                    err = (msg.get("last_error") or {}).get("message") or "broker connection lost"
+                    err = ((msg.get("last_error") or {}).get("message")
+                           or "the terminal has lost its connection to the broker")
                     self.lock.set_account_state(holder.account, "offline", err)
                 elif msg.get("terminal_connected"):
                     self.lock.set_account_state(holder.account, "live")

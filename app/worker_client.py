@@ -17,7 +17,7 @@ from PySide6.QtCore import QObject, QProcess, QProcessEnvironment
 
 from multi_user import worker_protocol as wp
 from multi_user.child_command import child_environment, python_module_command
-from multi_user.errors import AuthorizationError, BadInput, IdentityMismatch, TerminalError
+from multi_user.errors import AuthorizationError, BadInput, BrokerUnreachable, IdentityMismatch, TerminalError
 
 log = logging.getLogger("mt5desk.worker_client")
 
@@ -46,6 +46,8 @@ def raise_typed(error: dict[str, Any]) -> None:
     kind, message, code = error.get("kind"), str(error.get("message")), error.get("code")
     if kind == wp.ERR_AUTH:
         exc: Exception = AuthorizationError(message, code)
+    elif kind == wp.ERR_BROKER:
+        exc = BrokerUnreachable(message, code)
     elif kind == wp.ERR_MISMATCH:
         exc = IdentityMismatch(message, code)
     elif kind == wp.ERR_BAD_REQUEST:

@@ -112,7 +112,8 @@ class Worker:
             raise BadInput("switch needs login, password and server") from exc
         self._mismatch = None
         try:
-            ident = self.bridge.switch(login, password, server)
+            # check_password: the broker checks it even when the terminal already shows the account
+            ident = self.bridge.switch(login, password, server, check_password=req.get("check_password") is True)
         except DeskError:
             self._creds = None
             self.push_health()
@@ -215,7 +216,10 @@ class Worker:
             return
         self._next_push = now + self.rate
         try:
-            self.send({"type": "snapshot", "data": self._snapshot()})
+            snap = self._snapshot()
+            self.send({"type": "snapshot", "data": snap})
+            if self._last_health is None or snap.get("connected") != self._last_health.get("terminal_connected"):
+                self.push_health()  # the broker connection came or went: say so at once
         except IdentityMismatch:
             pass
         except TerminalError as exc:

@@ -10,7 +10,7 @@ from collections.abc import Awaitable, Callable
 from pathlib import Path
 
 import pytest
-from lane_harness import Recorder, fast_desk, link_accounts, snapshot_of
+from lane_harness import Recorder, fast_desk, link_accounts, snapshot_of, state_of
 
 from app.desk import Desk
 
@@ -96,5 +96,30 @@ def test_children_get_no_encryption_key_and_no_secret(qloop, data_dir: Path, dem
                 assert secret.encode() not in blob, f"a secret is in the environment of process {pid}"
             assert "MT5_ENCRYPTION_KEY" not in env and "MT5_ENCRYPTION_KEYS" not in env
             assert env.get("MT5DESK_DATA_DIR") == str(data_dir) and "PATH" in env  # what children need
+
+    on_desk(qloop, data_dir, body)
+
+
+def test_a_broker_disconnect_reaches_the_lane_with_every_snapshot(qloop, data_dir: Path, demo_accounts: list[dict],
+                                                                  sim_world: Path) -> None:
+    """[D2] 4: snapshots carry connected/last_tick_time/taken_at; a disconnect turns the account offline."""
+    from multi_user.mt5sim import control
+
+    keys = link_accounts(data_dir, demo_accounts[:1])
+    fields = {"connected", "last_tick_time", "taken_at", "profit", "margin", "margin_free", "margin_level"}
+
+    async def body(desk: Desk, rec: Recorder) -> None:
+        desk.activate(keys[0])
+        live = await rec.wait_for(lambda e: snapshot_of(keys[0])(e) and e.get("connected") is True)
+        assert fields <= set(live)
+        mark = len(rec.events)
+        await desk.io(control.add_disconnect, sim_world)
+        down = await rec.wait_for(lambda e: snapshot_of(keys[0])(e) and e.get("connected") is False, after=mark)
+        assert fields <= set(down)
+        offline = await rec.wait_for(state_of(keys[0], "offline"), after=mark)
+        assert "connection to the broker" in offline["message"]
+        mark = len(rec.events)
+        await desk.io(control.clear_faults, sim_world)
+        await rec.wait_for(state_of(keys[0], "live"), after=mark)
 
     on_desk(qloop, data_dir, body)
