@@ -90,6 +90,7 @@ class WorkerClient(QObject):
         self._scanned = 0
         self._discarding = False  # inside a line longer than max_line: drop up to its newline
         self.failure: str | None = None  # why the client killed its worker (a hung request), for on_exit
+        self._heard_at = 0.0  # loop time of the last bytes from the worker
         self._hello: asyncio.Future[dict[str, Any]] | None = None
         self._stopping = False
         self._proc: QProcess | None = None
@@ -139,21 +140,27 @@ class WorkerClient(QObject):
         return int(hello["pid"])
 
     async def request(self, op: str, *, timeout: float | None = None, **fields: Any) -> Any:
-        """Send one request and await its answer. A worker that does not answer in time is hung:
-        it is killed, so its owner sees it exit (``failure`` says why) and restarts it."""
+        """Send one request and await its answer. A worker that writes nothing for ``timeout`` s
+        while a request waits is hung: it is killed, so its owner sees it exit (``failure`` says why)
+        and restarts it. A long request that reports progress (close_all) is never cut short."""
         if self._proc is None or self.pid is None:
             raise WorkerError(wp.ERR_IPC, f"{self.name} is not running")
         timeout = self.request_timeout if timeout is None else timeout
+        loop = asyncio.get_running_loop()
         rid = next(self._ids)
-        fut: asyncio.Future[Any] = asyncio.get_running_loop().create_future()
+        fut: asyncio.Future[Any] = loop.create_future()
         self._pending[rid] = fut
         self._proc.write(wp.encode({"id": rid, "op": op, **fields}))
+        sent_at = loop.time()
         try:
-            return await asyncio.wait_for(fut, timeout)
-        except TimeoutError:
+            while (remaining := max(sent_at, self._heard_at) + timeout - loop.time()) > 0:
+                with contextlib.suppress(TimeoutError):
+                    return await asyncio.wait_for(asyncio.shield(fut), remaining)
+            if fut.done():
+                return fut.result()
             reason = f"{self.name} did not answer {op!r} within {timeout:g} s"
             self._kill_hung(reason)
-            raise WorkerError(wp.ERR_IPC, f"{reason}; it was stopped and is being restarted") from None
+            raise WorkerError(wp.ERR_IPC, f"{reason}; it was stopped and is being restarted")
         finally:
             self._pending.pop(rid, None)
 
@@ -195,6 +202,8 @@ class WorkerClient(QObject):
 
     def feed(self, data: bytes) -> None:
         """Take bytes read from the worker's stdout and dispatch every complete line in them."""
+        with contextlib.suppress(RuntimeError):  # no running loop: fed directly (tests, benchmarks)
+            self._heard_at = asyncio.get_running_loop().time()
         buf = self._buf
         buf += data
         start = 0

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import os
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from types import ModuleType
@@ -215,10 +216,15 @@ class UserMT5Bridge:
             return self.mt5.ORDER_FILLING_IOC
         return self.mt5.ORDER_FILLING_RETURN
 
-    def close_all_positions(self, comment: str = "MT5 Desk close all") -> dict[str, Any]:
+    def close_all_positions(self, comment: str = "MT5 Desk close all",
+                            on_each: Callable[[int, int], None] | None = None) -> dict[str, Any]:
+        """Close every open position; ``on_each(done, total)`` before each one (progress, and a sign of life)."""
         mt5 = self.mt5
         closed, failed, messages = 0, 0, []
-        for p in self.mt5.positions_get() or ():
+        positions = self.mt5.positions_get() or ()
+        for p in positions:
+            if on_each is not None:
+                on_each(closed + failed, len(positions))
             tick = mt5.symbol_info_tick(p.symbol)
             if tick is None:
                 failed += 1

@@ -144,7 +144,9 @@ class Worker:
 
     def op_close_all(self, req: dict[str, Any]) -> dict[str, Any]:
         self._check_identity()
-        result = self.bridge.close_all_positions()
+        # one progress push per position: the client counts any line as a sign of life
+        result = self.bridge.close_all_positions(on_each=lambda done, total: self.send(
+            {"type": "progress", "op": "close_all", "done": done, "total": total}))
         self._next_push = 0.0
         return result
 

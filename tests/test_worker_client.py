@@ -129,3 +129,29 @@ def test_a_request_timeout_kills_the_hung_worker_and_reports_why(qloop, fake_wor
     run(qloop, scenario())
     assert seen.exits and seen.exits[0][1] is True  # a crash for the owner: it restarts the worker
     assert "killed as hung" in (client.failure or "")
+
+
+def test_a_slow_request_that_reports_progress_is_not_taken_for_a_hung_worker(qloop, tmp_path: Path) -> None:
+    """A close-all of many positions may take longer than the timeout; while the worker writes
+    progress it is alive and must not be killed mid-trade."""
+    script = tmp_path / "slow_worker.py"
+    script.write_text(FAKE_WORKER.replace('''    elif op == "hang":''', '''    elif op == "slow":
+        import time
+        for i in range(8):
+            time.sleep(0.3)  # the stand-in's own work, not the test waiting
+            send({"type": "progress", "op": "slow", "done": i, "total": 8})
+        send({"id": rid, "ok": True, "result": "done"})
+    elif op == "hang":'''))
+    seen = Seen()
+    client = WorkerClient([sys.executable, str(script)], on_push=seen.push, on_exit=seen.exit, request_timeout=1.5)
+
+    async def scenario() -> None:
+        await client.start()
+        try:
+            assert await client.request("slow") == "done"  # 2.4 s in all, 0.3 s between signs of life
+        finally:
+            await client.stop()
+
+    run(qloop, scenario())
+    assert [m["done"] for m in seen.pushes] == list(range(8))
+    assert client.failure is None and not any(crashed for _, crashed in seen.exits)

@@ -57,8 +57,10 @@ class FakeBridge:
         return {"login": self.account[0], "server": self.account[1], "balance": 1000.0, "equity": 1010.0,
                 "connected": self.connected}
 
-    def close_all_positions(self) -> dict:
+    def close_all_positions(self, on_each=None) -> dict:
         self.closed += 1
+        if on_each is not None:
+            on_each(1, 2)
         return {"closed": 2, "failed": 0, "messages": []}
 
     def health(self) -> dict:
