@@ -155,3 +155,16 @@ def test_a_slow_request_that_reports_progress_is_not_taken_for_a_hung_worker(qlo
     run(qloop, scenario())
     assert [m["done"] for m in seen.pushes] == list(range(8))
     assert client.failure is None and not any(crashed for _, crashed in seen.exits)
+
+
+def test_the_child_environment_keeps_what_children_need_and_drops_secrets() -> None:
+    from multi_user.child_command import child_environment
+
+    needed = {"PATH": "/usr/bin", "SystemRoot": r"C:\Windows", "TEMP": r"C:\Temp", "APPDATA": r"C:\U\AppData",
+              "PYTHONPATH": "/src", "QT_QPA_PLATFORM": "offscreen", "MT5DESK_DATA_DIR": "/d", "MT5SIM_WORLD": "/w",
+              "PYTHON_KEYRING_BACKEND": "x", "XAUTHORITY": "/x", "DBUS_SESSION_BUS_ADDRESS": "unix:path=/b",
+              "WINEPREFIX": "/wine", "DATABASE_URL_HOST": "https://db.example/"}
+    secret = {"MT5_ENCRYPTION_KEY": "k", "MT5_ENCRYPTION_KEYS": "k1,k2", "mt5_encryption_key": "k",
+              "SUPABASE_KEY": "s", "GITHUB_TOKEN": "t", "AWS_SECRET_ACCESS_KEY": "a", "DB_PASSWORD": "p",
+              "SSH_AUTH_SOCK": "/s", "PG_DSN": "postgres://x", "CLOUD_URL": "https://user:pw@host/"}
+    assert child_environment({**needed, **secret}) == needed
