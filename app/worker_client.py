@@ -91,6 +91,7 @@ class WorkerClient(QObject):
         self._discarding = False  # inside a line longer than max_line: drop up to its newline
         self.failure: str | None = None  # why the client killed its worker (a hung request), for on_exit
         self._heard_at = 0.0  # loop time of the last bytes from the worker
+        self._watchdog: asyncio.Task[None] | None = None
         self._hello: asyncio.Future[dict[str, Any]] | None = None
         self._stopping = False
         self._proc: QProcess | None = None
@@ -137,7 +138,26 @@ class WorkerClient(QObject):
             raise WorkerError(wp.ERR_TERMINAL, f"{self.name} speaks protocol {hello.get('protocol')}, "
                               f"this app speaks {wp.PROTOCOL_VERSION}: reinstall MT5 Desk")
         await self.request("hello", protocol=wp.PROTOCOL_VERSION)
+        self._watchdog = loop.create_task(self._watch(), name=f"{self.name} watchdog")
         return int(hello["pid"])
+
+    async def _watch(self) -> None:
+        """Ping a worker that has been silent for a third of the request timeout: a hung one (a
+        dedicated lane's, which gets no other requests) then fails the ping and is restarted."""
+        loop = asyncio.get_running_loop()
+        while self.running:
+            quiet = self.request_timeout / 3
+            await asyncio.sleep(max(0.05, self._heard_at + quiet - loop.time()))
+            if loop.time() - self._heard_at >= quiet and not self._pending and self.running:
+                with contextlib.suppress(TerminalError, BadInput):
+                    await self.request("ping")
+
+    def _stop_watchdog(self) -> asyncio.Task[None] | None:
+        task, self._watchdog = self._watchdog, None
+        if task is not None and task is not asyncio.current_task():
+            task.cancel()
+            return task
+        return None
 
     async def request(self, op: str, *, timeout: float | None = None, **fields: Any) -> Any:
         """Send one request and await its answer. A worker that writes nothing for ``timeout`` s
@@ -178,6 +198,10 @@ class WorkerClient(QObject):
         if proc is None:
             return
         self._stopping = True
+        watchdog = self._stop_watchdog()
+        if watchdog is not None:
+            with contextlib.suppress(asyncio.CancelledError, Exception):
+                await watchdog
         if proc.state() != QProcess.ProcessState.NotRunning:
             proc.closeWriteChannel()
             exited = self._exited
@@ -282,6 +306,7 @@ class WorkerClient(QObject):
     def _finished(self, code: int, status: QProcess.ExitStatus) -> None:
         if self.sender() is not self._proc:
             return
+        self._stop_watchdog()
         if self._exited is not None and not self._exited.done():
             self._exited.set_result(code)
         self._fail_pending(WorkerError(wp.ERR_IPC, f"{self.name} exited"))

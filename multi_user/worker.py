@@ -100,6 +100,9 @@ class Worker:
             raise BadInput(f"protocol {req.get('protocol')} not supported (worker speaks {wp.PROTOCOL_VERSION})")
         return {"protocol": wp.PROTOCOL_VERSION, "pid": os.getpid()}
 
+    def op_ping(self, req: dict[str, Any]) -> None:
+        """The client's watchdog: an answer is all it needs."""
+
     def op_connect(self, req: dict[str, Any]) -> dict[str, Any]:
         self.bridge.connect()
         self.push_health()

@@ -23,6 +23,8 @@ for line in sys.stdin.buffer:
     op, rid = req.get("op"), req.get("id")
     if op == "hello":
         send({"id": rid, "ok": True, "result": {"pid": os.getpid()}})
+    elif op == "ping":
+        send({"id": rid, "ok": True, "result": None})
     elif op == "bad_id":  # an answer with an unusable id, then a push and the real answer, in one write
         send({"id": [rid], "ok": True, "result": 1}, {"type": "ping"}, {"id": rid, "ok": True, "result": "after"})
     elif op == "big":  # one push of n bytes, then the answer, in one write
@@ -168,3 +170,51 @@ def test_the_child_environment_keeps_what_children_need_and_drops_secrets() -> N
               "SUPABASE_KEY": "s", "GITHUB_TOKEN": "t", "AWS_SECRET_ACCESS_KEY": "a", "DB_PASSWORD": "p",
               "SSH_AUTH_SOCK": "/s", "PG_DSN": "postgres://x", "CLOUD_URL": "https://user:pw@host/"}
     assert child_environment({**needed, **secret}) == needed
+
+
+def test_a_silent_hung_worker_is_found_by_the_watchdog(qloop, fake_worker) -> None:
+    """A worker that gets no requests (a dedicated lane's) and stops (SIGSTOP) is pinged, then killed."""
+    import os
+    import signal
+
+    seen = Seen()
+    client = WorkerClient(fake_worker, on_push=seen.push, on_exit=seen.exit, name="fake worker",
+                          request_timeout=0.6)
+
+    async def scenario() -> None:
+        pid = await client.start()
+        try:
+            os.kill(pid, signal.SIGSTOP)
+            await asyncio.wait_for(seen.exited.wait(), 20)
+        finally:
+            await client.stop()
+
+    run(qloop, scenario())
+    assert seen.exits[0][1] is True and "did not answer 'ping'" in (client.failure or "")
+
+
+def test_a_quiet_but_healthy_worker_is_pinged_and_kept(qloop, fake_worker) -> None:
+    seen = Seen()
+    client = WorkerClient(fake_worker, on_push=seen.push, on_exit=seen.exit, request_timeout=0.3)
+    answered: list[object] = []
+    three = asyncio.Event()
+
+    async def scenario() -> None:
+        await client.start()
+        original = client.request
+
+        async def counting(op: str, **kw):
+            result = await original(op, **kw)
+            answered.append(op)
+            if answered.count("ping") >= 3:
+                three.set()
+            return result
+
+        client.request = counting  # type: ignore[method-assign]
+        try:
+            await asyncio.wait_for(three.wait(), 20)  # the watchdog pings every 0.1 s of silence
+        finally:
+            await client.stop()
+
+    run(qloop, scenario())
+    assert client.failure is None and not any(crashed for _, crashed in seen.exits)
