@@ -4,6 +4,8 @@ linear line reading with a size cap, a bad reply id that costs nothing else, a h
 from __future__ import annotations
 
 import asyncio
+import os
+import signal
 import sys
 from pathlib import Path
 
@@ -112,17 +114,23 @@ def test_a_long_line_from_a_real_worker_is_read(qloop, fake_worker) -> None:
     assert len(seen.pushes) == 1 and len(seen.pushes[0]["pad"]) == 8 * 1024 * 1024
 
 
-def test_a_request_timeout_kills_the_hung_worker_and_reports_why(qloop, fake_worker) -> None:
+@pytest.mark.parametrize("how", ["request", "silent"])
+def test_a_hung_worker_is_killed_and_reported_as_crashed(qloop, fake_worker, how: str) -> None:
+    """A request left unanswered, or (watchdog) a stopped worker that gets no requests at all, as a
+    dedicated lane's: either way it is killed, and its owner sees a crash and why."""
     seen = Seen()
     client = WorkerClient(fake_worker, on_push=seen.push, on_exit=seen.exit, name="fake worker",
-                          request_timeout=0.5)
+                          request_timeout=0.6)
 
     async def scenario() -> None:
         pid = await client.start()
         try:
-            with pytest.raises(WorkerError, match=r"did not answer 'hang' within 0\.5 s"):
-                await client.request("hang")
-            await asyncio.wait_for(seen.exited.wait(), 10)
+            if how == "request":
+                with pytest.raises(WorkerError, match=r"did not answer 'hang' within 0\.6 s"):
+                    await client.request("hang")
+            else:
+                os.kill(pid, signal.SIGSTOP)
+            await asyncio.wait_for(seen.exited.wait(), 20)
             assert client.pid is None
             assert not Path(f"/proc/{pid}").exists() or ") Z " in Path(f"/proc/{pid}/stat").read_text()
         finally:
@@ -130,7 +138,8 @@ def test_a_request_timeout_kills_the_hung_worker_and_reports_why(qloop, fake_wor
 
     run(qloop, scenario())
     assert seen.exits and seen.exits[0][1] is True  # a crash for the owner: it restarts the worker
-    assert "killed as hung" in (client.failure or "")
+    op = "hang" if how == "request" else "ping"
+    assert f"did not answer '{op}'" in (client.failure or "") and "killed as hung" in (client.failure or "")
 
 
 def test_a_slow_request_that_reports_progress_is_not_taken_for_a_hung_worker(qloop, tmp_path: Path) -> None:
@@ -170,27 +179,6 @@ def test_the_child_environment_keeps_what_children_need_and_drops_secrets() -> N
               "SUPABASE_KEY": "s", "GITHUB_TOKEN": "t", "AWS_SECRET_ACCESS_KEY": "a", "DB_PASSWORD": "p",
               "SSH_AUTH_SOCK": "/s", "PG_DSN": "postgres://x", "CLOUD_URL": "https://user:pw@host/"}
     assert child_environment({**needed, **secret}) == needed
-
-
-def test_a_silent_hung_worker_is_found_by_the_watchdog(qloop, fake_worker) -> None:
-    """A worker that gets no requests (a dedicated lane's) and stops (SIGSTOP) is pinged, then killed."""
-    import os
-    import signal
-
-    seen = Seen()
-    client = WorkerClient(fake_worker, on_push=seen.push, on_exit=seen.exit, name="fake worker",
-                          request_timeout=0.6)
-
-    async def scenario() -> None:
-        pid = await client.start()
-        try:
-            os.kill(pid, signal.SIGSTOP)
-            await asyncio.wait_for(seen.exited.wait(), 20)
-        finally:
-            await client.stop()
-
-    run(qloop, scenario())
-    assert seen.exits[0][1] is True and "did not answer 'ping'" in (client.failure or "")
 
 
 def test_a_quiet_but_healthy_worker_is_pinged_and_kept(qloop, fake_worker) -> None:
