@@ -155,7 +155,7 @@ class Lane:
         self._worker_up = False
         if crashed and not self._stopping:
             self.lock.worker_crashed()
-            self.worker_sup.exited(code)
+            self.worker_sup.exited(code, self.worker.failure)  # failure: killed as hung, and why
 
     async def _worker_restarted(self) -> None:
         await self._worker_connected()
@@ -197,7 +197,8 @@ class Lane:
             holder = self.lock.holder
             if holder is not None and holder.phase == "active":
                 if msg.get("terminal_connected") is False:
-                    err = (msg.get("last_error") or {}).get("message") or "broker connection lost"
+                    err = ((msg.get("last_error") or {}).get("message")
+                           or "the terminal has lost its connection to the broker")
                     self.lock.set_account_state(holder.account, "offline", err)
                 elif msg.get("terminal_connected"):
                     self.lock.set_account_state(holder.account, "live")

@@ -56,6 +56,9 @@ class Supervised:
         self.restarts = 0
         self.message: str | None = None
         self._restart_task: asyncio.Task[None] | None = None
+        # While start() awaits the child, a death is start()'s to report (it fails): one restart per death.
+        self._starting = False
+        self._died_starting: str | None = None
 
     def event(self) -> dict[str, Any]:
         return {"event": self.kind, "lane": self.lane, "folder": self.folder, "pid": self.pid,
@@ -67,18 +70,29 @@ class Supervised:
 
     async def start(self) -> int | None:
         self._set("starting")
+        self._starting, self._died_starting = True, None
         try:
-            self.pid = await self._start()
+            pid = await self._start()
         except Exception as exc:
+            self._starting = False
             self.pid = None
             self.exited(None, f"could not start: {exc}")
             return None
+        self._starting = False
+        if self._died_starting is not None:  # it answered, then died before start() returned
+            self.pid = None
+            self.exited(None, self._died_starting)
+            return None
+        self.pid = pid
         self._set("running")
         return self.pid
 
     def exited(self, code: int | None, message: str | None = None) -> None:
         """The child ended without being asked to: record it and schedule a restart (or give up)."""
-        if self.state in ("stopped", "failed"):
+        if self._starting:
+            self._died_starting = message or f"exited during start-up (code {code})"
+            return
+        if self.state in ("stopped", "failed", "restarting"):  # this death is already handled
             return
         self.pid = None
         reason = message or f"exited unexpectedly (code {code})"

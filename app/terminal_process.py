@@ -17,6 +17,7 @@ from typing import Any
 
 from PySide6.QtCore import QIODevice, QObject, QProcess
 
+from app.worker_client import child_process_environment
 from multi_user.errors import TerminalError
 from multi_user.terminals import terminal_command
 
@@ -63,6 +64,7 @@ class TerminalProcess(QObject):
         proc.setProgram(cmd[0])
         proc.setArguments(cmd[1:])
         proc.setWorkingDirectory(str(self.exe.parent))
+        proc.setProcessEnvironment(child_process_environment())  # not the master key, nor any secret
         proc.setStandardOutputFile(QProcess.nullDevice())
         if self.log_file is not None:  # the terminal's own console output, for support
             self.log_file.parent.mkdir(parents=True, exist_ok=True)

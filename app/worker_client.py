@@ -13,15 +13,24 @@ import logging
 from collections.abc import Callable
 from typing import Any
 
-from PySide6.QtCore import QObject, QProcess
+from PySide6.QtCore import QObject, QProcess, QProcessEnvironment
 
 from multi_user import worker_protocol as wp
-from multi_user.child_command import python_module_command
-from multi_user.errors import AuthorizationError, BadInput, IdentityMismatch, TerminalError
+from multi_user.child_command import child_environment, python_module_command
+from multi_user.errors import AuthorizationError, BadInput, BrokerUnreachable, IdentityMismatch, TerminalError
 
 log = logging.getLogger("mt5desk.worker_client")
 
 REQUEST_TIMEOUT = 90.0  # longer than MT5's own 60 s IPC timeout, so the worker reports first
+MAX_LINE = 16 * 1024 * 1024  # a protocol line longer than this is dropped (the worker has gone wrong)
+
+
+def child_process_environment() -> QProcessEnvironment:
+    """Our environment without the master key or anything secret, for a QProcess child."""
+    env = QProcessEnvironment()
+    for name, value in child_environment().items():
+        env.insert(name, value)
+    return env
 
 
 class WorkerError(TerminalError):
@@ -37,6 +46,8 @@ def raise_typed(error: dict[str, Any]) -> None:
     kind, message, code = error.get("kind"), str(error.get("message")), error.get("code")
     if kind == wp.ERR_AUTH:
         exc: Exception = AuthorizationError(message, code)
+    elif kind == wp.ERR_BROKER:
+        exc = BrokerUnreachable(message, code)
     elif kind == wp.ERR_MISMATCH:
         exc = IdentityMismatch(message, code)
     elif kind == wp.ERR_BAD_REQUEST:
@@ -62,15 +73,25 @@ def worker_command(data_dir: str, backend: str, *, lane: str, terminal: str | No
 
 class WorkerClient(QObject):
     def __init__(self, command: list[str], *, on_push: Callable[[dict[str, Any]], None],
-                 on_exit: Callable[[int, bool], None], name: str = "worker") -> None:
+                 on_exit: Callable[[int, bool], None], name: str = "worker",
+                 request_timeout: float = REQUEST_TIMEOUT, max_line: int = MAX_LINE) -> None:
         super().__init__()
         self.command = command
         self.name = name
+        self.request_timeout = request_timeout
+        self.max_line = max_line
         self._on_push = on_push
         self._on_exit = on_exit
         self._ids = itertools.count(1)
         self._pending: dict[int, asyncio.Future[Any]] = {}
-        self._buf = b""
+        # Read buffer: bytes after the last newline, and how far of it is known to hold no newline,
+        # so a long line arriving in many pieces is scanned once (linear, not quadratic).
+        self._buf = bytearray()
+        self._scanned = 0
+        self._discarding = False  # inside a line longer than max_line: drop up to its newline
+        self.failure: str | None = None  # why the client killed its worker (a hung request), for on_exit
+        self._heard_at = 0.0  # loop time of the last bytes from the worker
+        self._watchdog: asyncio.Task[None] | None = None
         self._hello: asyncio.Future[dict[str, Any]] | None = None
         self._stopping = False
         self._proc: QProcess | None = None
@@ -90,12 +111,14 @@ class WorkerClient(QObject):
         """Start the worker and complete the version handshake; returns its pid."""
         loop = asyncio.get_running_loop()
         self._stopping = False
-        self._buf = b""
+        self.failure = None
+        self._buf, self._scanned, self._discarding = bytearray(), 0, False
         self._hello = loop.create_future()
         self._exited = loop.create_future()
         proc = QProcess(self)
         proc.setProgram(self.command[0])
         proc.setArguments(self.command[1:])
+        proc.setProcessEnvironment(child_process_environment())
         proc.readyReadStandardOutput.connect(self._read_stdout)
         proc.readyReadStandardError.connect(self._read_stderr)
         proc.finished.connect(self._finished)
@@ -115,21 +138,59 @@ class WorkerClient(QObject):
             raise WorkerError(wp.ERR_TERMINAL, f"{self.name} speaks protocol {hello.get('protocol')}, "
                               f"this app speaks {wp.PROTOCOL_VERSION}: reinstall MT5 Desk")
         await self.request("hello", protocol=wp.PROTOCOL_VERSION)
+        self._watchdog = loop.create_task(self._watch(), name=f"{self.name} watchdog")
         return int(hello["pid"])
 
-    async def request(self, op: str, *, timeout: float = REQUEST_TIMEOUT, **fields: Any) -> Any:
+    async def _watch(self) -> None:
+        """Ping a worker that has been silent for a third of the request timeout: a hung one (a
+        dedicated lane's, which gets no other requests) then fails the ping and is restarted."""
+        loop = asyncio.get_running_loop()
+        while self.running:
+            quiet = self.request_timeout / 3
+            await asyncio.sleep(max(0.05, self._heard_at + quiet - loop.time()))
+            if loop.time() - self._heard_at >= quiet and not self._pending and self.running:
+                with contextlib.suppress(TerminalError, BadInput):
+                    await self.request("ping")
+
+    def _stop_watchdog(self) -> asyncio.Task[None] | None:
+        task, self._watchdog = self._watchdog, None
+        if task is not None and task is not asyncio.current_task():
+            task.cancel()
+            return task
+        return None
+
+    async def request(self, op: str, *, timeout: float | None = None, **fields: Any) -> Any:
+        """Send one request and await its answer. A worker that writes nothing for ``timeout`` s
+        while a request waits is hung: it is killed, so its owner sees it exit (``failure`` says why)
+        and restarts it. A long request that reports progress (close_all) is never cut short."""
         if self._proc is None or self.pid is None:
             raise WorkerError(wp.ERR_IPC, f"{self.name} is not running")
+        timeout = self.request_timeout if timeout is None else timeout
+        loop = asyncio.get_running_loop()
         rid = next(self._ids)
-        fut: asyncio.Future[Any] = asyncio.get_running_loop().create_future()
+        fut: asyncio.Future[Any] = loop.create_future()
         self._pending[rid] = fut
         self._proc.write(wp.encode({"id": rid, "op": op, **fields}))
+        sent_at = loop.time()
         try:
-            return await asyncio.wait_for(fut, timeout)
-        except TimeoutError:
-            raise WorkerError(wp.ERR_IPC, f"{self.name} did not answer {op!r} within {timeout:.0f} s") from None
+            while (remaining := max(sent_at, self._heard_at) + timeout - loop.time()) > 0:
+                with contextlib.suppress(TimeoutError):
+                    return await asyncio.wait_for(asyncio.shield(fut), remaining)
+            if fut.done():
+                return fut.result()
+            reason = f"{self.name} did not answer {op!r} within {timeout:g} s"
+            self._kill_hung(reason)
+            raise WorkerError(wp.ERR_IPC, f"{reason}; it was stopped and is being restarted")
         finally:
             self._pending.pop(rid, None)
+
+    def _kill_hung(self, reason: str) -> None:
+        proc = self._proc
+        if proc is None or self._stopping or proc.state() == QProcess.ProcessState.NotRunning:
+            return
+        log.warning("%s; killing it", reason)
+        self.failure = f"{reason}; killed as hung"
+        proc.kill()  # _finished then reports a crash to the owner, who restarts it with backoff
 
     async def stop(self, timeout: float = 5.0) -> None:
         """Close stdin (the worker exits on EOF), wait, and kill it if it does not go."""
@@ -137,6 +198,10 @@ class WorkerClient(QObject):
         if proc is None:
             return
         self._stopping = True
+        watchdog = self._stop_watchdog()
+        if watchdog is not None:
+            with contextlib.suppress(asyncio.CancelledError, Exception):
+                await watchdog
         if proc.state() != QProcess.ProcessState.NotRunning:
             proc.closeWriteChannel()
             exited = self._exited
@@ -157,11 +222,48 @@ class WorkerClient(QObject):
         proc = self.sender()
         if not isinstance(proc, QProcess) or proc is not self._proc:
             return
-        self._buf += bytes(proc.readAllStandardOutput().data())
-        *lines, self._buf = self._buf.split(b"\n")
-        for line in lines:
-            if line.strip():
-                self._dispatch(line)
+        self.feed(bytes(proc.readAllStandardOutput().data()))
+
+    def feed(self, data: bytes) -> None:
+        """Take bytes read from the worker's stdout and dispatch every complete line in them."""
+        with contextlib.suppress(RuntimeError):  # no running loop: fed directly (tests, benchmarks)
+            self._heard_at = asyncio.get_running_loop().time()
+        buf = self._buf
+        buf += data
+        start = 0
+        while (nl := buf.find(b"\n", max(start, self._scanned))) >= 0:
+            if self._discarding:
+                self._discarding = False  # the oversized line ends here
+            elif buf[start:nl].strip():
+                self._dispatch_safely(bytes(buf[start:nl]))
+            start = self._scanned = nl + 1
+        del buf[:start]
+        self._scanned = len(buf)
+        if self._discarding:
+            buf.clear()
+            self._scanned = 0
+        elif len(buf) > self.max_line:
+            buf.clear()
+            self._scanned = 0
+            self._discarding = True
+            self._report(f"{self.name} wrote a line longer than {self.max_line // (1024 * 1024)} MB; it was dropped")
+
+    def _report(self, message: str) -> None:
+        log.warning("%s", message)
+        self._dispatch_push({"type": "error", "code": None, "message": message})
+
+    def _dispatch_safely(self, line: bytes) -> None:
+        # One bad line (or a failing push handler) must not cost the lines after it.
+        try:
+            self._dispatch(line)
+        except Exception:
+            log.exception("%s: a line from the worker could not be handled", self.name)
+
+    def _dispatch_push(self, msg: dict[str, Any]) -> None:
+        try:
+            self._on_push(msg)
+        except Exception:
+            log.exception("%s: handling a %r push failed", self.name, msg.get("type"))
 
     def _dispatch(self, line: bytes) -> None:
         try:
@@ -173,6 +275,10 @@ class WorkerClient(QObject):
             self._hello.set_result(msg)
             return
         rid = msg.get("id")
+        if rid is not None and (isinstance(rid, bool) or not isinstance(rid, int | str)):
+            self._report(f"{self.name} answered with an id that is not a string or an integer "
+                         f"({type(rid).__name__}); the answer was dropped")
+            return
         if rid is not None:
             fut = self._pending.get(rid)
             if fut is not None and not fut.done():
@@ -184,7 +290,7 @@ class WorkerClient(QObject):
                     except Exception as exc:
                         fut.set_exception(exc)
             return
-        self._on_push(msg)
+        self._dispatch_push(msg)
 
     def _read_stderr(self) -> None:
         proc = self.sender()
@@ -200,6 +306,7 @@ class WorkerClient(QObject):
     def _finished(self, code: int, status: QProcess.ExitStatus) -> None:
         if self.sender() is not self._proc:
             return
+        self._stop_watchdog()
         if self._exited is not None and not self._exited.done():
             self._exited.set_result(code)
         self._fail_pending(WorkerError(wp.ERR_IPC, f"{self.name} exited"))

@@ -1,7 +1,10 @@
 """UserMT5Bridge: one MetaTrader5 module (real or simulated), switched between accounts safely.
 
 - login on an initialized terminal; shutdown + initialize only when the terminal path changes;
-- never log in again when the terminal already shows the asked account (brokers flag login storms);
+- never log in again when the terminal already shows the asked account (brokers flag login storms),
+  unless the caller wants the password checked (linking, changing a password);
+- a failed login is a rejected password only when the broker could be asked: with the terminal
+  cut off from the broker it is BrokerUnreachable, which says nothing about the password;
 - after every switch, verify identity: account_info().login/server and terminal_info().path;
 - last_error() codes become typed errors with plain messages; a password never appears in one.
 """
@@ -9,12 +12,14 @@
 from __future__ import annotations
 
 import os
+import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from types import ModuleType
 from typing import Any
 
-from multi_user.errors import AuthorizationError, IdentityMismatch, TerminalError
+from multi_user.errors import AuthorizationError, BrokerUnreachable, IdentityMismatch, TerminalError
 
 RES_E_AUTH_FAILED = -6
 RES_E_INTERNAL_FAIL_INIT = -10003
@@ -28,6 +33,27 @@ class Identity:
     server: str
     terminal_path: str | None
     relogged: bool
+
+
+class TickWatch:
+    """When the newest tick of the watched symbols last changed, in UTC epoch seconds on this
+    machine's clock (tick stamps are in the broker's time zone, so they are compared, not reported)."""
+
+    def __init__(self) -> None:
+        self.reset()
+
+    def reset(self) -> None:
+        self._newest: int | None = None
+        self.seen_at: float | None = None
+        self.fallback_symbol: str | None = None  # watched when there are no positions
+
+    def update(self, newest_msc: int | None, connected: bool, now: float) -> float | None:
+        if newest_msc is not None and (self._newest is None or newest_msc > self._newest):
+            # the first tick seen is only vouched for as current while the broker is connected
+            if self._newest is not None or connected:
+                self.seen_at = now
+            self._newest = newest_msc
+        return self.seen_at
 
 
 def _norm(path: str | os.PathLike[str] | None) -> str | None:
@@ -48,6 +74,7 @@ class UserMT5Bridge:
         self.portable = portable
         self.timeout_ms = timeout_ms
         self._initialized = False
+        self.ticks = TickWatch()
 
     # ---- errors -----------------------------------------------------------------------------
     def _error(self, context: str, login: int | None = None, server: str | None = None) -> TerminalError:
@@ -89,18 +116,32 @@ class UserMT5Bridge:
             self.mt5.shutdown()
             self._initialized = False
 
-    def switch(self, login: int, password: str, server: str, *, terminal_path: str | None = None) -> Identity:
+    def switch(self, login: int, password: str, server: str, *, terminal_path: str | None = None,
+               check_password: bool = False) -> Identity:
+        """Log ``login`` in. With ``check_password`` the broker always checks the password, even when
+        the terminal already shows that account (a link or a password change must not be taken on trust)."""
         if terminal_path and _norm(terminal_path) != _norm(self.terminal_path):
             self.shutdown()
             self.terminal_path = str(terminal_path)
         self.connect()
         current = self.current()
-        if current is not None and current.login == login and current.server == server and self._broker_connected():
+        was_connected = self._broker_connected()
+        same = current is not None and current.login == login and current.server == server
+        if same and was_connected and not check_password:
             return self.verify(login, server)  # already there: no second login
+        if not same:
+            self.ticks.reset()
         if not self.mt5.login(login, password=password, server=server, timeout=self.timeout_ms):
             err = self._error(f"Could not log in to {login} on {server}", login, server)
             if err.code in (RES_E_INTERNAL_FAIL_CONNECT, RES_E_INTERNAL_FAIL_TIMEOUT):
                 self._initialized = False  # the terminal is gone: attach afresh next time
+            if (isinstance(err, AuthorizationError) and current is not None and not was_connected
+                    and not self._broker_connected()):
+                # It was cut off from its broker before we asked and still is: the password was never checked.
+                raise BrokerUnreachable(f"Could not log in to {login} on {server}: the terminal has no "
+                                        "connection to the broker — the broker's server or the network is "
+                                        "unreachable. The password was not checked; try again when the "
+                                        "terminal is connected.", err.code)
             raise err
         ident = self.verify(login, server)
         return Identity(ident.login, ident.server, ident.terminal_path, True)
@@ -140,12 +181,25 @@ class UserMT5Bridge:
         positions = self.mt5.positions_get()
         if positions is None:
             raise self._error("Could not read the positions")
+        connected = bool(term is not None and term.connected)
+        last_tick = self.ticks.update(self._newest_tick({p.symbol for p in positions}), connected, time.time())
+        margin_free = float(info.margin_free)
         return {"login": int(info.login), "server": str(info.server), "currency": info.currency,
                 "balance": float(info.balance), "equity": float(info.equity), "margin": float(info.margin),
-                "free_margin": float(info.margin_free), "margin_level": float(info.margin_level),
+                "margin_free": margin_free, "free_margin": margin_free, "margin_level": float(info.margin_level),
                 "profit": float(info.profit), "positions": len(positions), "leverage": int(info.leverage),
-                "trade_allowed": bool(info.trade_allowed),
-                "terminal_connected": bool(term is not None and term.connected)}
+                "trade_allowed": bool(info.trade_allowed), "connected": connected, "terminal_connected": connected,
+                "last_tick_time": last_tick, "taken_at": time.time()}
+
+    def _newest_tick(self, symbols: set[str]) -> int | None:
+        """time_msc of the newest tick of the position symbols (or of one Market Watch symbol)."""
+        if not symbols:
+            if self.ticks.fallback_symbol is None:
+                listed = self.mt5.symbols_get() or ()
+                self.ticks.fallback_symbol = next((s.name for s in listed if getattr(s, "visible", True)), "")
+            symbols = {self.ticks.fallback_symbol} - {""}
+        times = [t.time_msc for t in (self.mt5.symbol_info_tick(s) for s in sorted(symbols)[:5]) if t is not None]
+        return max(times, default=None)
 
     def positions(self) -> list[dict[str, Any]]:
         positions = self.mt5.positions_get()
@@ -162,10 +216,15 @@ class UserMT5Bridge:
             return self.mt5.ORDER_FILLING_IOC
         return self.mt5.ORDER_FILLING_RETURN
 
-    def close_all_positions(self, comment: str = "MT5 Desk close all") -> dict[str, Any]:
+    def close_all_positions(self, comment: str = "MT5 Desk close all",
+                            on_each: Callable[[int, int], None] | None = None) -> dict[str, Any]:
+        """Close every open position; ``on_each(done, total)`` before each one (progress, and a sign of life)."""
         mt5 = self.mt5
         closed, failed, messages = 0, 0, []
-        for p in self.mt5.positions_get() or ():
+        positions = self.mt5.positions_get() or ()
+        for p in positions:
+            if on_each is not None:
+                on_each(closed + failed, len(positions))
             tick = mt5.symbol_info_tick(p.symbol)
             if tick is None:
                 failed += 1

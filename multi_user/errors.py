@@ -41,6 +41,11 @@ class AuthorizationError(TerminalError):
     """The broker rejected the login (MT5 error -6)."""
 
 
+class BrokerUnreachable(TerminalError):
+    """A login could not be checked: the terminal has no connection to the broker (network or
+    broker down). Not a verdict on the password."""
+
+
 class IdentityMismatch(TerminalError):
     """The terminal is logged into another account or is another install than the one asked for."""
 

@@ -81,8 +81,11 @@ def provision_portable(base_exe: Path, target: Path,
                        progress: Callable[[int, int], None] | None = None) -> Path:
     """Copy a base install into ``target`` (a portable terminal folder); returns the new exe.
 
-    Copies into a temporary sibling then renames, so an interrupted copy never leaves a
-    half-provisioned terminal behind. An existing provisioned folder is reused as it is.
+    A new folder is copied into a temporary sibling then renamed, so an interrupted copy never
+    leaves a half-provisioned terminal behind. An existing provisioned folder is reused as it is.
+    An existing folder without its terminal64.exe is repaired in place: only the missing program
+    files are copied; nothing in it is deleted or overwritten (it holds the trader's Experts,
+    profiles and settings).
     """
     base_dir = base_exe.parent
     new_exe = target / base_exe.name
@@ -92,9 +95,11 @@ def provision_portable(base_exe: Path, target: Path,
         raise TerminalError(f"No MetaTrader 5 install at {base_dir}: point Settings → base install "
                             "to a folder that holds terminal64.exe", -10003)
     files = [p for p in base_dir.rglob("*") if p.is_file() and ".mt5sim" not in p.parts]
+    if target.exists():
+        return _repair(base_dir, files, target, new_exe, progress)
     total = sum(p.stat().st_size for p in files) or 1
     staging = target.with_name(target.name + ".partial")
-    shutil.rmtree(staging, ignore_errors=True)
+    shutil.rmtree(staging, ignore_errors=True)  # our own leftover of an interrupted copy
     staging.mkdir(parents=True)
     done = 0
     try:
@@ -105,9 +110,30 @@ def provision_portable(base_exe: Path, target: Path,
             done += src.stat().st_size
             if progress:
                 progress(done, total)
-        shutil.rmtree(target, ignore_errors=True)
         staging.rename(target)
     except OSError as exc:
         shutil.rmtree(staging, ignore_errors=True)
         raise TerminalError(f"Could not copy the terminal to {target}: {exc.strerror or exc}") from None
+    return new_exe
+
+
+def _repair(base_dir: Path, files: list[Path], target: Path, new_exe: Path,
+            progress: Callable[[int, int], None] | None) -> Path:
+    # The exe goes last: until it is there, the folder still counts as needing repair.
+    missing = sorted((p for p in files if not (target / p.relative_to(base_dir)).exists()),
+                     key=lambda p: p.name == new_exe.name)
+    total = sum(p.stat().st_size for p in missing) or 1
+    done = 0
+    try:
+        for src in missing:
+            dst = target / src.relative_to(base_dir)
+            dst.parent.mkdir(parents=True, exist_ok=True)
+            part = dst.with_name(dst.name + ".partial")
+            shutil.copy2(src, part)
+            part.replace(dst)  # whole or not at all, so a half-copied file is never taken as present
+            done += src.stat().st_size
+            if progress:
+                progress(done, total)
+    except OSError as exc:
+        raise TerminalError(f"Could not repair the terminal in {target}: {exc.strerror or exc}") from None
     return new_exe

@@ -100,6 +100,9 @@ class Worker:
             raise BadInput(f"protocol {req.get('protocol')} not supported (worker speaks {wp.PROTOCOL_VERSION})")
         return {"protocol": wp.PROTOCOL_VERSION, "pid": os.getpid()}
 
+    def op_ping(self, req: dict[str, Any]) -> None:
+        """The client's watchdog: an answer is all it needs."""
+
     def op_connect(self, req: dict[str, Any]) -> dict[str, Any]:
         self.bridge.connect()
         self.push_health()
@@ -112,7 +115,8 @@ class Worker:
             raise BadInput("switch needs login, password and server") from exc
         self._mismatch = None
         try:
-            ident = self.bridge.switch(login, password, server)
+            # check_password: the broker checks it even when the terminal already shows the account
+            ident = self.bridge.switch(login, password, server, check_password=req.get("check_password") is True)
         except DeskError:
             self._creds = None
             self.push_health()
@@ -143,7 +147,9 @@ class Worker:
 
     def op_close_all(self, req: dict[str, Any]) -> dict[str, Any]:
         self._check_identity()
-        result = self.bridge.close_all_positions()
+        # one progress push per position: the client counts any line as a sign of life
+        result = self.bridge.close_all_positions(on_each=lambda done, total: self.send(
+            {"type": "progress", "op": "close_all", "done": done, "total": total}))
         self._next_push = 0.0
         return result
 
@@ -215,7 +221,10 @@ class Worker:
             return
         self._next_push = now + self.rate
         try:
-            self.send({"type": "snapshot", "data": self._snapshot()})
+            snap = self._snapshot()
+            self.send({"type": "snapshot", "data": snap})
+            if self._last_health is None or snap.get("connected") != self._last_health.get("terminal_connected"):
+                self.push_health()  # the broker connection came or went: say so at once
         except IdentityMismatch:
             pass
         except TerminalError as exc:

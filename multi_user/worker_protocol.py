@@ -17,6 +17,7 @@ PROTOCOL_VERSION = 1
 
 # error kinds a request can fail with; the lane maps them to account states
 ERR_AUTH = "auth"  # broker rejected the login (-6)
+ERR_BROKER = "broker"  # the terminal has no connection to the broker: the login could not be checked
 ERR_MISMATCH = "mismatch"  # terminal shows another account or another install
 ERR_IPC = "ipc"  # terminal unreachable (-10004) or not answering (-10005)
 ERR_TERMINAL = "terminal"  # any other terminal failure
@@ -39,10 +40,12 @@ def decode(line: bytes | str) -> dict[str, Any]:
 
 def error_kind(exc: BaseException) -> str:
     """Map a bridge exception to the error kind the lane understands."""
-    from multi_user.errors import AuthorizationError, BadInput, IdentityMismatch, TerminalError
+    from multi_user.errors import AuthorizationError, BadInput, BrokerUnreachable, IdentityMismatch, TerminalError
 
     if isinstance(exc, AuthorizationError):
         return ERR_AUTH
+    if isinstance(exc, BrokerUnreachable):
+        return ERR_BROKER
     if isinstance(exc, IdentityMismatch):
         return ERR_MISMATCH
     if isinstance(exc, TerminalError):

@@ -86,3 +86,59 @@ def test_supervised_marks_a_crash_looping_child_failed() -> None:
     assert events[-1]["state"] == "failed"
     sup.exited(1)  # a failed child is not restarted again
     assert events[-1]["state"] == "failed"
+
+
+def test_a_child_dying_during_start_up_is_restarted_once() -> None:
+    """[R] 6: the owner's exit callback fires while start() still waits, then start() fails too;
+    that is one death and gets one restart (not two, which left an orphan worker)."""
+    events: list[dict] = []
+    starts: list[int] = []
+
+    async def scenario() -> Supervised:
+        sup: Supervised
+
+        async def start() -> int:
+            starts.append(1)
+            if len(starts) == 1:
+                sup.exited(1)  # the process-finished callback, as WorkerClient delivers it
+                raise RuntimeError("worker exited during start-up")
+            return 42
+
+        sup = Supervised("worker", "shared", None, events.append, start,
+                         RestartPolicy(delays=(0.0,), max_crashes=5, window=60))
+        assert await sup.start() is None
+        task = sup._restart_task
+        assert task is not None
+        await task
+        await asyncio.sleep(0)  # a second, wrongly scheduled restart would run now
+        assert sup._restart_task is task
+        return sup
+
+    sup = asyncio.run(scenario())
+    assert len(starts) == 2 and sup.pid == 42 and sup.restarts == 1
+    assert [e["state"] for e in events].count("restarting") == 1
+
+
+def test_a_child_dying_right_after_its_handshake_is_not_reported_running() -> None:
+    events: list[dict] = []
+
+    async def scenario() -> Supervised:
+        sup: Supervised
+        calls: list[int] = []
+
+        async def start() -> int:
+            calls.append(1)
+            if len(calls) == 1:
+                sup.exited(9)  # died after answering, before start() resumed
+            return 10 + len(calls)
+
+        sup = Supervised("worker", "shared", None, events.append, start,
+                         RestartPolicy(delays=(0.0,), max_crashes=5, window=60))
+        assert await sup.start() is None
+        await sup._restart_task
+        return sup
+
+    sup = asyncio.run(scenario())
+    states = [e["state"] for e in events]
+    assert states == ["starting", "crashed", "restarting", "starting", "running"]
+    assert sup.pid == 12

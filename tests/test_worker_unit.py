@@ -28,6 +28,7 @@ class FakeBridge:
         self.fail_next_snapshot: TerminalError | None = None
         self.calls: list[str] = []
         self.closed = 0
+        self.connected = True
 
     def connect(self) -> None:
         self.calls.append("connect")
@@ -35,8 +36,8 @@ class FakeBridge:
     def shutdown(self) -> None:
         self.calls.append("shutdown")
 
-    def switch(self, login: int, password: str, server: str) -> Ident:
-        self.calls.append(f"switch {login}")
+    def switch(self, login: int, password: str, server: str, check_password: bool = False) -> Ident:
+        self.calls.append(f"switch {login}" + (" checked" if check_password else ""))
         if password != PASSWORD:
             raise AuthorizationError(f"Authorization failed for {login} on {server}", -6)
         relogged = self.account != (login, server)
@@ -53,14 +54,17 @@ class FakeBridge:
             exc, self.fail_next_snapshot = self.fail_next_snapshot, None
             raise exc
         assert self.account is not None
-        return {"login": self.account[0], "server": self.account[1], "balance": 1000.0, "equity": 1010.0}
+        return {"login": self.account[0], "server": self.account[1], "balance": 1000.0, "equity": 1010.0,
+                "connected": self.connected}
 
-    def close_all_positions(self) -> dict:
+    def close_all_positions(self, on_each=None) -> dict:
         self.closed += 1
+        if on_each is not None:
+            on_each(1, 2)
         return {"closed": 2, "failed": 0, "messages": []}
 
     def health(self) -> dict:
-        return {"initialized": True, "terminal_connected": True, "last_error": None}
+        return {"initialized": True, "terminal_connected": self.connected, "last_error": None}
 
 
 def make() -> tuple[Worker, FakeBridge, io.BytesIO]:
@@ -161,3 +165,29 @@ def test_a_supervised_worker_waits_for_the_app_to_restart_its_terminal() -> None
     before = len([m for m in lines(out) if m.get("type") == "snapshot"])
     worker.tick()
     assert len([m for m in lines(out) if m.get("type") == "snapshot"]) == before + 1
+
+
+def test_switch_passes_check_password_to_the_bridge() -> None:
+    """CONTRACTS 2: only an explicit ``check_password: true`` asks for the always-login check."""
+    worker, bridge, _ = make()
+    request(worker, 1, "switch", login=111, password=PASSWORD, server="S1", check_password=True)
+    request(worker, 2, "switch", login=111, password=PASSWORD, server="S1", check_password="yes")
+    request(worker, 3, "switch", login=111, password=PASSWORD, server="S1")
+    assert bridge.calls == ["switch 111 checked", "switch 111", "switch 111"]
+
+
+def test_a_broker_disconnect_is_pushed_as_health_with_the_next_snapshot() -> None:
+    """[D2] 4: the snapshot says connected false and a health push follows at once (and again on return)."""
+    worker, bridge, out = make()
+    request(worker, 1, "switch", login=111, password=PASSWORD, server="S1")
+    worker.tick()
+    bridge.connected = False
+    worker._next_push = 0.0
+    worker.tick()
+    msgs = lines(out)
+    assert msgs[-2]["type"] == "snapshot" and msgs[-2]["data"]["connected"] is False
+    assert msgs[-1]["type"] == "health" and msgs[-1]["terminal_connected"] is False
+    bridge.connected = True
+    worker._next_push = 0.0
+    worker.tick()
+    assert lines(out)[-1]["type"] == "health" and lines(out)[-1]["terminal_connected"] is True

@@ -1,0 +1,83 @@
+"""The bridge on the simulator: a password check that is never skipped, a broker outage told apart
+from a rejected password, and snapshots that carry connection health."""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+from types import ModuleType
+
+import pytest
+
+from multi_user.bridge import UserMT5Bridge
+from multi_user.errors import AuthorizationError, BrokerUnreachable, TerminalError
+from multi_user.mt5sim import control
+
+
+@pytest.fixture
+def bridge(mt5: ModuleType, demo_accounts: list[dict]) -> UserMT5Bridge:
+    b = UserMT5Bridge(mt5, timeout_ms=10000)
+    a = demo_accounts[0]
+    b.switch(a["login"], a["password"], a["server"])  # the terminal now shows this account
+    return b
+
+
+def test_a_wrong_password_for_the_account_already_shown_is_rejected_when_checked(bridge, demo_accounts) -> None:
+    """[R] 4: re-linking the account the terminal shows must still ask the broker."""
+    a = demo_accounts[0]
+    with pytest.raises(AuthorizationError, match="check the password"):
+        bridge.switch(a["login"], "not-the-password", a["server"], check_password=True)
+    assert bridge.switch(a["login"], a["password"], a["server"], check_password=True).relogged is True
+    # without the check, the account already shown is not logged in again (no login storm)
+    assert bridge.switch(a["login"], a["password"], a["server"]).relogged is False
+
+
+def test_a_broker_outage_is_not_reported_as_a_wrong_password(bridge, demo_accounts, sim_world: Path) -> None:
+    """[D2] 7: with the terminal cut off from its broker, a failed login says so, not "check the password"."""
+    a, other = demo_accounts[0], demo_accounts[1]
+    control.add_disconnect(sim_world)
+    for login, password, server in [(a["login"], a["password"], a["server"]),
+                                    (a["login"], "not-the-password", a["server"]),
+                                    (other["login"], other["password"], other["server"])]:
+        with pytest.raises(BrokerUnreachable) as caught:
+            bridge.switch(login, password, server, check_password=True)
+        assert isinstance(caught.value, TerminalError) and not isinstance(caught.value, AuthorizationError)
+        message = str(caught.value)
+        assert "unreachable" in message and "check the password" not in message and password not in message
+    control.clear_faults(sim_world)
+    with pytest.raises(AuthorizationError):  # connected again: a wrong password is a wrong password
+        bridge.switch(a["login"], "not-the-password", a["server"], check_password=True)
+
+
+def test_an_auth_fault_with_the_broker_connected_stays_an_authorization_error(bridge, demo_accounts,
+                                                                            sim_world: Path) -> None:
+    other = demo_accounts[1]
+    control.add_auth_failure(sim_world, other["login"], other["server"])
+    with pytest.raises(AuthorizationError):
+        bridge.switch(other["login"], other["password"], other["server"])
+
+
+def _wait_for(fn, timeout: float = 10.0):
+    """Poll ``fn`` until it returns something true (or the timeout passes); returns its last value."""
+    deadline = time.monotonic() + timeout
+    while not (value := fn()) and time.monotonic() < deadline:
+        time.sleep(0.05)
+    return value
+
+
+def test_snapshots_carry_connection_health_and_the_margin_figures(bridge, sim_world: Path) -> None:
+    """CONTRACTS 3: connected, last_tick_time (UTC), taken_at, profit and the margin figures, every time."""
+    first = bridge.snapshot()
+    for field in ("connected", "last_tick_time", "taken_at", "profit", "margin", "margin_free", "margin_level"):
+        assert field in first, field
+    assert first["connected"] is True and first["positions"] >= 1
+    assert abs(first["taken_at"] - time.time()) < 60
+    # ticks move while connected: last_tick_time advances (polled, not slept)
+    moved = _wait_for(lambda: (s := bridge.snapshot())["last_tick_time"] != first["last_tick_time"] and s)
+    assert moved and moved["last_tick_time"] is not None and abs(moved["last_tick_time"] - time.time()) < 60
+    control.add_disconnect(sim_world)
+    down = bridge.snapshot()
+    assert down["connected"] is False
+    frozen = down["last_tick_time"]
+    later = _wait_for(lambda: (s := bridge.snapshot())["taken_at"] > down["taken_at"] + 1.0 and s)
+    assert later["connected"] is False and later["last_tick_time"] == frozen  # prices stopped: no new tick
