@@ -3,7 +3,8 @@
 Rows follow Supabase's ``user_mt5_credentials`` (login, server, password_encrypted, created_at,
 updated_at) plus desktop fields. Every change is one transaction, so a process killed at any
 moment leaves the vault as it was before or after, never half. Migrations are steps applied in
-order by ``PRAGMA user_version``; other modules may append to ``MIGRATIONS``.
+order by ``PRAGMA user_version``; other modules may append to ``MIGRATIONS``. Opening, checking and
+setting up the file (safe when several processes start on a fresh data dir) is in vault_setup.py.
 """
 
 from __future__ import annotations
@@ -16,9 +17,10 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+from multi_user import vault_setup
 from multi_user.credentials import MT5CredentialManager
 from multi_user.errors import BadInput, VaultError
-from multi_user.paths import vault_path
+from multi_user.paths import vault_marker_path, vault_path
 from multi_user.validation import check_password, parse_login, parse_server
 
 KEY_CHECK_PLAINTEXT = "mt5desk-key-check"
@@ -111,24 +113,16 @@ class Vault:
 
     @classmethod
     def open(cls, data_dir: Path, credentials: MT5CredentialManager | None = None) -> Vault:
+        """Open (setting up once) the data dir's vault; a damaged, truncated or busy one is a VaultError."""
         path = vault_path(Path(data_dir))
         path.parent.mkdir(parents=True, exist_ok=True)
+        conn, _version = vault_setup.connect(path, MIGRATIONS, vault_marker_path(Path(data_dir)))
         try:
-            conn = sqlite3.connect(path, timeout=15, isolation_level=None)
-            conn.execute("PRAGMA journal_mode=WAL")
-            conn.execute("PRAGMA synchronous=FULL")
-            conn.execute("PRAGMA foreign_keys=ON")
-            conn.execute("PRAGMA secure_delete=ON")  # an unlinked token is overwritten, not just freed
-            version = conn.execute("PRAGMA user_version").fetchone()[0]
-        except sqlite3.DatabaseError as exc:
-            raise VaultError(f"The vault {path} is damaged or not a vault ({exc}); move it aside to start a new one "
-                             "(your accounts would need linking again)") from None
-        if version > len(MIGRATIONS):
+            keys = credentials or MT5CredentialManager(Path(data_dir))
+        except BaseException:
             conn.close()
-            raise VaultError(f"The vault {path} was written by a newer MT5 Desk (schema {version}); update MT5 Desk")
-        vault = cls(conn, credentials or MT5CredentialManager(Path(data_dir)), path)
-        vault._migrate(version)
-        return vault
+            raise
+        return cls(conn, keys, path)
 
     def close(self) -> None:
         self._conn.close()
@@ -142,14 +136,6 @@ class Vault:
             self._conn.execute("ROLLBACK")
             raise
         self._conn.execute("COMMIT")
-
-    def _migrate(self, version: int) -> None:
-        for number in range(version + 1, len(MIGRATIONS) + 1):
-            with self._tx() as c:
-                for statement in MIGRATIONS[number - 1].split(";"):
-                    if statement.strip():
-                        c.execute(statement)
-                c.execute(f"PRAGMA user_version = {number}")
 
     # ---- the key check: tells "another key" apart from "a damaged row" -------------------------
     def key_matches(self) -> bool | None:
