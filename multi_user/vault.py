@@ -179,27 +179,34 @@ class Vault:
         return self._conn.execute("SELECT login, server, deleted_at FROM tombstones ORDER BY deleted_at").fetchall()
 
     # ---- writes (each one transaction) ---------------------------------------------------------------
-    def link(self, login: int | str, server: str, password: str, *, label: str | None = None, investor: bool = False,
-             mode: str = "shared", terminal_path: str | None = None) -> Account:
-        """Insert, or update the existing (login, server) row; the token is replaced."""
+    def link(self, login: int | str, server: str, password: str, *, label: str | None = None,
+             investor: bool | None = None, mode: str | None = None, terminal_path: str | None = None) -> Account:
+        """Insert, or update the existing (login, server) row; the token is replaced.
+
+        Re-linking (e.g. to change the password) keeps every field the caller leaves at None: label,
+        investor flag, mode, terminal path, and always the sidebar order. A new account gets the
+        defaults (master password, shared terminal, no terminal path, last in the sidebar)."""
         login_n, server_s = parse_login(login), parse_server(server)
         check_password(password)
-        if mode not in MODES:
+        if mode is not None and mode not in MODES:
             raise BadInput(f"Mode must be shared or dedicated, not {mode!r}.", field="mode")
         token = self.credentials.encrypt(password)
         stamp = now_iso()
+        flag = None if investor is None else int(investor)
         with self._tx() as c:
             self._ensure_key(c)
             exists = c.execute("SELECT 1 FROM accounts WHERE login=? AND server=?", (login_n, server_s)).fetchone()
             if exists:
-                c.execute("UPDATE accounts SET password_encrypted=?, label=COALESCE(?, label), investor=?, mode=?, "
-                          "terminal_path=?, updated_at=? WHERE login=? AND server=?",
-                          (token, label, int(investor), mode, terminal_path, stamp, login_n, server_s))
+                c.execute("UPDATE accounts SET password_encrypted=?, label=COALESCE(?, label), "
+                          "investor=COALESCE(?, investor), mode=COALESCE(?, mode), "
+                          "terminal_path=COALESCE(?, terminal_path), updated_at=? WHERE login=? AND server=?",
+                          (token, label, flag, mode, terminal_path, stamp, login_n, server_s))
             else:
                 order = c.execute("SELECT COALESCE(MAX(sort_order), -1) + 1 FROM accounts").fetchone()[0]
                 c.execute("INSERT INTO accounts (login, server, password_encrypted, label, investor, mode, "
                           "terminal_path, sort_order, created_at, updated_at) VALUES (?,?,?,?,?,?,?,?,?,?)",
-                          (login_n, server_s, token, label, int(investor), mode, terminal_path, order, stamp, stamp))
+                          (login_n, server_s, token, label, flag or 0, mode or "shared", terminal_path, order,
+                           stamp, stamp))
             c.execute("DELETE FROM tombstones WHERE login=? AND server=?", (login_n, server_s))
         account = self.get(login_n, server_s)
         assert account is not None

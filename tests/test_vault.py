@@ -226,3 +226,36 @@ def test_a_vault_moved_aside_starts_a_new_one(data_dir: Path) -> None:
     path.rename(data_dir / "old-vault.sqlite3")
     r = _accounts_list(data_dir)
     assert r.returncode == 0, r.stderr
+
+
+# ---- [R] 17: re-linking to change a password keeps the account as the owner set it -------------------------
+def test_relinking_keeps_mode_investor_terminal_label_and_order(data_dir: Path) -> None:
+    vault = Vault.open(data_dir)
+    vault.link(1, "S", "pw-1")
+    vault.link(2, "S", "inv-2", label="Watch only", investor=True, mode="dedicated", terminal_path="/t/two")
+    vault.link(3, "S", "pw-3")
+    before = vault.get(2, "S")
+    again = vault.link(2, "S", "inv-2-new")  # a new password only
+    assert vault.password(2, "S") == "inv-2-new"
+    assert (again.investor, again.mode, again.terminal_path, again.label, again.order) == \
+        (True, "dedicated", "/t/two", "Watch only", before.order)
+    assert [a.login for a in vault.list_accounts()] == [1, 2, 3]
+    changed = vault.link(2, "S", "pw-2", investor=False, mode="shared", terminal_path="/t/other", label="Main")
+    assert (changed.investor, changed.mode, changed.terminal_path, changed.label) == (False, "shared", "/t/other",
+                                                                                   "Main")
+    vault.close()
+
+
+def test_relinking_on_the_command_line_keeps_the_account_settings(data_dir: Path) -> None:
+    def link(*flags: str, password: str) -> subprocess.CompletedProcess:
+        return subprocess.run([sys.executable, str(ROOT / "main.py"), "--data-dir", str(data_dir), "--backend", "sim",
+                               "accounts", "link", "--login", "5", "--server", "S", "--no-verify", "--json", *flags],
+                              input=password + "\n", capture_output=True, text=True, timeout=120, cwd=ROOT)
+
+    assert link("--investor", "--dedicated", "--label", "Five", password="pw-old").returncode == 0
+    r = link(password="pw-new")
+    assert r.returncode == 0, r.stderr
+    vault = Vault.open(data_dir)
+    a = vault.get(5, "S")
+    assert (a.investor, a.mode, a.label) == (True, "dedicated", "Five") and vault.password(5, "S") == "pw-new"
+    vault.close()
