@@ -10,7 +10,7 @@ setting up the file (safe when several processes start on a fresh data dir) is i
 from __future__ import annotations
 
 import sqlite3
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -69,8 +69,13 @@ MIGRATIONS: list[str] = [
 ]
 
 
-def now_iso() -> str:
-    return datetime.now(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
+Clock = Callable[[], datetime]
+
+
+def now_iso(clock: Clock | None = None) -> str:
+    """UTC, milliseconds, 'Z': the vault's form of a time (from this machine's clock unless one is given)."""
+    return (clock() if clock else datetime.now(UTC)).astimezone(UTC).isoformat(timespec="milliseconds").replace(
+        "+00:00", "Z")
 
 
 @dataclass(frozen=True)
@@ -106,13 +111,16 @@ def _account(row: tuple[Any, ...]) -> Account:
 
 
 class Vault:
-    def __init__(self, conn: sqlite3.Connection, credentials: MT5CredentialManager, path: Path) -> None:
+    def __init__(self, conn: sqlite3.Connection, credentials: MT5CredentialManager, path: Path,
+                 clock: Clock | None = None) -> None:
         self._conn = conn
         self.credentials = credentials
         self.path = path
+        self.clock = clock  # where change stamps come from (tests give two desktops different clocks)
 
     @classmethod
-    def open(cls, data_dir: Path, credentials: MT5CredentialManager | None = None) -> Vault:
+    def open(cls, data_dir: Path, credentials: MT5CredentialManager | None = None, *,
+             clock: Clock | None = None) -> Vault:
         """Open (setting up once) the data dir's vault; a damaged, truncated or busy one is a VaultError."""
         path = vault_path(Path(data_dir))
         path.parent.mkdir(parents=True, exist_ok=True)
@@ -122,7 +130,10 @@ class Vault:
         except BaseException:
             conn.close()
             raise
-        return cls(conn, keys, path)
+        return cls(conn, keys, path, clock)
+
+    def now(self) -> str:
+        return now_iso(self.clock)
 
     def close(self) -> None:
         self._conn.close()
@@ -191,7 +202,7 @@ class Vault:
         if mode is not None and mode not in MODES:
             raise BadInput(f"Mode must be shared or dedicated, not {mode!r}.", field="mode")
         token = self.credentials.encrypt(password)
-        stamp = now_iso()
+        stamp = self.now()
         flag = None if investor is None else int(investor)
         with self._tx() as c:
             self._ensure_key(c)
@@ -226,7 +237,7 @@ class Vault:
             for name, value in fields.items():
                 c.execute(f"UPDATE accounts SET {allowed[name]}=? WHERE login=? AND server=?",
                           (int(value) if name == "investor" else value, login, server))
-            c.execute("UPDATE accounts SET updated_at=? WHERE login=? AND server=?", (now_iso(), login, server))
+            c.execute("UPDATE accounts SET updated_at=? WHERE login=? AND server=?", (self.now(), login, server))
         account = self.get(login, server)
         assert account is not None
         return account
@@ -246,7 +257,7 @@ class Vault:
             cur = c.execute("DELETE FROM accounts WHERE login=? AND server=?", (login, server))
             if cur.rowcount == 0:
                 raise BadInput(f"No linked account {login} on {server}.", field="login")
-            c.execute("INSERT OR REPLACE INTO tombstones VALUES (?,?,?)", (login, server, now_iso()))
+            c.execute("INSERT OR REPLACE INTO tombstones VALUES (?,?,?)", (login, server, self.now()))
         self._conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")  # the old token leaves the WAL file too
 
     def rotate(self) -> int:

@@ -20,7 +20,7 @@ TOKEN = "gAAAAAB-not-a-real-token"
 def row(login: int, server: str = "Demo", **kw) -> dict:
     base = dict(login=login, server=server, token=TOKEN, label=None, investor=False, mode="shared",
                 terminal_path=None, order=0, created_at="2026-01-01T00:00:00.000Z",
-                updated_at="2026-01-01T00:00:00.000Z")
+                changed_at="2026-01-01T00:00:00.000Z")
     return live_payload(**{**base, **kw})
 
 
