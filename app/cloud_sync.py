@@ -22,6 +22,7 @@ import json
 import logging
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
@@ -37,8 +38,8 @@ from multi_user.cloud_store import (
     tombstone_payload,
 )
 from multi_user.errors import BadInput, DeskError, VaultError
-from multi_user.sync_engine import Agree, Conflict, LocalState, Pull, Push, RemoveHere, plan_sync
-from multi_user.vault import Vault, now_iso
+from multi_user.sync_engine import Agree, Conflict, LocalState, Pull, Push, RemoveHere, plan_sync, server_time
+from multi_user.vault import Clock, Vault, now_iso
 
 log = logging.getLogger("mt5desk.cloud")
 
@@ -146,20 +147,21 @@ class CloudStatus:
 class CloudSync:
     """Owns one CloudStore; every public method is a coroutine except `status`, listeners and settings."""
 
-    def __init__(self, data_dir: Path, url: str | None, anon_key: str | None) -> None:
+    def __init__(self, data_dir: Path, url: str | None, anon_key: str | None, *, clock: Clock | None = None) -> None:
         self.data_dir = Path(data_dir)
+        self.clock = clock  # this machine's clock (injected by tests to play desktops whose clocks are off)
         saved = load_cloud_settings(self.data_dir)
         self._store: CloudStore | None = None
         if url and anon_key:
-            self._store = CloudStore(self.data_dir, check_url(url), check_anon_key(anon_key))
+            self._store = CloudStore(self.data_dir, check_url(url), check_anon_key(anon_key), clock=clock)
         self._status = CloudStatus(self._store is not None, None, False, saved.last_sync, None)
         self._lock = asyncio.Lock()
         self._listeners: list[Callable[[CloudStatus], None]] = []
 
     @classmethod
-    def from_settings(cls, data_dir: Path) -> CloudSync:
+    def from_settings(cls, data_dir: Path, *, clock: Clock | None = None) -> CloudSync:
         saved = load_cloud_settings(Path(data_dir))
-        return cls(Path(data_dir), saved.url, saved.anon_key)
+        return cls(Path(data_dir), saved.url, saved.anon_key, clock=clock)
 
     def __repr__(self) -> str:
         return f"CloudSync({self.data_dir}, signed_in={self._status.email!r})"
@@ -252,31 +254,36 @@ class CloudSync:
         if who is None:
             raise CloudAuthError("Not signed in to the cloud.")
         remote_rows = await store.fetch_rows()
-        vault = Vault.open(self.data_dir)
+        offset = store.server_offset
+        if offset is None:
+            log.warning("the cloud's replies carry no Date header: conflicts are ordered by this machine's clock")
+            offset = timedelta(0)
+        vault = Vault.open(self.data_dir, clock=self.clock)
         try:
             if vault.sync_owner() != who[0]:
                 vault.reset_sync_state(who[0])
-            return await self._apply(store, vault, remote_rows)
+            return await self._apply(store, vault, remote_rows, offset)
         finally:
             vault.close()
 
-    async def _apply(self, store: CloudStore, vault: Vault, remote_rows: list[RemoteRow]) -> SyncReport:
+    async def _apply(self, store: CloudStore, vault: Vault, remote_rows: list[RemoteRow],
+                     offset: timedelta) -> SyncReport:
         local: dict[tuple[int, str], LocalState] = {
             (a.login, a.server): LocalState(a.login, a.server, a.updated_at, False) for a in vault.list_accounts()}
         for login, server, deleted_at in vault.tombstones():
             local.setdefault((login, server), LocalState(login, server, deleted_at, True))
         remote = {(r.login, r.server): r for r in remote_rows}
-        plan = plan_sync(local, remote, vault.sync_state())
+        plan = plan_sync(local, remote, vault.sync_state(), offset)
         report = SyncReport(conflicts=plan.conflicts)
         pushes: list[tuple[tuple[int, str], dict[str, Any]]] = []
         for action in plan.actions:
             if isinstance(action, Push):
-                pushes.append((action.key, self._payload(vault, local[action.key])))
+                pushes.append((action.key, self._payload(vault, local[action.key], offset)))
             elif isinstance(action, Pull):
                 self._pull(vault, action.row, report)
             elif isinstance(action, RemoveHere):
                 stamp = format_time(parse_time(action.row.deleted_at or action.row.updated_at)) if action.row \
-                    else now_iso()
+                    else vault.now()
                 vault.remove_remote(action.key[0], action.key[1], stamp)
                 vault.set_sync_state(*action.key, action.row.updated_at if action.row else None,
                                      stamp if action.row else None)
@@ -292,20 +299,22 @@ class CloudSync:
                     report.pushed += 1
         for conflict in report.conflicts:
             log.info("cloud sync conflict: %s", conflict.describe())
-        report.finished_at = now_iso()
+        report.finished_at = now_iso(self.clock)
         return report
 
     @staticmethod
-    def _payload(vault: Vault, state: LocalState) -> dict[str, Any]:
+    def _payload(vault: Vault, state: LocalState, offset: timedelta) -> dict[str, Any]:
+        changed_at = format_time(server_time(state.stamp, offset))  # the change's time on the server's clock
         if state.deleted:
-            return tombstone_payload(login=state.login, server=state.server, deleted_at=state.stamp)
+            return tombstone_payload(login=state.login, server=state.server, deleted_at=state.stamp,
+                                     changed_at=changed_at)
         account = vault.get(state.login, state.server)
         assert account is not None
         # the vault's Fernet token goes as-is: the password is never decrypted for sync
         return live_payload(login=account.login, server=account.server, token=vault.token(account.login,
                             account.server), label=account.label, investor=account.investor, mode=account.mode,
                             terminal_path=account.terminal_path, order=account.order,
-                            created_at=account.created_at, updated_at=account.updated_at)
+                            created_at=account.created_at, changed_at=changed_at)
 
     @staticmethod
     def _pull(vault: Vault, row: RemoteRow, report: SyncReport) -> None:

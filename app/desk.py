@@ -95,6 +95,8 @@ class Desk(QObject, AccountOps):
         for key, snap in latest.items():
             self._snapshots[key] = {"event": "snapshot", "account": key, **snap}
         await self.reload_accounts()
+        loop = asyncio.get_running_loop()  # the writer reports from its own thread: hop to the loop
+        self.store.on_state = lambda ev: loop.call_soon_threadsafe(self.emit, ev)
         self.store.start()
         terminal = await self.io(default_shared_terminal, self.backend, self.data_dir,
                                  self.settings.get("shared_terminal"))

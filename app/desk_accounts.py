@@ -73,16 +73,19 @@ class AccountOps:
 
     async def link_account(self: Desk, login: str, server: str, password: str, *, label: str | None = None,
                            investor: bool = False, dedicated: bool = False, terminal: str | None = None) -> dict:
-        """Verify the credentials on a terminal (in a worker process), then store them."""
+        """Verify the credentials on a terminal (in a worker process), then store them.
+
+        Re-linking an account (to change its password) keeps its mode, investor flag, terminal, name
+        and place: a tick or a value given here changes it, an unticked box or empty field keeps it."""
         login_n, server_s = parse_login(login), parse_server(server)
         check_password(password)
         if terminal and not terminal_exe(terminal).exists():
             raise BadInput(f"No terminal64.exe in {terminal}", field="terminal")
         key = f"{login_n}@{server_s}"
         snapshot = await self.verify_credentials(login_n, server_s, password)
-        mode = "dedicated" if dedicated else "shared"
-        await self.io(lambda: self._vault.link(login_n, server_s, password, label=label, investor=investor,
-                                               mode=mode, terminal_path=terminal))
+        await self.io(lambda: self._vault.link(login_n, server_s, password, label=label,
+                                               investor=True if investor else None,
+                                               mode="dedicated" if dedicated else None, terminal_path=terminal))
         if snapshot:
             self._on_snapshot(key, snapshot)
         await self._apply_accounts()

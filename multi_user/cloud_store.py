@@ -16,8 +16,10 @@ import asyncio
 import json
 import logging
 import os
+from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
+from email.utils import parsedate_to_datetime
 from pathlib import Path
 from typing import Any
 
@@ -35,7 +37,8 @@ TABLE = "user_mt5_credentials"
 KEYRING_SERVICE = "MT5 Desk"
 SESSION_FILE = "cloud_session.json"
 COLUMNS = ("id, login, server, password_encrypted, label, investor, mode, terminal_path, sort_order, "
-           "deleted_at, created_at, updated_at")
+           "deleted_at, created_at, updated_at, changed_at")
+Clock = Callable[[], datetime]
 
 
 class CloudError(DeskError):
@@ -75,14 +78,16 @@ class RemoteRow:
     order: int
     deleted_at: str | None
     created_at: str
-    updated_at: str
+    updated_at: str  # when the server stored the row (the server's clock; moves on every write)
+    changed_at: str | None = None  # when the change was made, on the server's clock (None: as updated_at)
 
     @classmethod
     def from_json(cls, row: dict[str, Any]) -> RemoteRow:
         return cls(str(row["id"]), int(row["login"]), str(row["server"]), row.get("password_encrypted"),
                    row.get("label"), bool(row.get("investor")), row.get("mode") or "shared",
                    row.get("terminal_path"), int(row.get("sort_order") or 0), row.get("deleted_at"),
-                   str(row["created_at"]), str(row["updated_at"]))
+                   str(row["created_at"]), str(row["updated_at"]),
+                   str(row["changed_at"]) if row.get("changed_at") else None)
 
     def __repr__(self) -> str:  # the token stays out of logs and tracebacks
         return f"RemoteRow({self.login}@{self.server}, updated_at={self.updated_at}, deleted={self.deleted_at})"
@@ -180,13 +185,16 @@ def _plain(exc: BaseException) -> CloudError:
 class CloudStore:
     """One user's view of user_mt5_credentials. Call `aclose()` when done."""
 
-    def __init__(self, data_dir: Path, url: str, anon_key: str, *, timeout: float = 15.0) -> None:
+    def __init__(self, data_dir: Path, url: str, anon_key: str, *, timeout: float = 15.0,
+                 clock: Clock | None = None) -> None:
         if not url.startswith(("http://", "https://")):
             raise CloudError("The Supabase project URL must start with https:// (or http:// for a local test)")
         if not anon_key:
             raise CloudError("The Supabase anon key is missing")
         self.url, self._anon_key = url.rstrip("/"), anon_key
-        self._http = httpx.AsyncClient(timeout=timeout)
+        self._clock: Clock = clock or (lambda: datetime.now(UTC))
+        self.server_offset: timedelta | None = None  # server clock minus ours, from the last response's Date
+        self._http = httpx.AsyncClient(timeout=timeout, event_hooks={"response": [self._note_server_time]})
         options = AsyncClientOptions(storage=SessionStorage(Path(data_dir), self.url), auto_refresh_token=False,
                                      persist_session=True, httpx_client=self._http,
                                      # no in-call retry loop: a failed sync is simply retried on the next one
@@ -195,6 +203,22 @@ class CloudStore:
 
     def __repr__(self) -> str:
         return f"CloudStore({self.url})"
+
+    async def _note_server_time(self, response: httpx.Response) -> None:
+        """Measure the server's clock against ours from the HTTP Date header every response carries.
+
+        Date has whole seconds, so the server's time is taken as the middle of that second (error <= 0.5 s
+        plus the response's travel time). Used only to place this machine's changes on the server's clock."""
+        raw = response.headers.get("date")
+        if not raw:
+            return
+        try:
+            server = parsedate_to_datetime(raw)
+        except (TypeError, ValueError):
+            return
+        if server.tzinfo is None:
+            server = server.replace(tzinfo=UTC)
+        self.server_offset = server + timedelta(milliseconds=500) - self._clock()
 
     async def aclose(self) -> None:
         await self._settle()
@@ -298,15 +322,16 @@ class CloudStore:
         return len(res.data)
 
 
+# updated_at is never sent: the server stamps it. changed_at is the change's time on the server's clock.
 def live_payload(*, login: int, server: str, token: str, label: str | None, investor: bool, mode: str,
-                 terminal_path: str | None, order: int, created_at: str, updated_at: str) -> dict[str, Any]:
+                 terminal_path: str | None, order: int, created_at: str, changed_at: str) -> dict[str, Any]:
     return {"login": login, "server": server, "password_encrypted": token, "label": label, "investor": investor,
             "mode": mode, "terminal_path": terminal_path, "sort_order": order, "deleted_at": None,
-            "created_at": created_at, "updated_at": updated_at}
+            "created_at": created_at, "changed_at": changed_at}
 
 
-def tombstone_payload(*, login: int, server: str, deleted_at: str) -> dict[str, Any]:
+def tombstone_payload(*, login: int, server: str, deleted_at: str, changed_at: str) -> dict[str, Any]:
     # same keys as live_payload: PostgREST takes one column set per bulk request
     return {"login": login, "server": server, "password_encrypted": None, "label": None, "investor": False,
             "mode": "shared", "terminal_path": None, "sort_order": 0, "deleted_at": deleted_at,
-            "created_at": deleted_at, "updated_at": deleted_at}
+            "created_at": deleted_at, "changed_at": changed_at}

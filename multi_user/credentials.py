@@ -10,6 +10,7 @@ from __future__ import annotations
 import hashlib
 import logging
 import os
+import secrets
 from pathlib import Path
 
 from cryptography.fernet import Fernet, InvalidToken, MultiFernet
@@ -84,20 +85,40 @@ class MT5CredentialManager:
 
     @staticmethod
     def _file_key(path: Path) -> bytes:
+        """Read the key file, or create it so that no process ever sees it half-written.
+
+        The key goes to a private temporary file (fsync'd) that is then hard-linked to the real name:
+        the link appears whole or not at all, and fails if another process created the key first (we
+        then use theirs). Where the file system has no hard links, O_EXCL creation is the fallback.
+        """
         try:
             return path.read_bytes().strip()
         except FileNotFoundError:
             pass
         path.parent.mkdir(parents=True, exist_ok=True)
         key = Fernet.generate_key()
+        tmp = path.with_name(f".{path.name}.{os.getpid()}.{secrets.token_hex(4)}.tmp")
+        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
         try:
-            fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-        except FileExistsError:  # another process created it first: use theirs
-            return path.read_bytes().strip()
-        with os.fdopen(fd, "wb") as f:
-            f.write(key)
-            f.flush()
-            os.fsync(f.fileno())
+            with os.fdopen(fd, "wb") as f:
+                f.write(key)
+                f.flush()
+                os.fsync(f.fileno())
+            try:
+                os.link(tmp, path)
+            except FileExistsError:  # another process created it first: use theirs (complete, by the link)
+                return path.read_bytes().strip()
+            except OSError:  # no hard links here (e.g. FAT): exclusive create, written in one call
+                try:
+                    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+                except FileExistsError:
+                    return path.read_bytes().strip()
+                with os.fdopen(fd, "wb") as f:
+                    f.write(key)
+                    f.flush()
+                    os.fsync(f.fileno())
+        finally:
+            tmp.unlink(missing_ok=True)
         log.warning("No OS keyring available: the encryption key is kept in %s (readable only by you)", path)
         return key
 

@@ -22,6 +22,11 @@ def vault_path(data_dir: Path) -> Path:
     return data_dir / "vault.sqlite3"
 
 
+def vault_marker_path(data_dir: Path) -> Path:
+    """Written once the vault is set up: an empty vault next to it was truncated, not new."""
+    return data_dir / "vault.initialised"
+
+
 def key_file_path(data_dir: Path) -> Path:
     return data_dir / "encryption.key"
 

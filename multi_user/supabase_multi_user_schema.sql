@@ -28,7 +28,10 @@ create table if not exists public.user_mt5_credentials (
     sort_order          integer not null default 0,
     deleted_at          timestamptz,
     created_at          timestamptz not null default now(),
+    -- when the server stored the row: always the database's clock (set by the trigger)
     updated_at          timestamptz not null default now(),
+    -- when the change was made, on the server's clock as the writing desktop measured it (see the trigger)
+    changed_at          timestamptz,
     constraint user_mt5_credentials_owner_login_server_key unique (user_id, login, server),
     constraint user_mt5_credentials_token_unless_deleted
         check (deleted_at is not null or password_encrypted is not null)
@@ -41,13 +44,18 @@ alter table public.user_mt5_credentials add column if not exists mode text not n
 alter table public.user_mt5_credentials add column if not exists terminal_path text;
 alter table public.user_mt5_credentials add column if not exists sort_order integer not null default 0;
 alter table public.user_mt5_credentials add column if not exists deleted_at timestamptz;
+alter table public.user_mt5_credentials add column if not exists changed_at timestamptz;
 
 -- Sync pulls "changed since" per owner; the unique constraint's index already leads with user_id.
 create index if not exists user_mt5_credentials_user_updated_idx
     on public.user_mt5_credentials (user_id, updated_at);
 
--- updated_at: a client may send its own change time (so the newer change wins across machines),
--- but never one in the past of the stored row nor more than a minute in the future.
+-- updated_at is the server's: now() on every write, never earlier than the row's previous value, whatever
+-- a client sends, so no desktop's clock decides whether or when the cloud changed.
+-- changed_at is when the change was made, already on the server's clock: the desktop adds its measured
+-- offset to the server to its own change time (docs/CLOUD_SYNC.md). It orders conflicting changes. It is
+-- never later than updated_at (a change cannot be made after it was stored); a write that does not give
+-- one (the web dashboard) was made when it is stored.
 create or replace function public.user_mt5_credentials_touch()
 returns trigger
 language plpgsql
@@ -56,21 +64,20 @@ as $$
 begin
     if tg_op = 'INSERT' then
         new.created_at := coalesce(new.created_at, now());
-        if new.updated_at is null or new.updated_at > now() + interval '1 minute' then
-            new.updated_at := now();
-        end if;
+        new.updated_at := now();
     else
         -- the owner and the identity of a row never change
         if new.user_id is distinct from old.user_id then
             raise exception 'user_id cannot be changed' using errcode = '42501';
         end if;
         new.created_at := old.created_at;
-        if new.updated_at is null or new.updated_at = old.updated_at
-           or new.updated_at > now() + interval '1 minute' then
-            new.updated_at := greatest(now(), old.updated_at + interval '1 millisecond');
-        elsif new.updated_at < old.updated_at then
-            new.updated_at := old.updated_at + interval '1 millisecond';
+        new.updated_at := greatest(now(), old.updated_at + interval '1 millisecond');
+        if new.changed_at is not distinct from old.changed_at then
+            new.changed_at := null;  -- an update that did not say when it was made: made now
         end if;
+    end if;
+    if new.changed_at is null or new.changed_at > new.updated_at then
+        new.changed_at := new.updated_at;
     end if;
     if new.deleted_at is not null then
         new.password_encrypted := null;  -- a tombstone keeps no secret

@@ -1,17 +1,28 @@
 """Cloud sync merge rules, pure: local vault state + remote rows + what was agreed last time -> actions.
 
-For each account (login, server) the vault remembers, from the last sync, the remote row's updated_at
-and the local stamp (the account's updated_at, or its tombstone's deleted_at). A side whose value
-differs from that has changed since. One side changed: its change goes to the other. Both changed: a
-conflict, won by the newer change (a tie goes to the cloud, so every machine decides alike), and
-reported. Unlinks travel as tombstones; a row deleted outright in the cloud (as the web dashboard may
-do) counts as an unlink there, unless this side changed the account since, which brings it back.
+Change detection. For each account (login, server) the vault remembers, from the last sync, the remote
+row's updated_at and the local stamp (the account's updated_at, or its tombstone's deleted_at). A side
+whose value differs from that has changed since. The remote updated_at is stamped by the SERVER (a
+trigger sets it to the database's now() on every write, never earlier than the row's previous value),
+so "the cloud changed" never depends on any desktop's clock; the local stamp is only compared for
+equality, so this machine's clock does not matter for it either.
+
+Ordering a conflict. One side changed: its change goes to the other. Both changed: a conflict, won by
+the change made LATER, judged on the server's clock: the cloud row carries `changed_at`, when its change
+was made in server time; a change made here is put on the server's clock by `offset` = server time minus
+this machine's time, measured during this sync. A desktop whose clock is hours slow or fast therefore
+still orders its changes correctly; what remains of its clock is only its rate between the change and
+the sync (a clock set again in between moves that change by the amount it was set). A tie goes to the
+cloud, so every machine decides alike. Conflicts are reported.
+
+Unlinks travel as tombstones; a row deleted outright in the cloud (as the web dashboard may do) counts
+as an unlink there, unless this side changed the account since, which brings it back.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from multi_user.cloud_store import RemoteRow, parse_time
 
@@ -85,8 +96,14 @@ class Plan:
     conflicts: list[Conflict] = field(default_factory=list)
 
 
-def _time(value: str | None) -> datetime | None:
-    return parse_time(value) if value else None
+def change_time(row: RemoteRow) -> datetime:
+    """When the cloud row's change was made, in server time (rows written without changed_at: when stored)."""
+    return parse_time(row.changed_at or row.updated_at)
+
+
+def server_time(stamp: str, offset: timedelta) -> datetime:
+    """A local stamp placed on the server's clock."""
+    return parse_time(stamp) + offset
 
 
 def _take_remote(key: Key, local: LocalState | None, remote: RemoteRow | None) -> Action | None:
@@ -110,8 +127,10 @@ def _take_local(key: Key, local: LocalState, remote: RemoteRow | None) -> Action
 
 
 def plan_sync(local: dict[Key, LocalState], remote: dict[Key, RemoteRow],
-              agreed: dict[Key, tuple[str, str]]) -> Plan:
-    """The actions that make both sides equal, and the conflicts met on the way (pure, deterministic)."""
+              agreed: dict[Key, tuple[str, str]], offset: timedelta = timedelta(0)) -> Plan:
+    """The actions that make both sides equal, and the conflicts met on the way (pure, deterministic).
+
+    `offset` is the server's clock minus this machine's clock, as measured during this sync."""
     plan = Plan()
     for key in sorted(set(local) | set(remote) | set(agreed)):
         mine, theirs, last = local.get(key), remote.get(key), agreed.get(key)
@@ -131,8 +150,7 @@ def plan_sync(local: dict[Key, LocalState], remote: dict[Key, RemoteRow],
         else:
             assert mine is not None
             both_deleted = mine.deleted and (theirs is None or theirs.deleted_at is not None)
-            remote_time = _time(theirs.updated_at) if theirs else None
-            here_newer = remote_time is None or parse_time(mine.stamp) > remote_time
+            here_newer = theirs is None or server_time(mine.stamp, offset) > change_time(theirs)
             action = _take_local(key, mine, theirs) if here_newer else _take_remote(key, mine, theirs)
             if not both_deleted:
                 plan.conflicts.append(Conflict(key[0], key[1], "here" if here_newer else "cloud", mine.stamp,

@@ -3,22 +3,24 @@
 Rows follow Supabase's ``user_mt5_credentials`` (login, server, password_encrypted, created_at,
 updated_at) plus desktop fields. Every change is one transaction, so a process killed at any
 moment leaves the vault as it was before or after, never half. Migrations are steps applied in
-order by ``PRAGMA user_version``; other modules may append to ``MIGRATIONS``.
+order by ``PRAGMA user_version``; other modules may append to ``MIGRATIONS``. Opening, checking and
+setting up the file (safe when several processes start on a fresh data dir) is in vault_setup.py.
 """
 
 from __future__ import annotations
 
 import sqlite3
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+from multi_user import vault_setup
 from multi_user.credentials import MT5CredentialManager
 from multi_user.errors import BadInput, VaultError
-from multi_user.paths import vault_path
+from multi_user.paths import vault_marker_path, vault_path
 from multi_user.validation import check_password, parse_login, parse_server
 
 KEY_CHECK_PLAINTEXT = "mt5desk-key-check"
@@ -67,8 +69,13 @@ MIGRATIONS: list[str] = [
 ]
 
 
-def now_iso() -> str:
-    return datetime.now(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
+Clock = Callable[[], datetime]
+
+
+def now_iso(clock: Clock | None = None) -> str:
+    """UTC, milliseconds, 'Z': the vault's form of a time (from this machine's clock unless one is given)."""
+    return (clock() if clock else datetime.now(UTC)).astimezone(UTC).isoformat(timespec="milliseconds").replace(
+        "+00:00", "Z")
 
 
 @dataclass(frozen=True)
@@ -104,31 +111,29 @@ def _account(row: tuple[Any, ...]) -> Account:
 
 
 class Vault:
-    def __init__(self, conn: sqlite3.Connection, credentials: MT5CredentialManager, path: Path) -> None:
+    def __init__(self, conn: sqlite3.Connection, credentials: MT5CredentialManager, path: Path,
+                 clock: Clock | None = None) -> None:
         self._conn = conn
         self.credentials = credentials
         self.path = path
+        self.clock = clock  # where change stamps come from (tests give two desktops different clocks)
 
     @classmethod
-    def open(cls, data_dir: Path, credentials: MT5CredentialManager | None = None) -> Vault:
+    def open(cls, data_dir: Path, credentials: MT5CredentialManager | None = None, *,
+             clock: Clock | None = None) -> Vault:
+        """Open (setting up once) the data dir's vault; a damaged, truncated or busy one is a VaultError."""
         path = vault_path(Path(data_dir))
         path.parent.mkdir(parents=True, exist_ok=True)
+        conn, _version = vault_setup.connect(path, MIGRATIONS, vault_marker_path(Path(data_dir)))
         try:
-            conn = sqlite3.connect(path, timeout=15, isolation_level=None)
-            conn.execute("PRAGMA journal_mode=WAL")
-            conn.execute("PRAGMA synchronous=FULL")
-            conn.execute("PRAGMA foreign_keys=ON")
-            conn.execute("PRAGMA secure_delete=ON")  # an unlinked token is overwritten, not just freed
-            version = conn.execute("PRAGMA user_version").fetchone()[0]
-        except sqlite3.DatabaseError as exc:
-            raise VaultError(f"The vault {path} is damaged or not a vault ({exc}); move it aside to start a new one "
-                             "(your accounts would need linking again)") from None
-        if version > len(MIGRATIONS):
+            keys = credentials or MT5CredentialManager(Path(data_dir))
+        except BaseException:
             conn.close()
-            raise VaultError(f"The vault {path} was written by a newer MT5 Desk (schema {version}); update MT5 Desk")
-        vault = cls(conn, credentials or MT5CredentialManager(Path(data_dir)), path)
-        vault._migrate(version)
-        return vault
+            raise
+        return cls(conn, keys, path, clock)
+
+    def now(self) -> str:
+        return now_iso(self.clock)
 
     def close(self) -> None:
         self._conn.close()
@@ -142,14 +147,6 @@ class Vault:
             self._conn.execute("ROLLBACK")
             raise
         self._conn.execute("COMMIT")
-
-    def _migrate(self, version: int) -> None:
-        for number in range(version + 1, len(MIGRATIONS) + 1):
-            with self._tx() as c:
-                for statement in MIGRATIONS[number - 1].split(";"):
-                    if statement.strip():
-                        c.execute(statement)
-                c.execute(f"PRAGMA user_version = {number}")
 
     # ---- the key check: tells "another key" apart from "a damaged row" -------------------------
     def key_matches(self) -> bool | None:
@@ -193,27 +190,34 @@ class Vault:
         return self._conn.execute("SELECT login, server, deleted_at FROM tombstones ORDER BY deleted_at").fetchall()
 
     # ---- writes (each one transaction) ---------------------------------------------------------------
-    def link(self, login: int | str, server: str, password: str, *, label: str | None = None, investor: bool = False,
-             mode: str = "shared", terminal_path: str | None = None) -> Account:
-        """Insert, or update the existing (login, server) row; the token is replaced."""
+    def link(self, login: int | str, server: str, password: str, *, label: str | None = None,
+             investor: bool | None = None, mode: str | None = None, terminal_path: str | None = None) -> Account:
+        """Insert, or update the existing (login, server) row; the token is replaced.
+
+        Re-linking (e.g. to change the password) keeps every field the caller leaves at None: label,
+        investor flag, mode, terminal path, and always the sidebar order. A new account gets the
+        defaults (master password, shared terminal, no terminal path, last in the sidebar)."""
         login_n, server_s = parse_login(login), parse_server(server)
         check_password(password)
-        if mode not in MODES:
+        if mode is not None and mode not in MODES:
             raise BadInput(f"Mode must be shared or dedicated, not {mode!r}.", field="mode")
         token = self.credentials.encrypt(password)
-        stamp = now_iso()
+        stamp = self.now()
+        flag = None if investor is None else int(investor)
         with self._tx() as c:
             self._ensure_key(c)
             exists = c.execute("SELECT 1 FROM accounts WHERE login=? AND server=?", (login_n, server_s)).fetchone()
             if exists:
-                c.execute("UPDATE accounts SET password_encrypted=?, label=COALESCE(?, label), investor=?, mode=?, "
-                          "terminal_path=?, updated_at=? WHERE login=? AND server=?",
-                          (token, label, int(investor), mode, terminal_path, stamp, login_n, server_s))
+                c.execute("UPDATE accounts SET password_encrypted=?, label=COALESCE(?, label), "
+                          "investor=COALESCE(?, investor), mode=COALESCE(?, mode), "
+                          "terminal_path=COALESCE(?, terminal_path), updated_at=? WHERE login=? AND server=?",
+                          (token, label, flag, mode, terminal_path, stamp, login_n, server_s))
             else:
                 order = c.execute("SELECT COALESCE(MAX(sort_order), -1) + 1 FROM accounts").fetchone()[0]
                 c.execute("INSERT INTO accounts (login, server, password_encrypted, label, investor, mode, "
                           "terminal_path, sort_order, created_at, updated_at) VALUES (?,?,?,?,?,?,?,?,?,?)",
-                          (login_n, server_s, token, label, int(investor), mode, terminal_path, order, stamp, stamp))
+                          (login_n, server_s, token, label, flag or 0, mode or "shared", terminal_path, order,
+                           stamp, stamp))
             c.execute("DELETE FROM tombstones WHERE login=? AND server=?", (login_n, server_s))
         account = self.get(login_n, server_s)
         assert account is not None
@@ -233,7 +237,7 @@ class Vault:
             for name, value in fields.items():
                 c.execute(f"UPDATE accounts SET {allowed[name]}=? WHERE login=? AND server=?",
                           (int(value) if name == "investor" else value, login, server))
-            c.execute("UPDATE accounts SET updated_at=? WHERE login=? AND server=?", (now_iso(), login, server))
+            c.execute("UPDATE accounts SET updated_at=? WHERE login=? AND server=?", (self.now(), login, server))
         account = self.get(login, server)
         assert account is not None
         return account
@@ -253,7 +257,7 @@ class Vault:
             cur = c.execute("DELETE FROM accounts WHERE login=? AND server=?", (login, server))
             if cur.rowcount == 0:
                 raise BadInput(f"No linked account {login} on {server}.", field="login")
-            c.execute("INSERT OR REPLACE INTO tombstones VALUES (?,?,?)", (login, server, now_iso()))
+            c.execute("INSERT OR REPLACE INTO tombstones VALUES (?,?,?)", (login, server, self.now()))
         self._conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")  # the old token leaves the WAL file too
 
     def rotate(self) -> int:

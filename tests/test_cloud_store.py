@@ -20,7 +20,7 @@ TOKEN = "gAAAAAB-not-a-real-token"
 def row(login: int, server: str = "Demo", **kw) -> dict:
     base = dict(login=login, server=server, token=TOKEN, label=None, investor=False, mode="shared",
                 terminal_path=None, order=0, created_at="2026-01-01T00:00:00.000Z",
-                updated_at="2026-01-01T00:00:00.000Z")
+                changed_at="2026-01-01T00:00:00.000Z")
     return live_payload(**{**base, **kw})
 
 
@@ -129,5 +129,25 @@ def test_anon_key_alone_reads_nothing(tmp_path, supabase_server):
                 await s._client.table("user_mt5_credentials").select("*").execute()
         finally:
             await s.aclose()
+
+    asyncio.run(main())
+
+
+def test_the_servers_clock_is_measured_from_every_reply(tmp_path, supabase_server):
+    """[R] 10: a desktop 3 h slow learns it is 3 h behind the server (to within the Date header's second)."""
+    from datetime import UTC, datetime, timedelta
+
+    async def main():
+        d = tmp_path / "slow"
+        d.mkdir()
+        store = CloudStore(d, supabase_server.url, supabase_server.anon_key,
+                           clock=lambda: datetime.now(UTC) - timedelta(hours=3))
+        try:
+            assert store.server_offset is None
+            await store.sign_up("clock@example.test", "clock-pass-1")
+            await store.fetch_rows()
+            assert abs(store.server_offset - timedelta(hours=3)) < timedelta(seconds=2)
+        finally:
+            await store.aclose()
 
     asyncio.run(main())

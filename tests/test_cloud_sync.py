@@ -4,6 +4,8 @@ server and PostgreSQL's row level security. A second user sees none of it."""
 from __future__ import annotations
 
 import asyncio
+from contextlib import contextmanager
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
@@ -42,11 +44,11 @@ def with_vault(d: Path, fn):
         v.close()
 
 
-def desk(tmp_path: Path, server, name: str) -> CloudSync:
+def desk(tmp_path: Path, server, name: str, clock=None) -> CloudSync:
     d = tmp_path / name
     d.mkdir(exist_ok=True)
     save_cloud_settings(d, server.url, server.anon_key)
-    return CloudSync.from_settings(d)
+    return CloudSync.from_settings(d, clock=clock)
 
 
 def test_two_desktops_converge_and_second_user_sees_nothing(tmp_path, supabase_server, shared_key):
@@ -247,3 +249,78 @@ def test_vault_sync_state_roundtrip(data_dir, shared_key):
         assert v.get(9, "S") is None and v.tombstones() == [(9, "S", "2025-07-01T00:00:00.000Z")]
     finally:
         v.close()
+
+
+# ---- [R] 10: conflicts are ordered on the server's clock, not on two desktops' clocks ----------------------
+class Clock:
+    """A desktop's clock, `hours` off the true time. Inside `ago(s)` it reads s seconds earlier: what is done
+    there was done s seconds before (no test waits for time to pass)."""
+
+    def __init__(self, hours: float = 0.0) -> None:
+        self.skew, self.back = timedelta(hours=hours), timedelta(0)
+
+    def __call__(self) -> datetime:
+        return datetime.now(UTC) + self.skew - self.back
+
+    @contextmanager
+    def ago(self, seconds: float):
+        self.back = timedelta(seconds=seconds)
+        try:
+            yield
+        finally:
+            self.back = timedelta(0)
+
+
+def change_password(d: CloudSync, login: int, server: str, password: str) -> None:
+    v = Vault.open(d.data_dir, clock=d.clock)
+    try:
+        v.link(login, server, password)
+    finally:
+        v.close()
+
+
+def passwords(d: CloudSync) -> dict:
+    return {k: v[3] for k, v in accounts(d.data_dir).items()}
+
+
+@pytest.mark.parametrize("hours", [-3.0, 9.0])
+def test_the_newer_password_change_wins_whatever_the_desktops_clocks(tmp_path, supabase_server, shared_key, hours):
+    async def main():
+        a = desk(tmp_path, supabase_server, "a", clock=Clock())  # a right clock
+        b = desk(tmp_path, supabase_server, "b", clock=Clock(hours))  # hours slow (-3) or fast (+9)
+        try:
+            await a.sign_up(f"clock{hours}@example.test", "clock-pass-1")
+            await b.sign_in(f"clock{hours}@example.test", "clock-pass-1")
+            with_vault(a.data_dir, lambda v: v.link(1001, "Demo-1", PASSWORD, label="Main", mode="dedicated"))
+            await a.sync_now()
+            await b.sync_now()
+            assert passwords(b) == {(1001, "Demo-1"): PASSWORD}
+
+            # 1. A changes the password a minute ago and syncs; B changes it now: B's change is the newer
+            with a.clock.ago(60):
+                change_password(a, 1001, "Demo-1", "from-A-older")
+            await a.sync_now()
+            change_password(b, 1001, "Demo-1", "from-B-newer")
+            report = await b.sync_now()
+            assert [(c.login, c.winner) for c in report.conflicts] == [(1001, "here")]
+            await a.sync_now()
+            assert passwords(a) == passwords(b) == {(1001, "Demo-1"): "from-B-newer"}
+
+            # 2. B changes it a minute ago but syncs only after A's change of now: A's change is the newer
+            with b.clock.ago(60):
+                change_password(b, 1001, "Demo-1", "from-B-older")
+            change_password(a, 1001, "Demo-1", "from-A-newer")
+            await a.sync_now()
+            report = await b.sync_now()
+            assert [(c.login, c.winner) for c in report.conflicts] == [(1001, "cloud")]
+            await a.sync_now()
+            assert passwords(a) == passwords(b) == {(1001, "Demo-1"): "from-A-newer"}
+            assert accounts(b.data_dir)[(1001, "Demo-1")][:2] == ("Main", "dedicated")  # the rest came along
+            for d in (a, b):  # settled
+                r = await d.sync_now()
+                assert (r.pushed, r.pulled, r.conflicts) == (0, 0, [])
+        finally:
+            await a.aclose()
+            await b.aclose()
+
+    asyncio.run(main())

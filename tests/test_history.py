@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import json
+import sqlite3
+import threading
 import time
 from pathlib import Path
 
@@ -47,3 +49,93 @@ def test_compact_downsamples_old_data_only(tmp_path: Path) -> None:
     assert 10 <= len(week) <= 11  # one per minute
     assert 2 <= len(old) <= 3  # one per fifteen minutes
     assert removed == 600 + 1800 - len(week) - len(old)
+
+
+# ---- [R] 8: a transient database error must not end the writer ------------------------------------
+class Recorder:
+    """Collects `history` events from the writer thread; tests wait on it, never sleep."""
+
+    def __init__(self) -> None:
+        self.events: list[dict] = []
+        self.cond = threading.Condition()
+
+    def __call__(self, ev: dict) -> None:
+        with self.cond:
+            self.events.append(ev)
+            self.cond.notify_all()
+
+    def wait(self, pred, timeout: float = 20.0) -> None:
+        with self.cond:
+            assert self.cond.wait_for(lambda: pred(self.events), timeout=timeout), self.events
+
+
+def _locked(path: Path) -> sqlite3.Connection:
+    """Another program holding the database: an EXCLUSIVE transaction on its own connection."""
+    blocker = sqlite3.connect(path, isolation_level=None, timeout=0)
+    blocker.execute("BEGIN EXCLUSIVE")
+    return blocker
+
+
+def test_writer_survives_a_locked_database_and_loses_nothing(tmp_path: Path) -> None:
+    rec = Recorder()
+    store = HistoryStore(tmp_path / "h.sqlite3", tmp_path / "status.json", on_state=rec, busy_timeout=0.05,
+                         retry_first=0.01, retry_max=0.05)
+    blocker = _locked(tmp_path / "h.sqlite3")
+    store.start()
+    try:
+        for i in range(100):
+            store.add("1@S", 1000.0 + i, 1.0, float(i), "USD")
+        store.write_status({"holder": "1@S"})
+        rec.wait(lambda evs: any(e["state"] == "retrying" for e in evs))
+        failing = next(e for e in rec.events if e["state"] == "retrying")
+        assert failing["event"] == "history" and "locked" in failing["error"] and failing["dropped"] == 0
+        assert store.alive
+        assert json.loads((tmp_path / "status.json").read_text())["holder"] == "1@S"  # status.json stays fresh
+        for i in range(100, 150):  # more snapshots while the file is held
+            store.add("1@S", 1000.0 + i, 1.0, float(i), "USD")
+        rec.wait(lambda evs: len([e for e in evs if e["state"] == "retrying"]) >= 2)
+        assert store.alive
+    finally:
+        blocker.execute("COMMIT")
+        blocker.close()
+    rec.wait(lambda evs: evs[-1]["state"] == "ok")
+    store.stop()
+    rows = store.read("1@S")
+    assert [r[0] for r in rows] == [1000.0 + i for i in range(150)]
+    assert store.health()["state"] == "ok" and store.health()["dropped"] == 0
+
+
+def test_full_queue_drops_the_oldest_rows_and_counts_them(tmp_path: Path) -> None:
+    rec = Recorder()
+    store = HistoryStore(tmp_path / "h.sqlite3", on_state=rec, max_pending=10, busy_timeout=0.05,
+                         retry_first=0.01, retry_max=0.05)
+    blocker = _locked(tmp_path / "h.sqlite3")
+    store.start()
+    try:
+        for i in range(25):
+            store.add("1@S", float(i), 1.0, float(i), "USD")
+        rec.wait(lambda evs: any(e["state"] == "retrying" and e["dropped"] == 15 for e in evs))
+        assert "15 oldest snapshot(s) were dropped" in rec.events[-1]["message"]
+    finally:
+        blocker.execute("COMMIT")
+        blocker.close()
+    rec.wait(lambda evs: evs[-1]["state"] == "ok")
+    store.stop()
+    kept = [r[0] for r in store.read("1@S")]
+    assert kept[-10:] == [float(i) for i in range(15, 25)]  # the newest are never the ones dropped
+    assert len(kept) + store.health()["dropped"] == 25  # every row is either stored or counted as dropped
+
+
+def test_stop_while_the_database_is_held_ends_the_thread(tmp_path: Path) -> None:
+    rec = Recorder()
+    store = HistoryStore(tmp_path / "h.sqlite3", on_state=rec, busy_timeout=0.05, retry_first=60, retry_max=60)
+    blocker = _locked(tmp_path / "h.sqlite3")
+    try:
+        store.start()
+        store.add("1@S", 1.0, 1.0, 1.0, "USD")
+        rec.wait(lambda evs: any(e["state"] == "retrying" for e in evs))
+        store.stop()  # cuts the 60 s pause short, tries once more, gives up
+        assert not store.alive and store.health()["pending"] == 1
+    finally:
+        blocker.execute("COMMIT")
+        blocker.close()

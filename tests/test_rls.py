@@ -6,6 +6,7 @@ JWT's role and `request.jwt.claims` set, so PostgreSQL itself decides what each 
 
 from __future__ import annotations
 
+import datetime as dt
 from contextlib import contextmanager
 
 import psycopg
@@ -159,3 +160,24 @@ def test_schema_is_rerunnable_and_policies_use_select_auth_uid(pg):
 def test_authenticator_alone_cannot_read(pg):
     with pytest.raises(psycopg.errors.InsufficientPrivilege), pg.connect("authenticator") as c:
         c.execute("select * from user_mt5_credentials")
+
+
+def test_updated_at_is_the_servers_clock_and_changed_at_never_after_it(pg, two_users):
+    """[R] 10: no client clock sets updated_at; changed_at (a change's time on the server's clock) is kept,
+    but never later than updated_at, and a write that gives none was made when stored."""
+    a, _ = two_users
+    with as_user(pg, a) as c:
+        now = c.execute("select now()").fetchone()[0]  # one transaction: now() is fixed
+        rid, updated, changed = c.execute(
+            "insert into user_mt5_credentials (login, server, password_encrypted, updated_at, changed_at) "
+            "values (5, 'S', %s, now() + interval '50 seconds', now() + interval '1 hour') "
+            "returning id::text, updated_at, changed_at", (TOKEN,)).fetchone()
+        assert updated == now and changed == now
+        earlier = now - dt.timedelta(minutes=5)
+        updated2, changed2 = c.execute("update user_mt5_credentials set label='a', changed_at=%s, "
+                                       "updated_at=now() + interval '30 seconds' where id=%s "
+                                       "returning updated_at, changed_at", (earlier, rid)).fetchone()
+        assert updated2 == updated + dt.timedelta(milliseconds=1) and changed2 == earlier
+        updated3, changed3 = c.execute("update user_mt5_credentials set label='b' where id=%s "
+                                       "returning updated_at, changed_at", (rid,)).fetchone()
+        assert updated3 > updated2 and changed3 == updated3  # the dashboard's edit: made when stored

@@ -138,3 +138,124 @@ def test_kill_9_at_random_points_leaves_the_vault_whole(data_dir: Path) -> None:
             assert a.label == f"step {password.rsplit('-', 1)[1]}"  # row and token from the same write
         assert vault.key_matches() is True
         vault.close()
+
+
+# ---- [R] 13: processes racing on a fresh data dir ---------------------------------------------------
+def _link_together(data_dir: Path, logins: list[int]) -> list[subprocess.CompletedProcess]:
+    """Start one `accounts link` per login, all released at once by a barrier (each child says ready first)."""
+    children = []
+    for login in logins:
+        argv = [sys.executable, str(ROOT / "tests" / "helpers" / "cli_at_barrier.py"), "--data-dir", str(data_dir),
+                "--backend", "sim", "accounts", "link", "--login", str(login), "--server", "Race-Server",
+                "--no-verify", "--json"]
+        children.append(subprocess.Popen(argv, stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                                         text=True, cwd=ROOT))
+    for child in children:
+        assert child.stdout is not None and child.stdout.readline().strip() == "ready"
+    for child in children:  # the barrier: everyone is loaded and waiting; release them together
+        assert child.stdin is not None
+        child.stdin.write(f"go\npw-{child.args[child.args.index('--login') + 1]}\n")
+        child.stdin.flush()
+    results = []
+    for child in children:
+        out, err = child.communicate(timeout=120)
+        results.append(subprocess.CompletedProcess(child.args, child.returncode, out, err))
+    return results
+
+
+@pytest.mark.parametrize("round_", range(4))
+def test_processes_setting_up_a_fresh_data_dir_together_all_succeed(tmp_path: Path, monkeypatch,
+                                                                   round_: int) -> None:
+    data_dir = tmp_path / f"fresh-{round_}"  # nothing in it: no key file, no vault
+    logins = [7001 + i for i in range(4)]
+    results = _link_together(data_dir, logins)
+    for r in results:
+        assert r.returncode == 0, r.stderr
+    vault = Vault.open(data_dir)
+    assert sorted(a.login for a in vault.list_accounts()) == logins
+    assert [vault.password(n, "Race-Server") for n in logins] == [f"pw-{n}" for n in logins]
+    vault.close()
+
+
+# ---- [R] 12: a damaged or truncated vault is exit 4 with plain words, and left as it is -------------------
+def _accounts_list(data_dir: Path) -> subprocess.CompletedProcess:
+    return subprocess.run([sys.executable, str(ROOT / "main.py"), "--data-dir", str(data_dir), "accounts", "list"],
+                          capture_output=True, text=True, timeout=120, cwd=ROOT)
+
+
+def _vault_with_accounts(data_dir: Path) -> Path:
+    vault = Vault.open(data_dir)
+    for i in range(1, 40):
+        vault.link(i, "Page-Server", f"pw-{i}", label=f"account number {i} " * 4)
+    vault.close()
+    return data_dir / "vault.sqlite3"
+
+
+def _files(data_dir: Path) -> dict[str, bytes]:
+    return {p.name: p.read_bytes() for p in data_dir.iterdir() if p.is_file() and p.name.startswith(("vault", "enc"))}
+
+
+def test_a_damaged_vault_page_is_exit_4_with_a_plain_message(data_dir: Path) -> None:
+    path = _vault_with_accounts(data_dir)
+    conn = sqlite3.connect(path)
+    page = conn.execute("PRAGMA page_size").fetchone()[0]
+    root = conn.execute("SELECT rootpage FROM sqlite_master WHERE name='accounts'").fetchone()[0]
+    conn.close()
+    raw = bytearray(path.read_bytes())
+    raw[(root - 1) * page:root * page] = bytes((i * 37) % 251 for i in range(page))  # the table's page: garbage
+    path.write_bytes(bytes(raw))
+    before = _files(data_dir)
+    r = _accounts_list(data_dir)
+    assert r.returncode == 4, r.stderr
+    assert "Traceback" not in r.stderr and "damaged" in r.stderr and str(path) in r.stderr
+    assert _files(data_dir) == before  # nothing changed on disk
+
+
+def test_a_vault_truncated_to_zero_bytes_is_damaged_not_new(data_dir: Path) -> None:
+    path = _vault_with_accounts(data_dir)
+    path.write_bytes(b"")
+    before = _files(data_dir)
+    r = _accounts_list(data_dir)
+    assert r.returncode == 4, r.stdout + r.stderr
+    assert "Traceback" not in r.stderr and "empty" in r.stderr and str(path) in r.stderr
+    assert _files(data_dir) == before and path.stat().st_size == 0  # not silently made a new vault
+
+
+def test_a_vault_moved_aside_starts_a_new_one(data_dir: Path) -> None:
+    path = _vault_with_accounts(data_dir)
+    path.rename(data_dir / "old-vault.sqlite3")
+    r = _accounts_list(data_dir)
+    assert r.returncode == 0, r.stderr
+
+
+# ---- [R] 17: re-linking to change a password keeps the account as the owner set it -------------------------
+def test_relinking_keeps_mode_investor_terminal_label_and_order(data_dir: Path) -> None:
+    vault = Vault.open(data_dir)
+    vault.link(1, "S", "pw-1")
+    vault.link(2, "S", "inv-2", label="Watch only", investor=True, mode="dedicated", terminal_path="/t/two")
+    vault.link(3, "S", "pw-3")
+    before = vault.get(2, "S")
+    again = vault.link(2, "S", "inv-2-new")  # a new password only
+    assert vault.password(2, "S") == "inv-2-new"
+    assert (again.investor, again.mode, again.terminal_path, again.label, again.order) == \
+        (True, "dedicated", "/t/two", "Watch only", before.order)
+    assert [a.login for a in vault.list_accounts()] == [1, 2, 3]
+    changed = vault.link(2, "S", "pw-2", investor=False, mode="shared", terminal_path="/t/other", label="Main")
+    assert (changed.investor, changed.mode, changed.terminal_path, changed.label) == (False, "shared", "/t/other",
+                                                                                   "Main")
+    vault.close()
+
+
+def test_relinking_on_the_command_line_keeps_the_account_settings(data_dir: Path) -> None:
+    def link(*flags: str, password: str) -> subprocess.CompletedProcess:
+        return subprocess.run([sys.executable, str(ROOT / "main.py"), "--data-dir", str(data_dir), "--backend", "sim",
+                               "accounts", "link", "--login", "5", "--server", "S", "--no-verify", "--json", *flags],
+                              input=password + "\n", capture_output=True, text=True, timeout=120, cwd=ROOT)
+
+    assert link("--investor", "--dedicated", "--label", "Five", password="pw-old").returncode == 0
+    r = link(password="pw-new")
+    assert r.returncode == 0, r.stderr
+    vault = Vault.open(data_dir)
+    a = vault.get(5, "S")
+    assert (a.investor, a.mode, a.label) == (True, "dedicated", "Five") and vault.password(5, "S") == "pw-new"
+    vault.close()

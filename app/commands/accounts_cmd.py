@@ -116,12 +116,15 @@ def _status(args: Any, vault: Any, data_dir: Path) -> int:
 
 def _link(args: Any, vault: Any, login: int, server: str) -> int:
     password = check_password(read_password(f"Password for {login} on {server}: "))
-    mode = "dedicated" if args.dedicated else "shared"
+    # a flag given sets it; one left out keeps what an already linked account has (re-linking to change
+    # the password must not reset its mode, investor flag or terminal)
+    mode = "dedicated" if args.dedicated else None
     snapshot: dict[str, Any] | None = None
     if not args.no_verify:
         snapshot = _verify(args, login, server, password)
-    account = vault.link(login, server, password, label=args.label, investor=args.investor, mode=mode,
-                         terminal_path=args.terminal)
+    account = vault.link(login, server, password, label=args.label, investor=True if args.investor else None,
+                         mode=mode, terminal_path=args.terminal)
+    mode = account.mode
     del password
     if snapshot:
         vault.record_snapshot(login, server, balance=snapshot["balance"], equity=snapshot["equity"],
