@@ -118,7 +118,8 @@ class HeadlessCommands:
                 raise CommandError(f"unknown command {name!r}; known: {', '.join(COMMANDS)}")
             getattr(self, f"_do_{raw}")(cmd)
         except CommandError as exc:
-            ev: dict[str, Any] = {"event": "error", "command": name, "message": f"{name or 'command'}: {exc}"}
+            known = name in COMMANDS
+            ev: dict[str, Any] = {"event": "error", "command": name, "message": f"{name}: {exc}" if known else str(exc)}
             if isinstance(request_id, (str, int)) and not isinstance(request_id, bool):
                 ev["id"] = clip(request_id) if isinstance(request_id, str) else request_id
             if exc.account is not None:
