@@ -62,6 +62,14 @@ class Headless:
         self._reader.join(5)
         return code
 
+    def __enter__(self) -> Headless:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        if self.proc.poll() is None:
+            self.proc.kill()
+            self.proc.wait()
+
 
 def test_headless_demo_world_events_and_terminal_restart(data_dir: Path, sim_world: Path) -> None:
     host = Headless(data_dir, duration=25)
@@ -161,8 +169,7 @@ def test_ten_seconds_on_the_demo_world_cover_every_account(data_dir: Path, sim_w
 
 
 def test_a_second_host_on_the_same_data_dir_exits_5_and_the_first_runs_on(data_dir: Path, sim_world: Path) -> None:
-    host = Headless(data_dir, duration=60)
-    try:
+    with Headless(data_dir, duration=60) as host:
         host.wait_for(lambda e: e["event"] == "worker" and e["state"] == "running" and e["lane"] == "shared")
         children = _children_of(host.proc.pid)
         second = subprocess.run([sys.executable, str(ROOT / "main.py"), "--data-dir", str(data_dir), "--backend",
@@ -177,7 +184,3 @@ def test_a_second_host_on_the_same_data_dir_exits_5_and_the_first_runs_on(data_d
         host.send({"cmd": "quit"})
         assert host.finish() == 0
         assert not [e for e in host.events[mark:] if e["event"] == "terminal" and e["state"] == "crashed"]
-    finally:
-        if host.proc.poll() is None:
-            host.proc.kill()
-            host.proc.wait()

@@ -65,8 +65,7 @@ def _error(host: Headless, after: int = 0, **match: object) -> dict:
 def test_every_command_gets_its_effect_or_an_error_naming_it(data_dir: Path, demo_accounts: list[dict]) -> None:
     shared, dedicated = _demo_modes(demo_accounts)
     target = shared[1]  # not the account the host would log in by itself after start-up
-    host = Headless(data_dir, duration=120)
-    try:
+    with Headless(data_dir, duration=120) as host:
         # sent at once, while the host is still starting: held, then run in order
         host.send({"cmd": "activate", "account": "1@Nowhere", "id": "early"})
         host.send({"cmd": "activate", "account": target})
@@ -125,10 +124,6 @@ def test_every_command_gets_its_effect_or_an_error_naming_it(data_dir: Path, dem
         assert "nothing to release" in _error(host, after=mark, id="r2")["message"]
         host.send({"cmd": "quit"})
         assert host.finish() == 0
-    finally:
-        if host.proc.poll() is None:
-            host.proc.kill()
-            host.proc.wait()
     assert all(len(json.dumps(e)) < 5000 for e in host.events)
 
 
