@@ -62,6 +62,14 @@ class Headless:
         self._reader.join(5)
         return code
 
+    def __enter__(self) -> Headless:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        if self.proc.poll() is None:
+            self.proc.kill()
+            self.proc.wait()
+
 
 def test_headless_demo_world_events_and_terminal_restart(data_dir: Path, sim_world: Path) -> None:
     host = Headless(data_dir, duration=25)
@@ -158,3 +166,21 @@ def test_ten_seconds_on_the_demo_world_cover_every_account(data_dir: Path, sim_w
     lanes = {e["lane"] for e in events if e["event"] == "terminal" and e["state"] == "running" and e["pid"]}
     assert "shared" in lanes and len(lanes) >= 3
     assert events[-1]["event"] in ("terminal", "worker") and events[-1]["state"] == "stopped"
+
+
+def test_a_second_host_on_the_same_data_dir_exits_5_and_the_first_runs_on(data_dir: Path, sim_world: Path) -> None:
+    with Headless(data_dir, duration=60) as host:
+        host.wait_for(lambda e: e["event"] == "worker" and e["state"] == "running" and e["lane"] == "shared")
+        children = _children_of(host.proc.pid)
+        second = subprocess.run([sys.executable, str(ROOT / "main.py"), "--data-dir", str(data_dir), "--backend",
+                                 "sim", "run", "--headless", "--json", "--duration", "20"],
+                                stdin=subprocess.DEVNULL, capture_output=True, text=True, timeout=90, cwd=ROOT)
+        assert second.returncode == 5, second.stderr[-2000:]
+        assert f"already running on this data dir (headless host, pid {host.proc.pid})" in second.stderr
+        # the first host lost nothing: same children, still answering
+        assert _children_of(host.proc.pid) >= {p for p in children if _alive(p)}
+        mark = len(host.events)
+        host.send({"cmd": "release"})
+        host.send({"cmd": "quit"})
+        assert host.finish() == 0
+        assert not [e for e in host.events[mark:] if e["event"] == "terminal" and e["state"] == "crashed"]

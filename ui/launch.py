@@ -78,12 +78,16 @@ def run_gui(args: Any) -> int:
     if not args.screenshot and ask_running_instance(name):
         print("MT5 Desk is already running for this data folder; brought its window forward.")
         return 0
+    from app.instance import acquire
+
+    owner = acquire(args.data_dir, "gui")  # one app per data dir: a headless host here makes this exit 5
     loop = qasync.QEventLoop(app)
     asyncio.set_event_loop(loop)
     try:
         return loop.run_until_complete(_run(app, args, name))
     finally:
         loop.close()
+        owner.release()
 
 
 async def _run(app: QApplication, args: Any, name: str) -> int:

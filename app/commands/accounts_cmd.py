@@ -18,6 +18,7 @@ import time
 from pathlib import Path
 from typing import Any
 
+from app.instance import DataDirBusy, DataDirOwner, acquire, busy_message, current_owner
 from app.text import age
 from multi_user.errors import BadInput, TerminalError
 from multi_user.validation import check_password, parse_login, parse_server
@@ -59,15 +60,41 @@ def _running_status(data_dir: Path) -> dict[str, Any] | None:
     return status
 
 
+def _own_for(data_dir: Path, cmd: str, drives_terminal: bool) -> DataDirOwner | None:
+    """Link and unlink change what a running app works with, so they refuse while one owns the data dir
+    (it would not see the change, or would go on running an unlinked account); a verifying link also
+    drives a terminal, so it owns the data dir itself meanwhile (an app cannot start under it)."""
+    try:
+        if drives_terminal:
+            return acquire(data_dir, "cli", f"accounts {cmd}")
+        owner = current_owner(data_dir)
+        if owner is not None and owner.kind != "cli":
+            raise DataDirBusy(busy_message(owner), owner)
+    except DataDirBusy as exc:
+        then = ("try again when it has finished" if exc.owner.kind == "cli"
+                else f"{cmd} the account in the running app, or quit it and run this again")
+        raise DataDirBusy(f"{exc}: {then}. Nothing was changed.", exc.owner) from None
+    return None
+
+
 def run_accounts(args: Any) -> int:
     from multi_user.vault import Vault
 
     data_dir: Path = args.data_dir
     cmd = args.accounts_command
     # validate what was typed before touching anything
+    login, server, owner = 0, "", None
     if cmd in ("link", "unlink"):
         login, server = parse_login(args.login), parse_server(args.server)
-    vault = Vault.open(data_dir)
+        owner = _own_for(data_dir, cmd, drives_terminal=cmd == "link" and not args.no_verify)
+    try:
+        return _run(args, Vault.open(data_dir), cmd, data_dir, login, server)
+    finally:
+        if owner is not None:
+            owner.release()
+
+
+def _run(args: Any, vault: Any, cmd: str, data_dir: Path, login: int, server: str) -> int:
     try:
         if cmd == "list":
             accounts = vault.list_accounts()

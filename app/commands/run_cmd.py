@@ -1,8 +1,11 @@
 """``run --headless``: the lanes without a window, for a VPS and for tests.
 
 Events go to stdout, one per line (JSON with --json, else a readable line). Commands come on stdin,
-one JSON object per line: {"cmd": "activate", "account": "LOGIN@SERVER"}, {"cmd": "release"},
-{"cmd": "cancel", "account": ...}, {"cmd": "close_all", "account": ...}, {"cmd": "quit"}.
+one JSON object per line (see app/commands/headless_commands.py): {"cmd": "activate", "account":
+"LOGIN@SERVER"}, {"cmd": "release"}, {"cmd": "cancel", "account": ...}, {"cmd": "close_all",
+"account": ...}, {"cmd": "quit"}; each gets its effect or an ``error`` event naming it.
+
+The host owns its data dir (app/instance.py) and refuses to start on a vault made with another key.
 """
 
 from __future__ import annotations
@@ -10,12 +13,14 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import json
+import os
 import signal
 import sys
 import threading
+import time
 from typing import Any
 
-from multi_user.errors import DeskError
+from multi_user.errors import DeskError, VaultError
 
 
 def format_event(ev: dict[str, Any]) -> str:
@@ -36,6 +41,19 @@ def format_event(ev: dict[str, Any]) -> str:
 
 
 def run_headless(args: Any) -> int:
+    from app.instance import DataDirBusy, acquire
+
+    try:
+        owner = acquire(args.data_dir, "headless")
+    except DataDirBusy as exc:
+        _early_error(args, exc)
+        raise
+    try:
+        check_vault_key(args.data_dir)
+    except DeskError as exc:
+        _early_error(args, exc)
+        owner.release()
+        raise
     import qasync
     from PySide6.QtCore import QCoreApplication
 
@@ -46,9 +64,32 @@ def run_headless(args: Any) -> int:
         return loop.run_until_complete(_host(args))
     finally:
         loop.close()
+        owner.release()
+
+
+def _early_error(args: Any, exc: DeskError) -> None:
+    """An error before the host runs: an event for a --json reader (main prints it on stderr)."""
+    if args.json:
+        print(json.dumps({"event": "error", "message": str(exc), "ts": time.time()}), flush=True)
+
+
+def check_vault_key(data_dir: Any) -> None:
+    """Raise VaultError (exit 4) if the stored passwords were made with another key: running with
+    every account offline would hide that."""
+    from multi_user.vault import Vault
+
+    vault = Vault.open(data_dir)
+    try:
+        if vault.key_matches() is False:
+            raise VaultError("The vault was encrypted with another key, so no account could log in: set "
+                             "MT5_ENCRYPTION_KEY (or add the old key to MT5_ENCRYPTION_KEYS) to the key it was "
+                             "made with. Nothing was started.")
+    finally:
+        vault.close()
 
 
 async def _host(args: Any) -> int:
+    from app.commands.headless_commands import HeadlessCommands, read_lines
     from app.desk import Desk
     from app.windows_mutex import hold_running_mutex
 
@@ -58,6 +99,7 @@ async def _host(args: Any) -> int:
     out = sys.stdout
 
     def print_event(ev: dict[str, Any]) -> None:
+        ev.setdefault("ts", time.time())
         try:
             out.write((json.dumps(ev, default=str) if args.json else format_event(ev)) + "\n")
             out.flush()
@@ -69,40 +111,26 @@ async def _host(args: Any) -> int:
     for sig in (signal.SIGINT, signal.SIGTERM):
         with contextlib.suppress(NotImplementedError, RuntimeError, ValueError):
             loop.add_signal_handler(sig, quit_event.set)
+    commands = HeadlessCommands(desk, print_event, quit_event.set)
 
-    def command(line: str) -> None:
-        try:
-            cmd = json.loads(line)
-            name, account = cmd.get("cmd"), cmd.get("account")
-            if name == "quit":
-                quit_event.set()
-            elif name == "activate":
-                desk.activate(account, preempt=bool(cmd.get("preempt")))
-            elif name == "release":
-                desk.release()
-            elif name == "cancel":
-                desk.cancel(account)
-            elif name == "close_all":
-                desk.close_all(account)
-            else:
-                raise ValueError(f"unknown command {name!r}")
-        except (ValueError, AttributeError, TypeError) as exc:
-            print_event({"event": "error", "message": f"bad command: {exc}"})
+    def post(fn: Any, arg: Any) -> None:
+        with contextlib.suppress(RuntimeError):  # the loop has closed: the host is exiting
+            loop.call_soon_threadsafe(fn, arg)
 
-    def read_stdin() -> None:
-        for line in sys.stdin:
-            if line.strip():
-                loop.call_soon_threadsafe(command, line)
+    def read_stdin(fd: int) -> None:
+        read_lines(lambda n: os.read(fd, n), lambda line: post(commands.feed, line),
+                   lambda size: post(commands.too_long, size))
         # stdin closed: keep running until --duration or a signal, like a service
 
-    if not sys.stdin.isatty() and sys.stdin is not None:
-        threading.Thread(target=read_stdin, daemon=True, name="headless-stdin").start()
+    if sys.stdin is not None and not sys.stdin.isatty():
+        threading.Thread(target=read_stdin, args=(sys.stdin.fileno(),), daemon=True, name="headless-stdin").start()
     try:
         await desk.start()
     except DeskError as exc:
         print_event({"event": "error", "message": str(exc)})
         await desk.stop()
         return exc.exit_code
+    commands.started()  # what came during start-up runs now, in order
     try:
         if args.duration:
             with contextlib.suppress(TimeoutError):

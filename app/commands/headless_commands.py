@@ -1,0 +1,172 @@
+"""The headless host's commands: one JSON object per stdin line, each answered by its effect or an
+``error`` event that names it.
+
+- A line longer than ``MAX_LINE_BYTES`` is skipped without being held in memory, and reported.
+- What an error echoes of the input is clipped to ``ECHO_CHARS`` characters plus its size.
+- Commands that arrive while the host is still starting wait, in order, and run once it has started.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+from typing import Any
+
+MAX_LINE_BYTES = 64 * 1024
+ECHO_CHARS = 200
+COMMANDS = ("activate", "release", "cancel", "close_all", "quit")
+
+
+def clip(value: Any) -> str:
+    """``value`` as text, cut to ECHO_CHARS characters with its full size said."""
+    text = value if isinstance(value, str) else json.dumps(value, default=str)
+    if len(text) <= ECHO_CHARS:
+        return text
+    return f"{text[:ECHO_CHARS]}… ({len(text)} characters)"
+
+
+class CommandError(Exception):
+    def __init__(self, message: str, account: str | None = None) -> None:
+        super().__init__(message)
+        self.account = account
+
+
+def read_lines(read: Callable[[int], bytes], deliver: Callable[[str], None], too_long: Callable[[int], None]) -> None:
+    """Feed each non-empty line that ``read(n)`` yields to ``deliver``; an over-long one only to
+    ``too_long`` (its size in bytes), never holding more than MAX_LINE_BYTES of it in memory.
+
+    ``read`` is ``os.read`` on the fd, not ``sys.stdin``: a daemon thread blocked inside the buffered
+    stdin holds its lock and makes the interpreter abort at exit."""
+    buf = bytearray()
+    skipped: int | None = None  # bytes of the over-long line being skipped
+    while True:
+        chunk = read(1 << 16)
+        if not chunk:
+            if skipped is not None:
+                too_long(skipped + len(buf))
+            elif buf.strip():
+                deliver(buf.decode("utf-8", errors="replace").strip())
+            return
+        start = 0
+        while True:
+            nl = chunk.find(b"\n", start)
+            piece = chunk[start:] if nl < 0 else chunk[start:nl]
+            if skipped is not None:
+                skipped += len(piece)
+            else:
+                buf += piece
+                if len(buf) > MAX_LINE_BYTES:
+                    skipped = len(buf)
+                    buf.clear()
+            if nl < 0:
+                break
+            if skipped is not None:
+                too_long(skipped)
+                skipped = None
+            else:
+                text = buf.decode("utf-8", errors="replace").strip()
+                if text:
+                    deliver(text)
+            buf.clear()
+            start = nl + 1
+
+
+class HeadlessCommands:
+    """Runs commands against a started Desk; holds back those that come before it has started."""
+
+    def __init__(self, desk: Any, emit: Callable[[dict[str, Any]], None], quit: Callable[[], None]) -> None:
+        self.desk = desk
+        self.emit = emit
+        self.quit = quit
+        self.ready = False
+        self._pending: list[str] = []
+
+    def feed(self, line: str) -> None:
+        if self.ready:
+            self.run(line)
+        else:
+            self._pending.append(line)
+
+    def started(self) -> None:
+        self.ready = True
+        pending, self._pending = self._pending, []
+        for line in pending:
+            self.run(line)
+
+    def too_long(self, size: int) -> None:
+        self.emit({"event": "error", "command": None,
+                   "message": f"command line too long ({size} bytes; the limit is {MAX_LINE_BYTES}): ignored"})
+
+    def run(self, line: str) -> None:
+        name: str | None = None
+        request_id: Any = None
+        try:
+            try:
+                cmd = json.loads(line)
+            except ValueError as exc:
+                raise CommandError(f"not JSON ({exc}): {clip(line)}") from None
+            if not isinstance(cmd, dict):
+                raise CommandError(f'a command is a JSON object like {{"cmd": "activate", "account": "LOGIN@SERVER"}}, '
+                                   f"not {clip(cmd)}")
+            request_id = cmd.get("id")
+            raw = cmd.get("cmd")
+            if not isinstance(raw, str):
+                raise CommandError(f'no "cmd" naming the command (one of {", ".join(COMMANDS)})' if raw is None
+                                   else f'"cmd" must be a string, not {clip(raw)}')
+            name = clip(raw)
+            if raw not in COMMANDS:
+                raise CommandError(f"unknown command {name!r}; known: {', '.join(COMMANDS)}")
+            getattr(self, f"_do_{raw}")(cmd)
+        except CommandError as exc:
+            known = name in COMMANDS
+            ev: dict[str, Any] = {"event": "error", "command": name, "message": f"{name}: {exc}" if known else str(exc)}
+            if isinstance(request_id, (str, int)) and not isinstance(request_id, bool):
+                ev["id"] = clip(request_id) if isinstance(request_id, str) else request_id
+            if exc.account is not None:
+                ev["account"] = exc.account
+            self.emit(ev)
+
+    # ---- the commands --------------------------------------------------------------------------
+    def _account(self, cmd: dict[str, Any], name: str) -> str:
+        account = cmd.get("account")
+        if account is None:
+            raise CommandError(f'needs an account: {{"cmd": "{name}", "account": "LOGIN@SERVER"}}')
+        if not isinstance(account, str):
+            raise CommandError(f'the account must be a string "LOGIN@SERVER", not {clip(account)}')
+        if account not in {a["key"] for a in self.desk.accounts()}:
+            raise CommandError(f"no linked account {clip(account)}", account=clip(account))
+        return account
+
+    def _lane(self, account: str) -> Any:
+        lane = self.desk.lane_of(account)
+        if lane is None or account not in lane.accounts:
+            raise CommandError(f"{account} has no running terminal lane", account=account)
+        return lane
+
+    def _do_quit(self, cmd: dict[str, Any]) -> None:
+        self.quit()
+
+    def _do_activate(self, cmd: dict[str, Any]) -> None:
+        account = self._account(cmd, "activate")
+        if account in self.desk.dedicated:
+            raise CommandError(f"{account} has its own terminal and is always live; only shared accounts "
+                               "are activated", account=account)
+        self._lane(account)
+        self.desk.activate(account, preempt=bool(cmd.get("preempt")))
+
+    def _do_release(self, cmd: dict[str, Any]) -> None:
+        lane = self.desk.shared
+        if lane is None or lane.lock.holder is None:
+            raise CommandError("no account holds the shared terminal; nothing to release")
+        self.desk.release()
+
+    def _do_cancel(self, cmd: dict[str, Any]) -> None:
+        account = self._account(cmd, "cancel")
+        if self._lane(account).lock.cancel(account) is False:
+            raise CommandError(f"{account} neither waits for its terminal nor is logging in; nothing to cancel",
+                               account=account)
+
+    def _do_close_all(self, cmd: dict[str, Any]) -> None:
+        account = self._account(cmd, "close_all")
+        self._lane(account)
+        self.desk.close_all(account)
