@@ -48,9 +48,10 @@ def ensure_world(world_dir: Path) -> None:
     world.write_install(world_dir.resolve())
 
 
-def init_world(world_dir: Path, seed: int = world.DEFAULT_SEED, reset: bool = False) -> bool:
-    """Create the demo world with ``seed``; ``reset`` first stops its terminals and deletes it.
-    Returns False when the world existed already and was kept."""
+def init_world(world_dir: Path, seed: int = world.DEFAULT_SEED, reset: bool = False,
+               history_days: int = world.HISTORY_DAYS) -> bool:
+    """Create the demo world with ``seed`` and ``history_days`` of past; ``reset`` first stops its
+    terminals and deletes it. Returns False when the world existed already and was kept."""
     world_dir = Path(world_dir).resolve()
     if reset and world_dir.exists():
         stop_all_terminals(world_dir)
@@ -58,7 +59,7 @@ def init_world(world_dir: Path, seed: int = world.DEFAULT_SEED, reset: bool = Fa
             (world_dir / name).unlink(missing_ok=True)
     existed = world.is_ready(world_dir)
     if not existed:
-        world.create(world_dir, seed)
+        world.create(world_dir, seed, history_days)
     world.write_install(world_dir)
     return not existed
 

@@ -11,6 +11,7 @@ from __future__ import annotations
 import math
 from collections.abc import Iterable
 from dataclasses import dataclass
+from functools import lru_cache
 
 from multi_user.mt5sim import constants as c
 
@@ -79,6 +80,7 @@ def _symbol_id(symbol: str) -> int:
     return int.from_bytes(symbol.encode()[:8].ljust(8, b"\0"), "little")
 
 
+@lru_cache(maxsize=1 << 16)  # the slow octaves' knots recur call after call
 def _knot(seed: int, sym: int, octave: int, k: int) -> float:
     return _hash(seed, sym, octave, k) / _MASK * 2.0 - 1.0  # uniform in [-1, 1]
 

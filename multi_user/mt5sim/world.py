@@ -24,6 +24,7 @@ EXE_NAME = "terminal64.exe"
 MARKER = "mt5sim.json"
 DEFAULT_SEED = 20240501
 FIRST_TICKET = 50_000_000
+HISTORY_DAYS = 90  # the demo accounts' past (sim init --history-days)
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
@@ -112,7 +113,7 @@ def is_ready(world_dir: Path) -> bool:
     return row is not None
 
 
-def create(world_dir: Path, seed: int = DEFAULT_SEED) -> None:
+def create(world_dir: Path, seed: int = DEFAULT_SEED, history_days: int = HISTORY_DAYS) -> None:
     """Create the demo world unless it exists. Two processes racing here are serialised by SQLite's
     write lock: the loser finds the world ready and returns."""
     world_dir.mkdir(parents=True, exist_ok=True)
@@ -126,7 +127,7 @@ def create(world_dir: Path, seed: int = DEFAULT_SEED) -> None:
                     con.execute(stmt)
             _upgrade(con)
             if con.execute("SELECT 1 FROM meta WHERE key = 'ready'").fetchone() is None:
-                _fill_demo(con, seed)
+                _fill_demo(con, seed, history_days)
                 mark_ready(con)
             con.execute("COMMIT")
         except BaseException:
@@ -184,7 +185,10 @@ def _password(rng: random.Random) -> str:
     return "".join(rng.choice(alphabet) for _ in range(9)) + rng.choice("#!@%")
 
 
-def _fill_demo(con: sqlite3.Connection, seed: int) -> None:
+def _fill_demo(con: sqlite3.Connection, seed: int, history_days: int) -> None:
+    from multi_user.mt5sim import money, past
+    from multi_user.mt5sim.trading import Market
+
     rng = random.Random(seed)
     now = time.time()
     con.execute("INSERT INTO meta VALUES ('seed', ?)", (str(seed),))
@@ -202,16 +206,19 @@ def _fill_demo(con: sqlite3.Connection, seed: int) -> None:
                     " credit, leverage, trade_mode, margin_mode) VALUES (?,?,?,?,?,?,?,0,?,?,?)",
                     (login, server, _password(rng), _password(rng), name, currency, balance, leverage, trade_mode,
                      mode))
-        deposit_ms = int((now - 30 * 86400) * 1000)
-        con.execute("INSERT INTO deals (ticket, login, server, order_ticket, time_msc, type, entry, volume, price,"
-                    " profit, comment) VALUES (?,?,?,0,?,?,?,0,0,?,?)",
-                    (next_ticket(con), login, server, deposit_ms, c.DEAL_TYPE_BALANCE, c.DEAL_ENTRY_IN, balance,
-                     "Deposit"))
+        acc = past.Account(i, login, server, currency, balance, SERVERS[srv][3], clock.Clock(SERVERS[srv][2]))
+        # the open positions' entry commissions are part of today's balance, so book them first
+        opened = []
         for symbol, ptype, volume, hours in positions:
             t = now - hours * 3600
             _, bid, ask = prices.quote(seed, symbol, t)
-            price = ask if ptype == c.POSITION_TYPE_BUY else bid
-            open_position(con, login, server, symbol, ptype, volume, price, int(t * 1000), comment="demo")
+            fee = money.commission(Market(seed, t, clock=acc.clock), acc, volume)
+            opened.append((symbol, ptype, volume, ask if ptype == c.POSITION_TYPE_BUY else bid, t, fee))
+        past.fill(con, seed, acc, now - max(hours for *_, hours in positions) * 3600 if positions else now,
+                  history_days, pending=sum(fee for *_, fee in opened))
+        for symbol, ptype, volume, price, t, fee in opened:
+            open_position(con, login, server, symbol, ptype, volume, price, int(t * 1000), comment="demo",
+                          commission=fee)
 
 
 def next_ticket(con: sqlite3.Connection) -> int:
