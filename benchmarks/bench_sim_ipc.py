@@ -5,6 +5,8 @@
 Measures, in a throwaway world: calls per second of ``version()`` (pure IPC round trip),
 ``symbol_info_tick()`` (a quote), ``account_info()`` (the call the app polls: account row,
 open positions valued at current quotes) and ``positions_get()``; the median of several runs.
+Also the cost of the builtin-like wrapping alone (``last_error()`` through the wrapper against the
+bare function, in process), since IPC figures on a shared machine vary by more than that cost.
 Prints the figures and writes benchmarks/results/sim_ipc.json.
 """
 
@@ -61,6 +63,15 @@ def main() -> int:
                                  "runs": [round(r, 1) for r in runs]}
                 print(f"{name:>17}: {results[name]['median_calls_per_s']:>8.0f} calls/s "
                       f"({results[name]['median_us_per_call']:.0f} µs/call, median of {args.runs})")
+            wrapped, bare = mt5.last_error, mt5.last_error.__wrapped__
+            w = statistics.median(rate(wrapped, args.seconds / 4) for _ in range(args.runs))
+            b = statistics.median(rate(bare, args.seconds / 4) for _ in range(args.runs))
+            results["builtin_wrapper"] = {"overhead_ns_per_call": round((1 / w - 1 / b) * 1e9, 1),
+                                          "share_of_account_info_pct": round(
+                                              (1 / w - 1 / b) * 1e6 / results["account_info"]["median_us_per_call"]
+                                              * 100, 3)}
+            print(f"  builtin wrapper: {results['builtin_wrapper']['overhead_ns_per_call']:.0f} ns/call "
+                  f"({results['builtin_wrapper']['share_of_account_info_pct']:.3f}% of an account_info call)")
         finally:
             mt5.shutdown()
             control.stop_all_terminals(world)

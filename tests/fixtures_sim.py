@@ -47,6 +47,12 @@ def mt5(sim_world: Path) -> Iterator[ModuleType]:
     sim.shutdown()
 
 
+def sim_cli(data_dir: Path, *args: str, timeout: float = 120) -> subprocess.CompletedProcess:
+    """``python main.py --data-dir D sim ARGS...`` in its own process."""
+    return subprocess.run([sys.executable, str(ROOT / "main.py"), "--data-dir", str(data_dir), "sim", *args],
+                          capture_output=True, text=True, timeout=timeout, cwd=str(ROOT))
+
+
 def run_client(code: str, *args: str, stdin: str = "", timeout: float = 60) -> subprocess.CompletedProcess:
     """Run ``code`` in a fresh Python process (its own MetaTrader5 singleton), secrets on stdin only."""
     return subprocess.run([sys.executable, "-c", code, *args], input=stdin, capture_output=True, text=True,

@@ -4,7 +4,7 @@
 from __future__ import annotations
 
 import time
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
@@ -63,21 +63,28 @@ def test_market_order_fills_closes_and_history_follows(mt5, usd) -> None:
     pos = mt5.positions_get(ticket=res.order)[0]
     assert (pos.symbol, pos.type, pos.volume, pos.magic, pos.identifier) == ("GBPUSD", 0, 0.2, 77, res.order)
     assert mt5.positions_total() == n + 1
-    assert mt5.account_info().balance == before.balance  # opening moves equity, not balance
+    entry = mt5.history_deals_get(ticket=res.deal)[0]
+    assert entry.commission == pytest.approx(-0.2 * usd["commission"], abs=0.005)  # per lot per side
+    # opening moves equity and books the commission, nothing else
+    assert mt5.account_info().balance == pytest.approx(before.balance + entry.commission, abs=0.005)
     close = mt5.order_send({"action": mt5.TRADE_ACTION_DEAL, "symbol": "GBPUSD", "volume": 0.2,
                             "type": mt5.ORDER_TYPE_SELL, "position": pos.ticket, "price": tick.bid})
     assert close.retcode == mt5.TRADE_RETCODE_DONE
     assert mt5.positions_get(ticket=pos.ticket) == ()
     deals = mt5.history_deals_get(position=pos.ticket)
     assert [d.entry for d in deals] == [mt5.DEAL_ENTRY_IN, mt5.DEAL_ENTRY_OUT]
-    assert mt5.account_info().balance == pytest.approx(before.balance + deals[1].profit, abs=0.005)
+    assert deals[1].commission == entry.commission and deals[1].swap == 0.0  # opened and closed before rollover
+    assert mt5.account_info().balance == pytest.approx(before.balance + deals[1].profit + 2 * entry.commission,
+                                                       abs=0.005)
     assert deals[1].profit == pytest.approx((close.price - res.price) * 100000 * 0.2, abs=0.01)
     orders = mt5.history_orders_get(position=pos.ticket)
     assert len(orders) == 2 and all(o.state == mt5.ORDER_STATE_FILLED for o in orders)
     now = datetime.now(UTC)
-    assert mt5.history_deals_total(datetime(2020, 1, 1, tzinfo=UTC), now) >= 3  # deposit, in, out
-    assert any(d.type == mt5.DEAL_TYPE_BALANCE for d in mt5.history_deals_get(0, time.time() + 60))
-    assert len(mt5.history_deals_get(0, time.time() + 60, group="GBP*")) >= 2
+    # history ranges are in the server's wall time, which runs ahead of UTC on most servers
+    later = now + timedelta(hours=4)
+    assert mt5.history_deals_total(datetime(2020, 1, 1, tzinfo=UTC), later) >= 3  # deposit, in, out
+    assert any(d.type == mt5.DEAL_TYPE_BALANCE for d in mt5.history_deals_get(0, time.time() + 4 * 3600))
+    assert len(mt5.history_deals_get(0, time.time() + 4 * 3600, group="GBP*")) >= 2
 
 
 def test_refusals_come_with_the_real_retcodes(mt5, demo_accounts) -> None:

@@ -1,4 +1,4 @@
-"""``sim init|accounts|fault``: the simulator's broker world from the command line.
+"""``sim init|accounts|fault|trade|autotrade|deposit``: the simulator's broker world from the command line.
 
 The demo accounts' passwords are simulator fixtures (printed on purpose), not the owner's secrets.
 Faults live in the world DB, so every simulated terminal sees them at once.
@@ -11,8 +11,10 @@ import json
 from pathlib import Path
 from typing import Any
 
+from app.commands.sim_trade_cmd import add_trade_arguments, run_trade_command
 from multi_user.errors import BadInput, TerminalError
 from multi_user.paths import sim_world_dir
+from multi_user.servertime import format_offset
 
 
 def add_sim_arguments(parser: argparse.ArgumentParser) -> None:
@@ -20,6 +22,8 @@ def add_sim_arguments(parser: argparse.ArgumentParser) -> None:
     init = sub.add_parser("init", help="create the demo world (8+ accounts on 3 servers) if it is missing")
     init.add_argument("--seed", type=int, help="seed of the demo world's accounts and prices")
     init.add_argument("--reset", action="store_true", help="stop its terminals and make the world afresh")
+    init.add_argument("--history-days", type=int, default=90, metavar="N",
+                      help="days of past trading, deposits and withdrawals on every account (default 90)")
     init.add_argument("--json", action="store_true")
     acc = sub.add_parser("accounts", help="the demo accounts with their master and investor passwords")
     acc.add_argument("--json", action="store_true")
@@ -39,11 +43,14 @@ def add_sim_arguments(parser: argparse.ArgumentParser) -> None:
     k = fsub.add_parser("shock", help="move a symbol's price by PERCENT from now on")
     k.add_argument("--symbol", required=True)
     k.add_argument("--percent", type=float, required=True)
+    g = fsub.add_parser("algo-off", help="switch off a terminal's Algo Trading: order_send gets retcode 10027")
+    g.add_argument("--terminal", required=True, metavar="PATH", help="terminal64.exe or its folder")
     c = fsub.add_parser("crash", help="kill a terminal process")
     c.add_argument("--terminal", required=True, metavar="PATH", help="terminal64.exe or its folder")
     fsub.add_parser("clear", help="remove every fault")
     fsub.add_parser("list", help="the active faults")
-    for p in (a, s, t, d, k, c, *fsub.choices.values()):
+    add_trade_arguments(sub)
+    for p in (a, s, t, d, k, g, c, *fsub.choices.values()):
         if not any(act.dest == "json" for act in p._actions):
             p.add_argument("--json", action="store_true")
 
@@ -53,7 +60,9 @@ def run_sim(args: argparse.Namespace) -> int:
 
     world = sim_world_dir(Path(args.data_dir))
     if args.sim_command == "init":
-        kwargs: dict[str, Any] = {"reset": args.reset}
+        if not 0 <= args.history_days <= 3650:
+            raise BadInput("--history-days must be between 0 and 3650", field="history_days")
+        kwargs: dict[str, Any] = {"reset": args.reset, "history_days": args.history_days}
         if args.seed is not None:
             kwargs["seed"] = args.seed
         created = control.init_world(world, **kwargs)
@@ -65,15 +74,20 @@ def run_sim(args: argparse.Namespace) -> int:
              f"{len(accounts)} accounts on {len(servers)} servers")
         return 0
     control.ensure_world(world)
+    if args.sim_command in ("trade", "autotrade", "deposit"):
+        return run_trade_command(args, world)
     if args.sim_command == "accounts":
         accounts = control.demo_accounts(world)
         if args.json:
             print(json.dumps(accounts, indent=2))
         else:
-            print(f"{'login':>10}  {'server':<18} {'cur':<4} {'balance':>11} {'lev':>5}  password    investor")
+            print(f"{'login':>10}  {'server':<18} {'cur':<4} {'balance':>11} {'lev':>5}  {'mode':<7} {'clock':<6}"
+                  f" password    investor")
             for a in accounts:
+                mode = "netting" if a["margin_mode"] == 0 else "hedging"
                 print(f"{a['login']:>10}  {a['server']:<18} {a['currency']:<4} {a['balance']:>11.2f} "
-                      f"{'1:' + str(a['leverage']):>5}  {a['password']:<11} {a['investor_password']}")
+                      f"{'1:' + str(a['leverage']):>5}  {mode:<7} {format_offset(a['server_offset']):<6} "
+                      f"{a['password']:<11} {a['investor_password']}")
         return 0
     return _fault(args, world)
 
@@ -135,6 +149,10 @@ def _fault(args: argparse.Namespace, world: Path) -> int:
             raise BadInput(str(exc), field="symbol") from None
         _out(args, {"fault": kind, "symbol": args.symbol, "percent": args.percent},
              f"{args.symbol} moved by {args.percent:+g}%")
+    elif kind == "algo-off":
+        folder = _terminal_folder(args.terminal)
+        control.add_algo_off(world, folder)
+        _out(args, {"fault": kind, "terminal": str(folder)}, f"Algo Trading is off in the terminal in {folder}")
     elif kind == "crash":
         folder = _terminal_folder(args.terminal)
         pid = control.crash_terminal(folder)

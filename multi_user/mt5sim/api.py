@@ -5,6 +5,7 @@ from __future__ import annotations
 import datetime as _dt
 from typing import Any
 
+from multi_user.mt5sim import builtin as _builtin
 from multi_user.mt5sim import client
 from multi_user.mt5sim import errors as e
 from multi_user.mt5sim.structures import FIELDS
@@ -289,3 +290,7 @@ def order_check(request: dict[str, Any]) -> Any:
 def order_send(request: dict[str, Any]) -> Any:
     req = _request(request)
     return None if req is None else client.call("order_send", request=req)
+
+
+# last: the functions above become builtin-like (see builtin.py); calls between them go through the wrappers
+_builtin.wrap(globals())

@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import Any
 
 from multi_user.mt5sim import faults, ipc, world
+from multi_user.mt5sim.clock import Clock
 
 ENV_WORLD = "MT5SIM_WORLD"
 _world: Path | None = None
@@ -42,12 +43,15 @@ def ensure_world(world_dir: Path) -> None:
     world_dir = Path(world_dir)
     if not world.is_ready(world_dir):
         world.create(world_dir.resolve())
+    else:
+        world.upgrade(world_dir)
     world.write_install(world_dir.resolve())
 
 
-def init_world(world_dir: Path, seed: int = world.DEFAULT_SEED, reset: bool = False) -> bool:
-    """Create the demo world with ``seed``; ``reset`` first stops its terminals and deletes it.
-    Returns False when the world existed already and was kept."""
+def init_world(world_dir: Path, seed: int = world.DEFAULT_SEED, reset: bool = False,
+               history_days: int = world.HISTORY_DAYS) -> bool:
+    """Create the demo world with ``seed`` and ``history_days`` of past; ``reset`` first stops its
+    terminals and deletes it. Returns False when the world existed already and was kept."""
     world_dir = Path(world_dir).resolve()
     if reset and world_dir.exists():
         stop_all_terminals(world_dir)
@@ -55,7 +59,7 @@ def init_world(world_dir: Path, seed: int = world.DEFAULT_SEED, reset: bool = Fa
             (world_dir / name).unlink(missing_ok=True)
     existed = world.is_ready(world_dir)
     if not existed:
-        world.create(world_dir, seed)
+        world.create(world_dir, seed, history_days)
     world.write_install(world_dir)
     return not existed
 
@@ -66,10 +70,15 @@ def base_install(world_dir: Path) -> Path:
 
 
 def demo_accounts(world_dir: Path) -> list[dict[str, Any]]:
-    """login, server, password, investor_password, name, currency, balance, leverage of every account."""
+    """login, server, password, investor_password, name, currency, balance, leverage, credit, margin_mode
+    (ACCOUNT_MARGIN_MODE_*), commission (USD per lot per side), server_zone and server_offset (seconds
+    the server's clock is ahead of UTC now) of every account."""
     ensure_world(world_dir)
-    keys = ("login", "server", "password", "investor_password", "name", "currency", "balance", "leverage")
-    return [{k: a[k] for k in keys} for a in world.accounts(Path(world_dir))]
+    keys = ("login", "server", "password", "investor_password", "name", "currency", "balance", "leverage", "credit",
+            "margin_mode", "commission")
+    now = time.time()
+    return [{**{k: a[k] for k in keys}, "server_zone": a["tz"], "server_offset": Clock(a["tz"]).offset(now)}
+            for a in world.accounts(Path(world_dir))]
 
 
 def _folder(path: Path | str) -> Path:
@@ -206,6 +215,11 @@ add_disconnect = faults.add_disconnect
 add_shock = faults.add_shock
 clear_faults = faults.clear
 active_faults = faults.active
+
+
+def add_algo_off(world_dir: Path, terminal: Path) -> None:
+    """The terminal of ``terminal`` (folder or exe) has Algo Trading switched off."""
+    faults.add_algo_off(world_dir, _folder(terminal))
 
 
 def add_ipc_timeout(world_dir: Path, terminal: Path, seconds: float = 90.0) -> None:

@@ -3,7 +3,8 @@
 kinds: ``auth`` (a login, a server or every account refuses logins), ``slow_login`` (logins take
 ``value`` seconds), ``hang`` (a terminal stops answering until ``until``: its clients get IPC
 timeouts), ``disconnect`` (a server, or all, drops its terminals: ``connected`` false, prices
-frozen, trading refused), ``shock`` (a symbol's price is multiplied by ``value`` from ``since``).
+frozen, trading refused), ``algo_off`` (a terminal's Algo Trading button is off), ``shock`` (a
+symbol's price is multiplied by ``value`` from ``since``).
 A crash is not stored: the terminal process is simply killed.
 """
 
@@ -37,6 +38,11 @@ def add_slow_login(world_dir: Path, seconds: float) -> None:
 
 def add_ipc_timeout(world_dir: Path, terminal_folder: Path, seconds: float) -> None:
     _add(world_dir, "hang", terminal=str(terminal_folder), until=time.time() + float(seconds))
+
+
+def add_algo_off(world_dir: Path, terminal_folder: Path) -> None:
+    """The terminal's Algo Trading button is off: no trading through the API."""
+    _add(world_dir, "algo_off", terminal=str(terminal_folder))
 
 
 def add_disconnect(world_dir: Path, server: str | None = None) -> None:
@@ -108,6 +114,9 @@ class FaultView:
     def hanging(self, folder: Path) -> bool:
         now = time.time()
         return any(r["terminal"] == str(folder) and (r["until"] or 0) > now for r in self._of("hang"))
+
+    def algo_off(self, folder: Path) -> bool:
+        return any(r["terminal"] == str(folder) for r in self._of("algo_off"))
 
     def shocks(self) -> list[Shock]:
         return [(r["symbol"], r["since"], r["value"]) for r in self._of("shock")]

@@ -51,28 +51,32 @@ def _bar_start(t: float, dur: int) -> int:
 
 
 def rates(market: Market, symbol: str, tf: int, start: int, count: int) -> list[tuple]:
-    """``count`` bars, oldest first, the last one opening at bar ``start`` (epoch seconds)."""
+    """``count`` bars, oldest first, the last one opening at bar ``start``. Bars open on the server's
+    wall clock (a D1 bar at server midnight) and are stamped with it, as MT5's are."""
     dur = timeframe_seconds(tf)
     assert dur
     count = min(count, MAX_BARS)
     first = start - (count - 1) * dur
-    return [prices.bar(market.seed, symbol, t, dur, market.now, market.shocks) for t in
-            range(first, start + 1, dur)]
+    clock, out = market.clock, []
+    for t in range(first, start + 1, dur):
+        b = prices.bar(market.seed, symbol, int(clock.to_utc(t)), dur, market.now, market.shocks)
+        out.append((t, *b[1:]))
+    return out
 
 
 def rates_from(market: Market, symbol: str, tf: int, date_from: float, count: int) -> list[tuple]:
     dur = timeframe_seconds(tf) or 60
-    return rates(market, symbol, tf, _bar_start(min(date_from, market.now), dur), count)
+    return rates(market, symbol, tf, _bar_start(min(date_from, market.server_now), dur), count)
 
 
 def rates_from_pos(market: Market, symbol: str, tf: int, start_pos: int, count: int) -> list[tuple]:
     dur = timeframe_seconds(tf) or 60
-    return rates(market, symbol, tf, _bar_start(market.now, dur) - start_pos * dur, count)
+    return rates(market, symbol, tf, _bar_start(market.server_now, dur) - start_pos * dur, count)
 
 
 def rates_range(market: Market, symbol: str, tf: int, date_from: float, date_to: float) -> list[tuple]:
     dur = timeframe_seconds(tf) or 60
-    date_to = min(date_to, market.now)
+    date_to = min(date_to, market.server_now)
     first = _bar_start(date_from, dur)
     if first < date_from:
         first += dur
@@ -83,33 +87,38 @@ def rates_range(market: Market, symbol: str, tf: int, date_from: float, date_to:
 
 
 def ticks(market: Market, symbol: str, date_from: float, date_to: float, count: int) -> list[tuple]:
+    """Ticks between two server wall times, stamped with the server's wall time."""
     step = prices.TICK_STEP
-    t = math.ceil(date_from / step) * step
-    end = min(date_to, market.now)
+    clock = market.clock
+    t = math.ceil(clock.to_utc(date_from) / step) * step
+    end = min(clock.to_utc(date_to), market.now)
     out: list[tuple] = []
     while t <= end and len(out) < min(count, MAX_TICKS):
         tt, bid, ask = prices.quote(market.seed, symbol, t, market.shocks)
-        out.append((int(tt), bid, ask, 0.0, 0, round(tt * 1000), c.TICK_FLAG_BID | c.TICK_FLAG_ASK, 0.0))
+        st = clock.to_server(tt)
+        out.append((int(st), bid, ask, 0.0, 0, round(st * 1000), c.TICK_FLAG_BID | c.TICK_FLAG_ASK, 0.0))
         t += step
     return out
 
 
 def tick(market: Market, symbol: str) -> tuple:
     tt, bid, ask = market.quote(symbol)
-    return structures.make("Tick", {"time": int(tt), "bid": bid, "ask": ask, "last": 0.0, "volume": 0,
-                                    "time_msc": round(tt * 1000), "flags": c.TICK_FLAG_BID | c.TICK_FLAG_ASK,
+    st = market.clock.to_server(tt)
+    return structures.make("Tick", {"time": int(st), "bid": bid, "ask": ask, "last": 0.0, "volume": 0,
+                                    "time_msc": round(st * 1000), "flags": c.TICK_FLAG_BID | c.TICK_FLAG_ASK,
                                     "volume_real": 0.0})
 
 
 def day_range(market: Market, spec: Spec) -> tuple[float, float, float]:
-    """(day's open, high, low) of bid prices since midnight UTC."""
-    t0 = int(market.now // 86400 * 86400)
+    """(day's open, high, low) of bid prices since the server's midnight."""
+    t0 = int(market.clock.to_utc(market.server_now // 86400 * 86400))
     b = prices.bar(market.seed, spec.name, t0, 86400, market.now, market.shocks)
     return b[1], b[2], b[3]
 
 
 def symbol_info(market: Market, spec: Spec, selected: bool) -> tuple:
     tt, bid, ask = market.quote(spec.name)
+    tt = market.clock.to_server(tt)
     day_open, high, low = day_range(market, spec)
     one = 1.0
     tick_value = market.convert(spec.point * spec.contract_size, spec.currency_profit, "USD") / one
@@ -125,7 +134,8 @@ def symbol_info(market: Market, spec: Spec, selected: bool) -> tuple:
         "asklow": round(low + spec.spread * spec.point, spec.digits), "point": spec.point,
         "trade_tick_value": tick_value, "trade_tick_value_profit": tick_value, "trade_tick_value_loss": tick_value,
         "trade_tick_size": spec.point, "trade_contract_size": spec.contract_size, "volume_min": spec.volume_min,
-        "volume_max": spec.volume_max, "volume_step": spec.volume_step, "swap_long": -0.7, "swap_short": -0.3,
+        "volume_max": spec.volume_max, "volume_step": spec.volume_step,
+        "swap_long": spec.swap_long, "swap_short": spec.swap_short,
         "margin_hedged": spec.contract_size / 2, "session_open": day_open, "session_close": day_open,
         "price_change": round((bid - day_open) / day_open * 100, 4), "currency_base": spec.currency_base,
         "currency_profit": spec.currency_profit, "currency_margin": spec.currency_margin,

@@ -11,6 +11,7 @@ from __future__ import annotations
 import math
 from collections.abc import Iterable
 from dataclasses import dataclass
+from functools import lru_cache
 
 from multi_user.mt5sim import constants as c
 
@@ -36,6 +37,8 @@ class Spec:
     volume_max: float = 100.0
     volume_step: float = 0.01
     path: str = "Forex"
+    swap_long: float = -7.0  # points per lot per night (SYMBOL_SWAP_MODE_POINTS)
+    swap_short: float = 1.5
 
     @property
     def point(self) -> float:
@@ -46,16 +49,17 @@ SYMBOLS: dict[str, Spec] = {s.name: s for s in (
     Spec("EURUSD", "Euro vs US Dollar", 1.0850, 5, 12, 100000, c.SYMBOL_CALC_MODE_FOREX, "EUR", "USD", "EUR", 0.005,
          path="Forex\\Majors\\EURUSD"),
     Spec("GBPUSD", "Great Britain Pound vs US Dollar", 1.2700, 5, 15, 100000, c.SYMBOL_CALC_MODE_FOREX,
-         "GBP", "USD", "GBP", 0.006, path="Forex\\Majors\\GBPUSD"),
+         "GBP", "USD", "GBP", 0.006, path="Forex\\Majors\\GBPUSD", swap_long=-4.5, swap_short=-1.2),
     Spec("USDJPY", "US Dollar vs Japanese Yen", 150.00, 3, 14, 100000, c.SYMBOL_CALC_MODE_FOREX,
-         "USD", "JPY", "USD", 0.006, path="Forex\\Majors\\USDJPY"),
+         "USD", "JPY", "USD", 0.006, path="Forex\\Majors\\USDJPY", swap_long=15.0, swap_short=-30.0),
     Spec("USDCHF", "US Dollar vs Swiss Franc", 0.8800, 5, 16, 100000, c.SYMBOL_CALC_MODE_FOREX,
-         "USD", "CHF", "USD", 0.005, path="Forex\\Majors\\USDCHF"),
+         "USD", "CHF", "USD", 0.005, path="Forex\\Majors\\USDCHF", swap_long=8.0, swap_short=-20.0),
     Spec("XAUUSD", "Gold vs US Dollar", 2350.00, 2, 25, 100, c.SYMBOL_CALC_MODE_CFDLEVERAGE,
-         "XAU", "USD", "USD", 0.012, volume_max=50.0, path="Metals\\XAUUSD"),
+         "XAU", "USD", "USD", 0.012, volume_max=50.0, path="Metals\\XAUUSD",
+         swap_long=-45.0, swap_short=20.0),
     Spec("US500", "US 500 Cash Index", 5200.00, 2, 50, 1, c.SYMBOL_CALC_MODE_CFDLEVERAGE,
          "USD", "USD", "USD", 0.010, volume_min=0.1, volume_step=0.1, volume_max=500.0,
-         path="Indices\\US500"),
+         path="Indices\\US500", swap_long=-60.0, swap_short=-20.0),
 )}
 
 
@@ -76,6 +80,7 @@ def _symbol_id(symbol: str) -> int:
     return int.from_bytes(symbol.encode()[:8].ljust(8, b"\0"), "little")
 
 
+@lru_cache(maxsize=1 << 16)  # the slow octaves' knots recur call after call
 def _knot(seed: int, sym: int, octave: int, k: int) -> float:
     return _hash(seed, sym, octave, k) / _MASK * 2.0 - 1.0  # uniform in [-1, 1]
 

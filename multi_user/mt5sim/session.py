@@ -17,7 +17,8 @@ from typing import Any
 
 from multi_user.mt5sim import constants as c
 from multi_user.mt5sim import errors as e
-from multi_user.mt5sim import faults, market_data, structures, trading, world
+from multi_user.mt5sim import faults, market_data, settle, structures, trading, world
+from multi_user.mt5sim.clock import UTC_CLOCK, Clock
 from multi_user.mt5sim.trading import Market
 
 BUILD = 5120
@@ -38,6 +39,7 @@ class Terminal:
         self.investor = False
         self.unselected: set[str] = set()
         self.books: set[str] = set()
+        self._clocks: dict[str, Clock] = {}
         self.seed = world.seed_of(self.db)
         self.faults = faults.FaultView(world_dir)
         row = self.db.execute("SELECT login, server, investor FROM terminals WHERE folder = ?",
@@ -57,15 +59,26 @@ class Terminal:
     def connected(self) -> bool:
         return self.login is not None and not self.faults.disconnected(self.server)
 
+    def clock(self) -> Clock:
+        """The clock of the server the terminal is logged into (UTC before any login)."""
+        if self.server is None:
+            return UTC_CLOCK
+        got = self._clocks.get(self.server)
+        if got is None:
+            row = self.db.execute("SELECT tz FROM servers WHERE name = ?", (self.server,)).fetchone()
+            got = self._clocks[self.server] = Clock(row["tz"]) if row else UTC_CLOCK
+        return got
+
     def market(self) -> Market:
         now = time.time()
         frozen = self.faults.disconnected_since(self.server) if self.login is not None else None
-        return Market(self.seed, frozen if frozen is not None else now, self.faults.shocks())
+        return Market(self.seed, frozen if frozen is not None else now, self.faults.shocks(), clock=self.clock())
 
     def account(self) -> sqlite3.Row | None:
         if self.login is None:
             return None
-        return self.db.execute("SELECT a.*, s.company FROM accounts a JOIN servers s ON s.name = a.server"
+        return self.db.execute("SELECT a.*, s.company, s.tz, s.commission, s.so_call, s.so_so FROM accounts a"
+                               " JOIN servers s ON s.name = a.server"
                                " WHERE a.login = ? AND a.server = ?", (self.login, self.server)).fetchone()
 
     # -- session -------------------------------------------------------------------------------------------
@@ -104,7 +117,8 @@ class Terminal:
         values = {
             "community_account": False, "community_connection": False, "dlls_allowed": False,
             "email_enabled": False, "ftp_enabled": False, "notifications_enabled": False, "mqid": False,
-            "connected": self.connected(), "trade_allowed": True, "tradeapi_disabled": False, "build": BUILD,
+            "connected": self.connected(), "trade_allowed": not self.faults.algo_off(self.folder),
+            "tradeapi_disabled": False, "build": BUILD,
             "maxbars": market_data.MAX_BARS, "codepage": 0, "ping_last": 23_000 if self.connected() else 0,
             "retransmission": 0.0, "company": acc["company"] if acc else "MetaQuotes Ltd.",
             "name": "MetaTrader 5", "language": "English", "path": str(self.folder), "data_path": str(data),
@@ -122,15 +136,16 @@ class Terminal:
             return None, e.CALL_FAILED
         market = self.market()
         if self.connected():
-            trading.settle(self.db, market, acc)
+            settle.settle(self.db, market, acc)
             acc = self.account()
         vals = trading.account_values(self.db, market, acc)
         values = {
             "login": acc["login"], "trade_mode": acc["trade_mode"], "leverage": acc["leverage"],
             "limit_orders": 200, "margin_so_mode": c.ACCOUNT_STOPOUT_MODE_PERCENT,
             "trade_allowed": not self.investor, "trade_expert": True,
-            "margin_mode": c.ACCOUNT_MARGIN_MODE_RETAIL_HEDGING, "currency_digits": 2, "fifo_close": False,
-            "margin_so_call": 50.0, "margin_so_so": 30.0, "margin_initial": 0.0, "margin_maintenance": 0.0,
+            "margin_mode": acc["margin_mode"], "currency_digits": 2, "fifo_close": False,
+            "margin_so_call": acc["so_call"], "margin_so_so": acc["so_so"],
+            "margin_initial": 0.0, "margin_maintenance": 0.0,
             "assets": 0.0, "liabilities": 0.0, "commission_blocked": 0.0, "name": acc["name"],
             "server": acc["server"], "currency": acc["currency"], "company": acc["company"], **vals,
         }

@@ -7,7 +7,8 @@ from typing import Any
 
 from multi_user.mt5sim import constants as c
 from multi_user.mt5sim import errors as e
-from multi_user.mt5sim import market_data, structures, trading
+from multi_user.mt5sim import market_data, settle, structures, trading
+from multi_user.mt5sim.clock import Clock
 from multi_user.mt5sim.session import OK, Answer, Terminal
 
 REQUEST_DEFAULTS: dict[str, Any] = {f: 0 for f in structures.FIELDS["TradeRequest"]}
@@ -15,23 +16,28 @@ REQUEST_DEFAULTS.update({"symbol": "", "comment": "", "volume": 0.0, "price": 0.
                          "tp": 0.0})
 
 
-def _position(row: sqlite3.Row, current: float, profit: float) -> tuple:
+# The world keeps UTC; what a terminal shows is its server's wall time (see clock.py)
+def _position(row: sqlite3.Row, current: float, profit: float, swap: float, clock: Clock) -> tuple:
     v = dict(row)
-    v.update(time=row["time_msc"] // 1000, time_update=row["time_update_msc"] // 1000, identifier=row["ticket"],
-             price_current=current, profit=profit)
+    t, tu = clock.ms_to_server(row["time_msc"]), clock.ms_to_server(row["time_update_msc"])
+    v.update(time=t // 1000, time_msc=t, time_update=tu // 1000, time_update_msc=tu, identifier=row["ticket"],
+             price_current=current, profit=profit, swap=swap)
     return structures.make("TradePosition", v)
 
 
-def _order(row: sqlite3.Row, current: float) -> tuple:
+def _order(row: sqlite3.Row, current: float, clock: Clock) -> tuple:
     v = dict(row)
-    v.update(time_setup=row["time_setup_msc"] // 1000, time_done=row["time_done_msc"] // 1000,
+    ts = clock.ms_to_server(row["time_setup_msc"])
+    td = clock.ms_to_server(row["time_done_msc"]) if row["time_done_msc"] else 0
+    v.update(time_setup=ts // 1000, time_setup_msc=ts, time_done=td // 1000, time_done_msc=td,
              price_current=current)
     return structures.make("TradeOrder", v)
 
 
-def _deal(row: sqlite3.Row) -> tuple:
+def _deal(row: sqlite3.Row, clock: Clock) -> tuple:
     v = dict(row)
-    v.update(order=row["order_ticket"], time=row["time_msc"] // 1000)
+    t = clock.ms_to_server(row["time_msc"])
+    v.update(order=row["order_ticket"], time=t // 1000, time_msc=t)
     return structures.make("TradeDeal", v)
 
 
@@ -50,7 +56,7 @@ class TradingTerminal(Terminal):
             return None, e.CALL_FAILED
         market = self.market()
         if self.connected():
-            trading.settle(self.db, market, acc)
+            settle.settle(self.db, market, acc)
         sql, args = "SELECT * FROM positions WHERE login = ? AND server = ?", [acc["login"], acc["server"]]
         if ticket is not None:
             sql, args = sql + " AND ticket = ?", [*args, ticket]
@@ -58,7 +64,7 @@ class TradingTerminal(Terminal):
         out = []
         for r in rows:
             current, profit, _ = trading.position_values(market, r, acc)
-            out.append(_position(r, current, profit))
+            out.append(_position(r, current, profit, trading.position_swap(market, r, acc), market.clock))
         return tuple(out), OK
 
     def positions_total(self) -> Answer:
@@ -71,13 +77,14 @@ class TradingTerminal(Terminal):
             return None, e.CALL_FAILED
         market = self.market()
         if self.connected():
-            trading.settle(self.db, market, acc)
+            settle.settle(self.db, market, acc)
         sql = "SELECT * FROM orders WHERE login = ? AND server = ? AND history = 0"
         args: list[Any] = [acc["login"], acc["server"]]
         if ticket is not None:
             sql, args = sql + " AND ticket = ?", [*args, ticket]
         rows = self._filter(self.db.execute(sql + " ORDER BY ticket", args).fetchall(), symbol, group)
-        return tuple(_order(r, trading.close_price(market, 1 - r["type"] % 2, r["symbol"])) for r in rows), OK
+        return tuple(_order(r, trading.close_price(market, 1 - r["type"] % 2, r["symbol"]), market.clock)
+                     for r in rows), OK
 
     def orders_total(self) -> Answer:
         res, err = self.orders_get()
@@ -97,9 +104,10 @@ class TradingTerminal(Terminal):
             sql, args = sql + " AND ticket = ?", [*args, ticket]
         elif position is not None:
             sql, args = sql + " AND position_id = ?", [*args, position]
-        else:
+        else:  # the range is in the server's wall time
+            clock = self.clock()
             sql += f" AND {tcol} >= ? AND {tcol} <= ?"
-            args += [int((date_from or 0) * 1000), int((date_to or 0) * 1000) + 999]
+            args += [int(clock.to_utc(date_from or 0) * 1000), int(clock.to_utc(date_to or 0) * 1000) + 999]
         rows = self.db.execute(sql + f" ORDER BY {tcol}, ticket", args).fetchall()
         if group is not None:
             rows = [r for r in rows if market_data.group_match(group, r["symbol"])]
@@ -109,13 +117,16 @@ class TradingTerminal(Terminal):
                           group: str | None = None, ticket: int | None = None,
                           position: int | None = None) -> Answer:
         rows = self._history("deals", date_from, date_to, group, ticket, position)
-        return (None, e.CALL_FAILED) if rows is None else (tuple(_deal(r) for r in rows), OK)
+        clock = self.clock()
+        return (None, e.CALL_FAILED) if rows is None else (tuple(_deal(r, clock) for r in rows), OK)
 
     def history_orders_get(self, date_from: float | None = None, date_to: float | None = None,
                            group: str | None = None, ticket: int | None = None,
                            position: int | None = None) -> Answer:
         rows = self._history("orders", date_from, date_to, group, ticket, position)
-        return (None, e.CALL_FAILED) if rows is None else (tuple(_order(r, r["price_open"]) for r in rows), OK)
+        clock = self.clock()
+        return (None, e.CALL_FAILED) if rows is None else (tuple(_order(r, r["price_open"], clock) for r in rows),
+                                                            OK)
 
     def history_deals_total(self, date_from: float, date_to: float) -> Answer:
         rows = self._history("deals", date_from, date_to, None, None, None)
@@ -168,8 +179,11 @@ class TradingTerminal(Terminal):
             db.execute("BEGIN IMMEDIATE")
             try:
                 acc = self.account()
-                out, _ = trading.check(db, market, acc, request, trade_allowed=not self.investor,
-                                       connected=self.connected())
+                if self.faults.algo_off(self.folder):  # the terminal refuses before asking the server
+                    out = trading.Outcome(c.TRADE_RETCODE_CLIENT_DISABLES_AT)
+                else:
+                    out, _ = trading.check(db, market, acc, request, trade_allowed=not self.investor,
+                                           connected=self.connected())
                 if out.retcode == 0:
                     out = trading.execute(db, market, acc, request)
                 db.execute("COMMIT")

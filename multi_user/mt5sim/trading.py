@@ -12,7 +12,8 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from multi_user.mt5sim import constants as c
-from multi_user.mt5sim import prices, world
+from multi_user.mt5sim import money, prices, world
+from multi_user.mt5sim.clock import UTC_CLOCK, Clock
 from multi_user.mt5sim.errors import RETCODE_COMMENTS
 from multi_user.mt5sim.prices import SYMBOLS, Shock
 
@@ -25,8 +26,9 @@ class Market:
     """Quotes at one instant, as one terminal sees them (frozen while its server is disconnected)."""
 
     seed: int
-    now: float
+    now: float  # UTC epoch seconds; what the API shows is ``clock.to_server`` of it
     shocks: list[Shock] = field(default_factory=list)
+    clock: Clock = UTC_CLOCK
     _cache: dict[str, tuple[float, float, float]] = field(default_factory=dict)
 
     def quote(self, symbol: str) -> tuple[float, float, float]:
@@ -34,6 +36,10 @@ class Market:
         if q is None:
             q = self._cache[symbol] = prices.quote(self.seed, symbol, self.now, self.shocks)
         return q
+
+    @property
+    def server_now(self) -> float:
+        return self.clock.to_server(self.now)
 
     def mid(self, symbol: str) -> float:
         _, bid, ask = self.quote(symbol)
@@ -91,7 +97,7 @@ def account_values(con: sqlite3.Connection, market: Market, acc: sqlite3.Row) ->
     profit = margin = 0.0
     for pos in con.execute("SELECT * FROM positions WHERE login = ? AND server = ?", (acc["login"], acc["server"])):
         _, p, m = position_values(market, pos, acc)
-        profit += p + pos["swap"]
+        profit += p + money.position_swap(market, pos, acc)
         margin += m
     equity = acc["balance"] + acc["credit"] + profit
     return {"balance": round(acc["balance"], 2), "credit": acc["credit"], "profit": round(profit, 2),
@@ -119,6 +125,9 @@ class Outcome:
         return RETCODE_COMMENTS.get(self.retcode, "")
 
 
+position_swap = money.position_swap
+
+
 def check(con: sqlite3.Connection, market: Market, acc: sqlite3.Row, req: dict[str, Any], *, trade_allowed: bool,
           connected: bool) -> tuple[Outcome, dict[str, float]]:
     """Validate a request as the server would; returns the outcome so far and the account values."""
@@ -128,6 +137,9 @@ def check(con: sqlite3.Connection, market: Market, acc: sqlite3.Row, req: dict[s
     if not trade_allowed:
         return Outcome(c.TRADE_RETCODE_TRADE_DISABLED), values
     action = req.get("action")
+    if action == c.TRADE_ACTION_CLOSE_BY:
+        return Outcome(netting.check_close_by(con, acc, req)), values
+    netting_acc = acc["margin_mode"] == c.ACCOUNT_MARGIN_MODE_RETAIL_NETTING
     symbol = req.get("symbol", "")
     if action in (c.TRADE_ACTION_DEAL, c.TRADE_ACTION_PENDING):
         if symbol not in SYMBOLS:
@@ -148,6 +160,8 @@ def check(con: sqlite3.Connection, market: Market, acc: sqlite3.Row, req: dict[s
                 return Outcome(c.TRADE_RETCODE_POSITION_CLOSED), values
             if pos["symbol"] != symbol or otype == pos["type"] or volume > pos["volume"] + 1e-9:
                 return Outcome(c.TRADE_RETCODE_INVALID), values
+            return Outcome(0, margin_after=values["margin"]), values
+        if action == c.TRADE_ACTION_DEAL and netting_acc and netting.reduces(con, acc, symbol, otype):
             return Outcome(0, margin_after=values["margin"]), values
         _, bid, ask = market.quote(symbol)
         price = ask if otype in (c.ORDER_TYPE_BUY, c.ORDER_TYPE_BUY_LIMIT, c.ORDER_TYPE_BUY_STOP) else bid
@@ -172,8 +186,10 @@ def _position(con: sqlite3.Connection, acc: sqlite3.Row, ticket: int) -> sqlite3
                        (ticket, acc["login"], acc["server"])).fetchone()
 
 
-def execute(con: sqlite3.Connection, market: Market, acc: sqlite3.Row, req: dict[str, Any]) -> Outcome:
-    """Carry out a request that ``check`` accepted; call inside a write transaction."""
+def execute(con: sqlite3.Connection, market: Market, acc: sqlite3.Row, req: dict[str, Any],
+            reason: int = c.DEAL_REASON_EXPERT) -> Outcome:
+    """Carry out a request that ``check`` accepted; call inside a write transaction. ``reason``: who
+    sent it (an expert through the API, or the trader at the terminal: DEAL_REASON_CLIENT)."""
     now_ms = int(market.now * 1000)
     action = req["action"]
     magic, comment = int(req.get("magic", 0)), str(req.get("comment", ""))[:31]
@@ -183,11 +199,16 @@ def execute(con: sqlite3.Connection, market: Market, acc: sqlite3.Row, req: dict
         price = ask if otype == c.ORDER_TYPE_BUY else bid
         if req.get("position"):
             return close_position(con, market, acc, int(req["position"]), volume, price, now_ms, magic, comment,
-                                  c.DEAL_REASON_EXPERT)
+                                  reason)
+        if acc["margin_mode"] == c.ACCOUNT_MARGIN_MODE_RETAIL_NETTING:
+            return netting.deal(con, market, acc, req, price, now_ms, reason)
         order, deal = world.open_position(con, acc["login"], acc["server"], symbol, otype, volume, price, now_ms,
                                           magic=magic, comment=comment, sl=float(req.get("sl", 0.0)),
-                                          tp=float(req.get("tp", 0.0)))
+                                          tp=float(req.get("tp", 0.0)), reason=reason,
+                                          commission=money.commission(market, acc, volume))
         return Outcome(c.TRADE_RETCODE_DONE, deal, order, volume, price)
+    if action == c.TRADE_ACTION_CLOSE_BY:
+        return netting.close_by(con, market, acc, req, now_ms, reason)
     if action == c.TRADE_ACTION_PENDING:
         order = world.next_ticket(con)
         con.execute("INSERT INTO orders (ticket, login, server, symbol, type, state, volume_initial, volume_current,"
@@ -196,7 +217,7 @@ def execute(con: sqlite3.Connection, market: Market, acc: sqlite3.Row, req: dict
                     (order, acc["login"], acc["server"], req["symbol"], int(req["type"]), c.ORDER_STATE_PLACED,
                      float(req["volume"]), float(req["volume"]), float(req["price"]), float(req.get("sl", 0.0)),
                      float(req.get("tp", 0.0)), now_ms, int(req.get("type_time", 0)),
-                     int(req.get("type_filling", 0)), magic, c.ORDER_REASON_EXPERT, comment))
+                     int(req.get("type_filling", 0)), magic, reason, comment))
         return Outcome(c.TRADE_RETCODE_DONE, 0, order, float(req["volume"]), float(req["price"]))
     if action == c.TRADE_ACTION_SLTP:
         con.execute("UPDATE positions SET sl = ?, tp = ?, time_update_msc = ? WHERE ticket = ?",
@@ -214,73 +235,32 @@ def execute(con: sqlite3.Connection, market: Market, acc: sqlite3.Row, req: dict
 
 def close_position(con: sqlite3.Connection, market: Market, acc: sqlite3.Row, ticket: int, volume: float,
                    price: float, now_ms: int, magic: int, comment: str, reason: int) -> Outcome:
+    """Close ``volume`` of a position at ``price``: the exit deal books profit, the swap accrued by that
+    volume and the commission."""
     pos = _position(con, acc, ticket)
     assert pos is not None
     ctype = c.ORDER_TYPE_SELL if pos["type"] == c.POSITION_TYPE_BUY else c.ORDER_TYPE_BUY
     profit = profit_for(market, pos["type"], pos["symbol"], volume, pos["price_open"], price, acc["currency"])
+    swap = money.position_swap(market, pos, acc, volume)
     order, deal = world.next_ticket(con), world.next_ticket(con)
-    con.execute("INSERT INTO orders (ticket, login, server, symbol, type, state, volume_initial, volume_current,"
-                " price_open, time_setup_msc, time_done_msc, type_filling, magic, position_id, reason, comment,"
-                " history) VALUES (?,?,?,?,?,?,?,0,?,?,?,?,?,?,?,?,1)",
-                (order, acc["login"], acc["server"], pos["symbol"], ctype, c.ORDER_STATE_FILLED, volume, price,
-                 now_ms, now_ms, c.ORDER_FILLING_FOK, magic, ticket, reason, comment))
-    con.execute("INSERT INTO deals (ticket, login, server, order_ticket, time_msc, type, entry, magic, position_id,"
-                " reason, volume, price, profit, symbol, comment) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
-                (deal, acc["login"], acc["server"], order, now_ms, ctype, c.DEAL_ENTRY_OUT, magic, ticket, reason,
-                 volume, price, profit, pos["symbol"], comment))
-    con.execute("UPDATE accounts SET balance = balance + ? WHERE login = ? AND server = ?",
-                (profit, acc["login"], acc["server"]))
-    if volume >= pos["volume"] - 1e-9:
-        con.execute("DELETE FROM positions WHERE ticket = ?", (ticket,))
-    else:
-        con.execute("UPDATE positions SET volume = ?, time_update_msc = ? WHERE ticket = ?",
-                    (round(pos["volume"] - volume, 8), now_ms, ticket))
+    world.add_order(con, order, acc["login"], acc["server"], pos["symbol"], ctype, volume, price, now_ms, magic,
+                    ticket, reason, comment)
+    world.add_deal(con, deal, acc["login"], acc["server"], order, now_ms, ctype, c.DEAL_ENTRY_OUT, magic, ticket,
+                   reason, volume, price, pos["symbol"], comment, profit=profit, swap=swap,
+                   commission=money.commission(market, acc, volume))
+    reduce_position(con, pos, volume, now_ms)
     return Outcome(c.TRADE_RETCODE_DONE, deal, order, volume, price)
 
 
-def settle(con: sqlite3.Connection, market: Market, acc: sqlite3.Row) -> None:
-    """Fire stop loss / take profit and pending orders the current quotes have reached."""
-    key = (acc["login"], acc["server"])
-    hits = []
-    for pos in con.execute("SELECT * FROM positions WHERE login = ? AND server = ? AND (sl > 0 OR tp > 0)", key):
-        price = close_price(market, pos["type"], pos["symbol"])
-        buy = pos["type"] == c.POSITION_TYPE_BUY
-        if pos["sl"] and (price <= pos["sl"] if buy else price >= pos["sl"]):
-            hits.append(("pos", pos["ticket"], pos["volume"], price, c.DEAL_REASON_SL))
-        elif pos["tp"] and (price >= pos["tp"] if buy else price <= pos["tp"]):
-            hits.append(("pos", pos["ticket"], pos["volume"], price, c.DEAL_REASON_TP))
-    for o in con.execute("SELECT * FROM orders WHERE login = ? AND server = ? AND history = 0", key):
-        _, bid, ask = market.quote(o["symbol"])
-        t, p = o["type"], o["price_open"]
-        if ((t == c.ORDER_TYPE_BUY_LIMIT and ask <= p) or (t == c.ORDER_TYPE_SELL_LIMIT and bid >= p)
-                or (t == c.ORDER_TYPE_BUY_STOP and ask >= p) or (t == c.ORDER_TYPE_SELL_STOP and bid <= p)):
-            hits.append(("order", o["ticket"], o["volume_current"], ask if t % 2 == 0 else bid, 0))
-    if not hits:
+def reduce_position(con: sqlite3.Connection, pos: sqlite3.Row, volume: float, now_ms: int) -> None:
+    """Take ``volume`` off a position (deleting it when nothing is left); its stored swap shrinks in
+    proportion, since that part was booked on the exit deal."""
+    if volume >= pos["volume"] - 1e-9:
+        con.execute("DELETE FROM positions WHERE ticket = ?", (pos["ticket"],))
         return
-    now_ms = int(market.now * 1000)
-    con.execute("BEGIN IMMEDIATE")
-    try:
-        for kind, ticket, volume, price, reason in hits:
-            if kind == "pos":
-                if _position(con, acc, ticket) is not None:
-                    close_position(con, market, acc, ticket, volume, price, now_ms, 0, "", reason)
-                continue
-            o = con.execute("SELECT * FROM orders WHERE ticket = ? AND history = 0", (ticket,)).fetchone()
-            if o is None:
-                continue
-            ptype = c.POSITION_TYPE_BUY if o["type"] % 2 == 0 else c.POSITION_TYPE_SELL
-            con.execute("UPDATE orders SET history = 1, state = ?, volume_current = 0, time_done_msc = ?,"
-                        " position_id = ticket WHERE ticket = ?", (c.ORDER_STATE_FILLED, now_ms, ticket))
-            deal = world.next_ticket(con)
-            con.execute("INSERT INTO deals (ticket, login, server, order_ticket, time_msc, type, entry, magic,"
-                        " position_id, reason, volume, price, symbol, comment) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
-                        (deal, o["login"], o["server"], ticket, now_ms, ptype, c.DEAL_ENTRY_IN, o["magic"], ticket,
-                         o["reason"], volume, price, o["symbol"], o["comment"]))
-            con.execute("INSERT INTO positions (ticket, login, server, symbol, type, volume, price_open, sl, tp,"
-                        " time_msc, time_update_msc, magic, reason, comment) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
-                        (ticket, o["login"], o["server"], o["symbol"], ptype, volume, price, o["sl"], o["tp"],
-                         now_ms, now_ms, o["magic"], o["reason"], o["comment"]))
-        con.execute("COMMIT")
-    except BaseException:
-        con.execute("ROLLBACK")
-        raise
+    left = round(pos["volume"] - volume, 8)
+    con.execute("UPDATE positions SET volume = ?, swap = ?, time_update_msc = ? WHERE ticket = ?",
+                (left, round(pos["swap"] * left / pos["volume"], 2), now_ms, pos["ticket"]))
+
+
+from multi_user.mt5sim import netting  # noqa: E402  (netting builds on the functions above)
