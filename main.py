@@ -1,7 +1,8 @@
 """MT5 Desk entry point: parses the command line, then starts the GUI, a CLI command or the headless host.
 
 The command line is a contract that scripts and tests rely on (see docs/DESIGN.md, "Command line").
-Exit codes: 0 ok, 2 bad input or usage, 3 terminal or authorization failure, 4 vault locked or damaged.
+Exit codes: 0 ok, 2 bad input or usage, 3 terminal or authorization failure, 4 vault locked or damaged
+(or made with another key), 5 the data dir is owned by another running MT5 Desk (app/instance.py).
 """
 
 from __future__ import annotations

@@ -14,6 +14,8 @@ from pathlib import Path
 
 import pytest
 
+from app.instance import current_owner
+
 ROOT = Path(__file__).resolve().parent.parent
 pytestmark = pytest.mark.slow
 
@@ -141,6 +143,7 @@ def test_a_killed_host_leaves_no_orphans(data_dir: Path, sim_world: Path) -> Non
         assert dedicated["pid"] in children and len(children) >= 4  # terminals and workers
         os.kill(host.proc.pid, signal.SIGKILL)  # no chance to clean up
         host.finish()
+        assert current_owner(data_dir) is None  # freed at once: no child it started inherited the lock
         deadline = time.monotonic() + 15
         while time.monotonic() < deadline and any(_alive(p) for p in children):
             time.sleep(0.1)  # polling the condition, bounded: workers see EOF, terminals see their parent go

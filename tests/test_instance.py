@@ -19,7 +19,7 @@ HOLDER = """
 import sys
 from pathlib import Path
 from app.instance import acquire
-owner = acquire(Path(sys.argv[1]), sys.argv[2])
+owner = acquire(Path(sys.argv[1]), sys.argv[2], *sys.argv[3:])
 print("ready", flush=True)
 sys.stdin.read()
 """
@@ -28,8 +28,8 @@ sys.stdin.read()
 class OwnerChild:
     """Another process owning the data dir, as the GUI or a host would; ends when its stdin closes."""
 
-    def __init__(self, data_dir: Path, kind: str = "gui") -> None:
-        self.proc = subprocess.Popen([sys.executable, "-c", HOLDER, str(data_dir), kind], cwd=ROOT,
+    def __init__(self, data_dir: Path, kind: str = "gui", what: str = "") -> None:
+        self.proc = subprocess.Popen([sys.executable, "-c", HOLDER, str(data_dir), kind, what], cwd=ROOT,
                                      stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
         assert self.proc.stdout is not None and self.proc.stdout.readline() == "ready\n"
 
@@ -95,5 +95,23 @@ def test_the_gui_refuses_a_data_dir_a_headless_host_owns(data_dir: Path) -> None
         r = main_py(data_dir, timeout=60)
         assert r.returncode == 5, r.stderr[-2000:]
         assert f"already running on this data dir (headless host, pid {child.proc.pid})" in r.stderr
+    finally:
+        child.close()
+
+
+def test_a_verifying_link_owns_the_data_dir_but_a_plain_store_may_run_beside_it(data_dir: Path) -> None:
+    """A CLI command driving a terminal holds the lock like an app (kind "cli"): an app cannot start
+    under it; storing without a terminal (--no-verify) does not need it."""
+    child = OwnerChild(data_dir, "cli", "accounts link")
+    try:
+        r = main_py(data_dir, "run", "--headless", "--duration", "20")
+        assert r.returncode == 5
+        assert f"(command line: accounts link, pid {child.proc.pid})" in r.stderr
+        r = subprocess.run([sys.executable, str(ROOT / "main.py"), "--data-dir", str(data_dir), "accounts", "link",
+                            "--login", "7", "--server", "S", "--no-verify"], input="pw-7\n", capture_output=True,
+                           text=True, timeout=60, cwd=ROOT)
+        assert r.returncode == 0, r.stderr
+        r = main_py(data_dir, "accounts", "link", "--login", "8", "--server", "S")
+        assert r.returncode == 5 and "try again when it has finished. Nothing was changed." in r.stderr
     finally:
         child.close()
