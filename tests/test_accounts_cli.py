@@ -94,3 +94,13 @@ def test_another_key_exits_4_and_other_commands_still_work(data_dir: Path) -> No
     assert r.returncode == 4
     listed = json.loads(cli(data_dir, "accounts", "list", "--json", env={"MT5_ENCRYPTION_KEY": key2}).stdout)
     assert [a["key"] for a in listed["accounts"]] == ["7@S"]
+
+
+def test_relinking_the_account_the_terminal_shows_with_a_wrong_password_exits_3(data_dir: Path,
+                                                                                  demo_accounts: list[dict]) -> None:
+    """[R] 4: the terminal already shows the account; the password must still be checked by the broker."""
+    a = demo_accounts[0]
+    args = ("accounts", "link", "--login", str(a["login"]), "--server", a["server"])
+    assert cli(data_dir, *args, stdin=a["password"] + "\n").returncode == 0
+    r = cli(data_dir, *args, stdin="Xq9-not-it\n")
+    assert r.returncode == 3 and "Authorization failed" in r.stderr
