@@ -81,6 +81,8 @@ def test_a_line_over_the_cap_is_dropped_with_a_clear_error_and_the_next_one_is_r
     client.feed(b"x" * 700_000 + b'"}\n' + wp.encode({"type": "after"}))
     assert [m["type"] for m in seen.pushes] == ["error", "after"]
     assert "longer than 1 MB" in seen.pushes[0]["message"]
+    client.feed(b'{"type":"big","pad":"' + b"x" * 1_100_000 + b'"}\n' + wp.encode({"type": "next"}))  # one read
+    assert [m["type"] for m in seen.pushes] == ["error", "after", "error", "next"]
 
 
 def test_a_reply_with_a_bad_id_is_reported_and_the_rest_of_the_read_is_processed(qloop, fake_worker) -> None:
