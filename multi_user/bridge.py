@@ -19,6 +19,7 @@ from pathlib import Path
 from types import ModuleType
 from typing import Any
 
+from multi_user.child_command import without_secrets
 from multi_user.errors import AuthorizationError, BrokerUnreachable, IdentityMismatch, TerminalError
 
 RES_E_AUTH_FAILED = -6
@@ -107,7 +108,9 @@ class UserMT5Bridge:
             kwargs["path"] = self.terminal_path
             if self.portable:
                 kwargs["portable"] = True
-        if not self.mt5.initialize(**kwargs):
+        with without_secrets():  # initialize() may start the terminal: it must not inherit the key
+            ok = self.mt5.initialize(**kwargs)
+        if not ok:
             raise self._error("Could not connect to MetaTrader 5")
         self._initialized = True
 
