@@ -98,3 +98,11 @@ def test_a_terminal_started_by_connect_gets_no_encryption_key(mt5: ModuleType, s
     blob = Path(f"/proc/{pid}/environ").read_bytes()
     assert b"k-master-0123456789" not in blob and b"tok-123456" not in blob
     assert os.environ["MT5_ENCRYPTION_KEY"] == "k-master-0123456789"  # ours is given back
+
+
+def test_last_tick_time_is_watched_without_positions_too(bridge) -> None:
+    assert bridge.close_all_positions()["failed"] == 0
+    first = bridge.snapshot()
+    assert first["positions"] == 0
+    moved = _wait_for(lambda: (s := bridge.snapshot())["last_tick_time"] != first["last_tick_time"] and s)
+    assert moved and moved["last_tick_time"] is not None
