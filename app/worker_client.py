@@ -115,6 +115,8 @@ class WorkerClient(QObject):
         self._buf, self._scanned, self._discarding = bytearray(), 0, False
         self._hello = loop.create_future()
         self._exited = loop.create_future()
+        if self._proc is not None and self._proc.state() == QProcess.ProcessState.NotRunning:
+            self._proc.deleteLater()  # the one that crashed: nothing refers to it any more
         proc = QProcess(self)
         proc.setProgram(self.command[0])
         proc.setArguments(self.command[1:])
