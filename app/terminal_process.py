@@ -60,6 +60,8 @@ class TerminalProcess(QObject):
         loop = asyncio.get_running_loop()
         self._exited = loop.create_future()
         self._stopping = False
+        if self._proc is not None and self._proc.state() == QProcess.ProcessState.NotRunning:
+            self._proc.deleteLater()  # the one that crashed: nothing refers to it any more
         proc = QProcess(self)
         proc.setProgram(cmd[0])
         proc.setArguments(cmd[1:])

@@ -115,6 +115,8 @@ class WorkerClient(QObject):
         self._buf, self._scanned, self._discarding = bytearray(), 0, False
         self._hello = loop.create_future()
         self._exited = loop.create_future()
+        if self._proc is not None and self._proc.state() == QProcess.ProcessState.NotRunning:
+            self._proc.deleteLater()  # the one that crashed: nothing refers to it any more
         proc = QProcess(self)
         proc.setProgram(self.command[0])
         proc.setArguments(self.command[1:])
@@ -234,6 +236,8 @@ class WorkerClient(QObject):
         while (nl := buf.find(b"\n", max(start, self._scanned))) >= 0:
             if self._discarding:
                 self._discarding = False  # the oversized line ends here
+            elif nl - start > self.max_line:
+                self._report_long_line()
             elif buf[start:nl].strip():
                 self._dispatch_safely(bytes(buf[start:nl]))
             start = self._scanned = nl + 1
@@ -246,7 +250,10 @@ class WorkerClient(QObject):
             buf.clear()
             self._scanned = 0
             self._discarding = True
-            self._report(f"{self.name} wrote a line longer than {self.max_line // (1024 * 1024)} MB; it was dropped")
+            self._report_long_line()
+
+    def _report_long_line(self) -> None:
+        self._report(f"{self.name} wrote a line longer than {self.max_line // (1024 * 1024)} MB; it was dropped")
 
     def _report(self, message: str) -> None:
         log.warning("%s", message)

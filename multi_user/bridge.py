@@ -19,6 +19,7 @@ from pathlib import Path
 from types import ModuleType
 from typing import Any
 
+from multi_user.child_command import without_secrets
 from multi_user.errors import AuthorizationError, BrokerUnreachable, IdentityMismatch, TerminalError
 
 RES_E_AUTH_FAILED = -6
@@ -45,7 +46,6 @@ class TickWatch:
     def reset(self) -> None:
         self._newest: int | None = None
         self.seen_at: float | None = None
-        self.fallback_symbol: str | None = None  # watched when there are no positions
 
     def update(self, newest_msc: int | None, connected: bool, now: float) -> float | None:
         if newest_msc is not None and (self._newest is None or newest_msc > self._newest):
@@ -75,6 +75,7 @@ class UserMT5Bridge:
         self.timeout_ms = timeout_ms
         self._initialized = False
         self.ticks = TickWatch()
+        self._watch_symbol: dict[str, str] = {}  # per server: the symbol watched when there are no positions
 
     # ---- errors -----------------------------------------------------------------------------
     def _error(self, context: str, login: int | None = None, server: str | None = None) -> TerminalError:
@@ -107,7 +108,9 @@ class UserMT5Bridge:
             kwargs["path"] = self.terminal_path
             if self.portable:
                 kwargs["portable"] = True
-        if not self.mt5.initialize(**kwargs):
+        with without_secrets():  # initialize() may start the terminal: it must not inherit the key
+            ok = self.mt5.initialize(**kwargs)
+        if not ok:
             raise self._error("Could not connect to MetaTrader 5")
         self._initialized = True
 
@@ -182,7 +185,8 @@ class UserMT5Bridge:
         if positions is None:
             raise self._error("Could not read the positions")
         connected = bool(term is not None and term.connected)
-        last_tick = self.ticks.update(self._newest_tick({p.symbol for p in positions}), connected, time.time())
+        newest = self._newest_tick({p.symbol for p in positions}, str(info.server))
+        last_tick = self.ticks.update(newest, connected, time.time())
         margin_free = float(info.margin_free)
         return {"login": int(info.login), "server": str(info.server), "currency": info.currency,
                 "balance": float(info.balance), "equity": float(info.equity), "margin": float(info.margin),
@@ -191,13 +195,13 @@ class UserMT5Bridge:
                 "trade_allowed": bool(info.trade_allowed), "connected": connected, "terminal_connected": connected,
                 "last_tick_time": last_tick, "taken_at": time.time()}
 
-    def _newest_tick(self, symbols: set[str]) -> int | None:
+    def _newest_tick(self, symbols: set[str], server: str) -> int | None:
         """time_msc of the newest tick of the position symbols (or of one Market Watch symbol)."""
         if not symbols:
-            if self.ticks.fallback_symbol is None:
+            if server not in self._watch_symbol:  # symbols_get() can list thousands: once per server
                 listed = self.mt5.symbols_get() or ()
-                self.ticks.fallback_symbol = next((s.name for s in listed if getattr(s, "visible", True)), "")
-            symbols = {self.ticks.fallback_symbol} - {""}
+                self._watch_symbol[server] = next((s.name for s in listed if getattr(s, "visible", True)), "")
+            symbols = {self._watch_symbol[server]} - {""}
         times = [t.time_msc for t in (self.mt5.symbol_info_tick(s) for s in sorted(symbols)[:5]) if t is not None]
         return max(times, default=None)
 

@@ -7,10 +7,11 @@ From source: ``python -m MODULE``. In the PyInstaller build there is no interpre
 
 from __future__ import annotations
 
+import contextlib
 import os
 import re
 import sys
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
 
 CHILD_FLAG = "--child"
 
@@ -44,3 +45,17 @@ def child_environment(base: Mapping[str, str] | None = None) -> dict[str, str]:
     """
     env = os.environ if base is None else base
     return {k: v for k, v in env.items() if not is_secret_variable(k, v)}
+
+
+@contextlib.contextmanager
+def without_secrets() -> Iterator[None]:
+    """Take the secret variables out of our own environment for a moment: for a library call that
+    may start a child we cannot give an environment to (MetaTrader5's initialize() starting
+    terminal64.exe from the command line's process). Not for threaded code."""
+    saved = {k: v for k, v in os.environ.items() if is_secret_variable(k, v)}
+    for k in saved:
+        del os.environ[k]
+    try:
+        yield
+    finally:
+        os.environ.update(saved)

@@ -125,3 +125,13 @@ def test_link_and_unlink_refuse_while_a_host_runs_and_its_terminal_keeps_its_acc
         assert not [e for e in host.events if e["event"] == "account_state" and e["state"] == "mismatch"]
         host.send({"cmd": "quit"})
         assert host.finish() == 0
+
+
+def test_relinking_the_account_the_terminal_shows_with_a_wrong_password_exits_3(data_dir: Path,
+                                                                                  demo_accounts: list[dict]) -> None:
+    """[R] 4: the terminal already shows the account; the password must still be checked by the broker."""
+    a = demo_accounts[0]
+    args = ("accounts", "link", "--login", str(a["login"]), "--server", a["server"])
+    assert cli(data_dir, *args, stdin=a["password"] + "\n").returncode == 0
+    r = cli(data_dir, *args, stdin="Xq9-not-it\n")
+    assert r.returncode == 3 and "Authorization failed" in r.stderr

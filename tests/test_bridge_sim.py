@@ -81,3 +81,28 @@ def test_snapshots_carry_connection_health_and_the_margin_figures(bridge, sim_wo
     frozen = down["last_tick_time"]
     later = _wait_for(lambda: (s := bridge.snapshot())["taken_at"] > down["taken_at"] + 1.0 and s)
     assert later["connected"] is False and later["last_tick_time"] == frozen  # prices stopped: no new tick
+
+
+def test_a_terminal_started_by_connect_gets_no_encryption_key(mt5: ModuleType, sim_world: Path,
+                                                              monkeypatch: pytest.MonkeyPatch) -> None:
+    """[R] 15 on the command line's path: initialize() starts the terminal from our own process."""
+    import os
+
+    monkeypatch.setenv("MT5_ENCRYPTION_KEY", "k-master-0123456789")
+    monkeypatch.setenv("SOME_API_TOKEN", "tok-123456")
+    exe = control.base_install(sim_world)
+    assert control.terminal_pid(exe) is None
+    UserMT5Bridge(mt5, str(exe), timeout_ms=10000).connect()
+    pid = control.terminal_pid(exe)
+    assert pid is not None
+    blob = Path(f"/proc/{pid}/environ").read_bytes()
+    assert b"k-master-0123456789" not in blob and b"tok-123456" not in blob
+    assert os.environ["MT5_ENCRYPTION_KEY"] == "k-master-0123456789"  # ours is given back
+
+
+def test_last_tick_time_is_watched_without_positions_too(bridge) -> None:
+    assert bridge.close_all_positions()["failed"] == 0
+    first = bridge.snapshot()
+    assert first["positions"] == 0
+    moved = _wait_for(lambda: (s := bridge.snapshot())["last_tick_time"] != first["last_tick_time"] and s)
+    assert moved and moved["last_tick_time"] is not None

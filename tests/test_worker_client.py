@@ -81,6 +81,8 @@ def test_a_line_over_the_cap_is_dropped_with_a_clear_error_and_the_next_one_is_r
     client.feed(b"x" * 700_000 + b'"}\n' + wp.encode({"type": "after"}))
     assert [m["type"] for m in seen.pushes] == ["error", "after"]
     assert "longer than 1 MB" in seen.pushes[0]["message"]
+    client.feed(b'{"type":"big","pad":"' + b"x" * 1_100_000 + b'"}\n' + wp.encode({"type": "next"}))  # one read
+    assert [m["type"] for m in seen.pushes] == ["error", "after", "error", "next"]
 
 
 def test_a_reply_with_a_bad_id_is_reported_and_the_rest_of_the_read_is_processed(qloop, fake_worker) -> None:
@@ -206,3 +208,39 @@ def test_a_quiet_but_healthy_worker_is_pinged_and_kept(qloop, fake_worker) -> No
 
     run(qloop, scenario())
     assert client.failure is None and not any(crashed for _, crashed in seen.exits)
+
+
+def test_a_worker_dying_during_start_up_is_started_again_once(qloop, tmp_path: Path) -> None:
+    """[R] 6 with real processes: the first worker dies before its hello; exactly one more is started."""
+    from app.supervisor import RestartPolicy, Supervised
+
+    runs = tmp_path / "runs"
+    script = tmp_path / "dies_first.py"
+    script.write_text(f"import sys\nfrom pathlib import Path\nruns = Path({str(runs)!r})\n"
+                      "runs.write_text(str(int(runs.read_text() or 0) + 1) if runs.exists() else '1')\n"
+                      "if runs.read_text() == '1':\n    sys.exit(3)\n" + FAKE_WORKER)
+    events: list[dict] = []
+    sup: Supervised
+    client = WorkerClient([sys.executable, str(script)], on_push=lambda m: None,
+                          on_exit=lambda code, crashed: crashed and sup.exited(code))
+    running = asyncio.Event()
+
+    def emit(ev: dict) -> None:
+        events.append(ev)
+        if ev["state"] == "running":
+            running.set()
+
+    sup = Supervised("worker", "shared", None, emit, client.start, RestartPolicy(delays=(0.05,)))
+
+    async def scenario() -> None:
+        try:
+            await sup.start()
+            await asyncio.wait_for(running.wait(), 20)
+            await asyncio.wait_for(sup._restart_task, 5)
+        finally:
+            await sup.cancel_restart()
+            await client.stop()
+
+    run(qloop, scenario())
+    assert runs.read_text() == "2" and sup.restarts == 1
+    assert [e["state"] for e in events].count("restarting") == 1

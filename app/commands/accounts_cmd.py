@@ -184,7 +184,7 @@ def _verify(args: Any, login: int, server: str, password: str) -> dict[str, Any]
     mt5 = load_backend(backend, args.data_dir)
     bridge = UserMT5Bridge(mt5, str(exe) if exe else None, timeout_ms=60000)
     try:
-        bridge.switch(login, password, server)
+        bridge.switch(login, password, server, check_password=True)  # [R] 4: always ask the broker
         snap = bridge.snapshot()
     except TerminalError:
         raise
