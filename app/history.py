@@ -185,8 +185,8 @@ class HistoryStore:
                 first = self._failing is None
                 with self._cond:
                     self._failing = error
-                if first:
-                    log.exception("history write failed; will retry")
+                if first and not isinstance(exc, sqlite3.Error):
+                    log.exception("history write failed; will retry")  # not the database: keep the traceback
                 self._report()
                 if stop:
                     log.error("history writer stopped with %d snapshot(s) unsaved", len(self._pending))
