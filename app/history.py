@@ -123,7 +123,9 @@ class HistoryStore:
             message = "Equity history is being saved."
         else:
             state = "retrying"
-            message = f"Equity history cannot be saved ({self._failing}); retrying, nothing is lost yet."
+            message = f"Equity history cannot be saved ({self._failing}); retrying."
+            if not self._dropped:
+                message += f" Nothing is lost: {len(self._pending)} snapshot(s) wait in memory."
         if self._dropped:
             message += (f" {self._dropped} oldest snapshot(s) were dropped because the queue was full "
                         f"({self.max_pending} rows).")
