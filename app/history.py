@@ -246,9 +246,16 @@ class HistoryStore:
         return {a: {"ts": ts, "balance": b, "equity": e, "currency": c} for a, ts, b, e, c in rows}
 
     def compact(self, now: float | None = None) -> int:
-        """Downsample old snapshots; returns how many rows were removed."""
+        """Downsample old snapshots; returns how many rows were removed (0 when the file is held: next start)."""
         now = time.time() if now is None else now
-        conn = _connect(self.path)
+        try:
+            return self._compact(now)
+        except sqlite3.OperationalError as exc:  # another program holds the file: not worth failing a start for
+            log.warning("history not compacted this time: %s", exc)
+            return 0
+
+    def _compact(self, now: float) -> int:
+        conn = _connect(self.path, self._busy_timeout)
         removed = 0
         ranges = ((now - 7 * DAY, now - DAY, 60.0), (0.0, now - 7 * DAY, 900.0))
         try:

@@ -129,6 +129,17 @@ def test_full_queue_drops_the_oldest_rows_and_counts_them(tmp_path: Path) -> Non
     assert len(kept) + store.health()["dropped"] == 25  # every row is either stored or counted as dropped
 
 
+def test_compaction_skips_a_held_database_instead_of_failing_the_start(tmp_path: Path) -> None:
+    store = HistoryStore(tmp_path / "h.sqlite3", busy_timeout=0.05)
+    blocker = _locked(tmp_path / "h.sqlite3")
+    try:
+        assert store.compact() == 0
+        assert store.latest() == {}  # reads go on beside the holder (WAL)
+    finally:
+        blocker.execute("COMMIT")
+        blocker.close()
+
+
 def test_stop_while_the_database_is_held_ends_the_thread(tmp_path: Path) -> None:
     rec = Recorder()
     store = HistoryStore(tmp_path / "h.sqlite3", on_state=rec, busy_timeout=0.05, retry_first=60, retry_max=60)
