@@ -123,7 +123,9 @@ class HistoryStore:
             message = "Equity history is being saved."
         else:
             state = "retrying"
-            message = f"Equity history cannot be saved ({self._failing}); retrying, nothing is lost yet."
+            message = f"Equity history cannot be saved ({self._failing}); retrying."
+            if not self._dropped:
+                message += f" Nothing is lost: {len(self._pending)} snapshot(s) wait in memory."
         if self._dropped:
             message += (f" {self._dropped} oldest snapshot(s) were dropped because the queue was full "
                         f"({self.max_pending} rows).")
@@ -185,8 +187,8 @@ class HistoryStore:
                 first = self._failing is None
                 with self._cond:
                     self._failing = error
-                if first:
-                    log.exception("history write failed; will retry")
+                if first and not isinstance(exc, sqlite3.Error):
+                    log.exception("history write failed; will retry")  # not the database: keep the traceback
                 self._report()
                 if stop:
                     log.error("history writer stopped with %d snapshot(s) unsaved", len(self._pending))
@@ -244,9 +246,16 @@ class HistoryStore:
         return {a: {"ts": ts, "balance": b, "equity": e, "currency": c} for a, ts, b, e, c in rows}
 
     def compact(self, now: float | None = None) -> int:
-        """Downsample old snapshots; returns how many rows were removed."""
+        """Downsample old snapshots; returns how many rows were removed (0 when the file is held: next start)."""
         now = time.time() if now is None else now
-        conn = _connect(self.path)
+        try:
+            return self._compact(now)
+        except sqlite3.OperationalError as exc:  # another program holds the file: not worth failing a start for
+            log.warning("history not compacted this time: %s", exc)
+            return 0
+
+    def _compact(self, now: float) -> int:
+        conn = _connect(self.path, self._busy_timeout)
         removed = 0
         ranges = ((now - 7 * DAY, now - DAY, 60.0), (0.0, now - 7 * DAY, 900.0))
         try:

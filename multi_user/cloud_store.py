@@ -39,6 +39,7 @@ SESSION_FILE = "cloud_session.json"
 COLUMNS = ("id, login, server, password_encrypted, label, investor, mode, terminal_path, sort_order, "
            "deleted_at, created_at, updated_at, changed_at")
 Clock = Callable[[], datetime]
+DATE_RESOLUTION = timedelta(seconds=1.25)  # the Date header's whole second, plus the reply's travel
 
 
 class CloudError(DeskError):
@@ -207,8 +208,10 @@ class CloudStore:
     async def _note_server_time(self, response: httpx.Response) -> None:
         """Measure the server's clock against ours from the HTTP Date header every response carries.
 
-        Date has whole seconds, so the server's time is taken as the middle of that second (error <= 0.5 s
-        plus the response's travel time). Used only to place this machine's changes on the server's clock."""
+        Date has whole seconds and was stamped a little before we read it, so the offset lies in
+        [Date - ours, Date + 1 s + travel - ours]. We take the value in that range nearest to zero: a clock
+        that agrees with the server's to within the range keeps millisecond ordering of its changes, and one
+        that is off by more is corrected to within about a second."""
         raw = response.headers.get("date")
         if not raw:
             return
@@ -218,7 +221,9 @@ class CloudStore:
             return
         if server.tzinfo is None:
             server = server.replace(tzinfo=UTC)
-        self.server_offset = server + timedelta(milliseconds=500) - self._clock()
+        low = server - self._clock()
+        high = low + DATE_RESOLUTION
+        self.server_offset = min(max(timedelta(0), low), high)
 
     async def aclose(self) -> None:
         await self._settle()

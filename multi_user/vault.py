@@ -113,7 +113,7 @@ def _account(row: tuple[Any, ...]) -> Account:
 class Vault:
     def __init__(self, conn: sqlite3.Connection, credentials: MT5CredentialManager, path: Path,
                  clock: Clock | None = None) -> None:
-        self._conn = conn
+        self._conn = vault_setup.GuardedConnection(conn, path)
         self.credentials = credentials
         self.path = path
         self.clock = clock  # where change stamps come from (tests give two desktops different clocks)
@@ -139,7 +139,7 @@ class Vault:
         self._conn.close()
 
     @contextmanager
-    def _tx(self) -> Iterator[sqlite3.Connection]:
+    def _tx(self) -> Iterator[vault_setup.GuardedConnection]:
         self._conn.execute("BEGIN IMMEDIATE")
         try:
             yield self._conn
@@ -154,7 +154,7 @@ class Vault:
         row = self._conn.execute("SELECT value FROM meta WHERE key='key_check'").fetchone()
         return None if row is None else self.credentials.can_decrypt(row[0])
 
-    def _ensure_key(self, c: sqlite3.Connection) -> None:
+    def _ensure_key(self, c: vault_setup.GuardedConnection) -> None:
         row = c.execute("SELECT value FROM meta WHERE key='key_check'").fetchone()
         if row is None:
             c.execute("INSERT INTO meta VALUES ('key_check', ?)", (self.credentials.encrypt(KEY_CHECK_PLAINTEXT),))

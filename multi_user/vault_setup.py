@@ -19,6 +19,7 @@ from __future__ import annotations
 import os
 import sqlite3
 from pathlib import Path
+from typing import Any
 
 from multi_user.errors import VaultError
 
@@ -27,7 +28,7 @@ MARKER_TEXT = ("MT5 Desk: this data dir holds a vault (vault.sqlite3). If that f
                "restore it from a backup rather than deleting this marker.\n")
 
 
-def _refusal(path: Path, exc: sqlite3.Error) -> VaultError:
+def refusal(path: Path, exc: sqlite3.Error) -> VaultError:
     name = getattr(exc, "sqlite_errorname", "") or ""
     if name.startswith(("SQLITE_BUSY", "SQLITE_LOCKED")):
         return VaultError(f"The vault {path} is busy: another MT5 Desk process kept it locked for "
@@ -74,7 +75,7 @@ def connect(path: Path, migrations: list[str], marker: Path) -> tuple[sqlite3.Co
             version = _migrate(conn, migrations)
     except sqlite3.Error as exc:
         conn.close()
-        raise _refusal(path, exc) from None
+        raise refusal(path, exc) from None
     except BaseException:
         conn.close()
         raise
@@ -107,3 +108,35 @@ def _write_marker(marker: Path) -> None:
         f.flush()
         os.fsync(f.fileno())
     os.replace(tmp, marker)  # several processes may race here; all write the same text
+
+
+class Result:
+    """A statement's rows, read in full while still guarded (SQLite reads pages lazily, as rows are fetched)."""
+
+    def __init__(self, rows: list[Any], rowcount: int) -> None:
+        self._rows, self.rowcount = rows, rowcount
+
+    def fetchone(self) -> Any:
+        return self._rows[0] if self._rows else None
+
+    def fetchall(self) -> list[Any]:
+        return self._rows
+
+
+class GuardedConnection:
+    """The vault's connection once open: damage or a busy file met later is a VaultError (exit 4), not a traceback."""
+
+    def __init__(self, conn: sqlite3.Connection, path: Path) -> None:
+        self._conn, self._path = conn, path
+
+    def execute(self, statement: str, params: tuple[Any, ...] = ()) -> Result:
+        try:
+            cur = self._conn.execute(statement, params)
+            return Result(cur.fetchall(), cur.rowcount)
+        except (sqlite3.IntegrityError, sqlite3.ProgrammingError, sqlite3.InterfaceError):
+            raise  # a mistake in a statement, not damage
+        except sqlite3.DatabaseError as exc:
+            raise refusal(self._path, exc) from None
+
+    def close(self) -> None:
+        self._conn.close()

@@ -147,6 +147,13 @@ def test_the_servers_clock_is_measured_from_every_reply(tmp_path, supabase_serve
             await store.sign_up("clock@example.test", "clock-pass-1")
             await store.fetch_rows()
             assert abs(store.server_offset - timedelta(hours=3)) < timedelta(seconds=2)
+            right = CloudStore(d, supabase_server.url, supabase_server.anon_key)  # same clock as the server
+            try:
+                await right.current_user()
+                await right.fetch_rows()
+                assert right.server_offset == timedelta(0)  # agreeing clocks keep millisecond ordering
+            finally:
+                await right.aclose()
         finally:
             await store.aclose()
 

@@ -211,6 +211,23 @@ def test_a_damaged_vault_page_is_exit_4_with_a_plain_message(data_dir: Path) -> 
     assert _files(data_dir) == before  # nothing changed on disk
 
 
+def test_a_vault_held_by_another_program_is_a_vault_error_not_a_traceback(data_dir: Path) -> None:
+    vault = Vault.open(data_dir)
+    vault.link(1, "S", "pw-1")
+    vault._conn.execute("PRAGMA busy_timeout = 50")  # the app waits 15 s; the test need not
+    blocker = sqlite3.connect(data_dir / "vault.sqlite3", isolation_level=None, timeout=0)
+    blocker.execute("BEGIN EXCLUSIVE")
+    try:
+        with pytest.raises(VaultError, match="busy") as info:
+            vault.link(2, "S", "pw-2")
+        assert info.value.exit_code == 4
+    finally:
+        blocker.execute("ROLLBACK")
+        blocker.close()
+    assert [a.login for a in vault.list_accounts()] == [1]
+    vault.close()
+
+
 def test_a_vault_truncated_to_zero_bytes_is_damaged_not_new(data_dir: Path) -> None:
     path = _vault_with_accounts(data_dir)
     path.write_bytes(b"")
