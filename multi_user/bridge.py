@@ -68,8 +68,12 @@ def _norm(path: str | os.PathLike[str] | None) -> str | None:
 
 class UserMT5Bridge:
     def __init__(self, mt5: ModuleType, terminal_path: str | None = None, *, portable: bool = False,
-                 timeout_ms: int = 60000) -> None:
+                 timeout_ms: int = 60000, may_launch: bool = True) -> None:
         self.mt5 = mt5
+        # initialize() launches the terminal when its pipe is missing. For a terminal the app supervises
+        # that would be a second, unsupervised copy in the same folder (it outlives the app): there only
+        # an explicit connect() — sent by the app once its terminal is up — may attach.
+        self.may_launch = may_launch
         self.terminal_path = str(terminal_path) if terminal_path else None
         self.portable = portable
         self.timeout_ms = timeout_ms
@@ -126,6 +130,10 @@ class UserMT5Bridge:
         if terminal_path and _norm(terminal_path) != _norm(self.terminal_path):
             self.shutdown()
             self.terminal_path = str(terminal_path)
+        if not self._initialized and not self.may_launch:
+            raise TerminalError(f"Could not log in to {login} on {server}: the terminal is not running; the app "
+                                "is restarting it and logs the account in again when it is up",
+                                RES_E_INTERNAL_FAIL_CONNECT)
         self.connect()
         current = self.current()
         was_connected = self._broker_connected()

@@ -35,6 +35,7 @@ class Worker:
         # worker must not attach on its own meanwhile: initialize() would launch a second terminal
         # that nobody supervises (and that would outlive the app).
         self.supervised = supervised
+        bridge.may_launch = not supervised
         self._lost = False
         self.out = out
         self.lane = lane

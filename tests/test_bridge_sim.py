@@ -106,3 +106,29 @@ def test_last_tick_time_is_watched_without_positions_too(bridge) -> None:
     assert first["positions"] == 0
     moved = _wait_for(lambda: (s := bridge.snapshot())["last_tick_time"] != first["last_tick_time"] and s)
     assert moved and moved["last_tick_time"] is not None
+
+
+def test_a_supervised_bridge_never_launches_a_second_terminal(mt5: ModuleType, sim_world: Path,
+                                                              demo_accounts: list[dict]) -> None:
+    """The soak's orphans: a switch after the supervised terminal died must not let initialize() start an
+    unsupervised copy in the same folder; the app restarts the terminal and sends reconnect."""
+    a = demo_accounts[0]
+    exe = control.base_install(sim_world)
+    proc = control.start_terminal(exe)
+    try:
+        assert control.wait_ready(exe, 10.0, proc) is not None
+        b = UserMT5Bridge(mt5, str(exe), timeout_ms=5000, may_launch=False)
+        b.connect()  # the app's explicit connect once its terminal is up
+        b.switch(a["login"], a["password"], a["server"])
+        control.stop_terminal(exe)
+        proc.wait(10)
+        for _ in range(2):
+            with pytest.raises(TerminalError) as caught:
+                b.switch(a["login"], a["password"], a["server"], check_password=True)
+            assert caught.value.code == -10004
+            assert control.terminal_pid(exe) is None  # nobody started a second terminal
+        assert "restarting" in str(caught.value)
+    finally:
+        if proc.poll() is None:
+            control.stop_terminal(exe)
+            proc.wait(10)
