@@ -77,10 +77,25 @@ def test_the_past_is_there_and_adds_up(mt5, demo_accounts) -> None:
     assert 0 in nights_seen and 1 in nights_seen and max(nights_seen) >= 3  # a Wednesday's triple among them
 
 
-def test_history_days_and_a_fast_init(tmp_path) -> None:
-    proc = sim_cli(tmp_path, "init", "--history-days", "10", "--json")
-    assert proc.returncode == 0, proc.stderr
-    assert sim_cli(tmp_path, "init", "--history-days", "-1").returncode == 2
+def test_history_days_and_a_deterministic_past(tmp_path) -> None:
+    from multi_user.mt5sim import world
+
+    for name in ("a", "b"):
+        proc = sim_cli(tmp_path / name, "init", "--history-days", "10", "--json")
+        assert proc.returncode == 0, proc.stderr
+    assert sim_cli(tmp_path / "c", "init", "--history-days", "-1").returncode == 2
+    assert not (tmp_path / "c" / "sim" / world.DB_NAME).exists()  # bad input stores nothing
+    pasts = []
+    for name in ("a", "b"):
+        con = world.connect(tmp_path / name / "sim")
+        pasts.append([tuple(r) for r in con.execute(
+            "SELECT ticket, login, time_msc, type, entry, volume, price, profit, commission, swap FROM deals"
+            " WHERE type IN (0, 1) AND comment != 'demo' ORDER BY ticket")])
+        first = con.execute("SELECT min(time_msc) FROM deals").fetchone()[0] / 1000
+        con.close()
+        assert 10 * 86400 <= time.time() - first < 11 * 86400
+    n = min(map(len, pasts)) - 20  # the two pasts may stop a trade apart on each account
+    assert n > 100 and pasts[0][:n] == pasts[1][:n]
 
 
 def test_commission_per_side_and_credit_apart_from_balance(mt5, sim_world, data_dir, demo_accounts) -> None:

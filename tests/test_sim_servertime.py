@@ -84,3 +84,16 @@ def test_times_are_server_wall_time(sim_world, data_dir, demo_accounts) -> None:
         assert all(p < off for p in got["pos_ahead"]) and all(p > off - 40 * 3600 for p in got["pos_ahead"])
         assert got["last_deal_ahead"] <= off + 1
         assert got["d1"] == [0, 0]  # daily bars open at the server's midnight
+
+
+def test_a_world_from_an_older_simulator_gets_the_new_columns(tmp_path) -> None:
+    from multi_user.mt5sim import control, world
+
+    control.init_world(tmp_path, history_days=0)
+    con = world.connect(tmp_path)
+    for table, column in (("servers", "tz"), ("servers", "commission"), ("servers", "so_call"),
+                          ("servers", "so_so"), ("accounts", "margin_mode")):
+        con.execute(f"ALTER TABLE {table} DROP COLUMN {column}")
+    con.close()
+    listed = control.demo_accounts(tmp_path)  # ensure_world upgrades
+    assert {a["server_zone"] for a in listed} == {"utc"} and {a["margin_mode"] for a in listed} == {2}

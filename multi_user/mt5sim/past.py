@@ -1,6 +1,6 @@
 """A deterministic past for every demo account: ``sim init --history-days N`` (default 90).
 
-Each account gets, from a seed of its own: an opening deposit N days ago, then trades one after
+Each account gets, from a seed of its own: an opening deposit N days before today's UTC midnight, then trades one after
 another (a few a day, none opened at the weekend, some held over rollovers so they pay swap), each a
 history order and deal to open and to close, with the server's commission on both deals; a second
 deposit about 40 % of the way in; a withdrawal about 70 % of the way in on every third account;
@@ -64,28 +64,34 @@ def _balance(con: sqlite3.Connection, acc: Account) -> float:
                              (acc.login, acc.server)).fetchone()[0])
 
 
-def fill(con: sqlite3.Connection, seed: int, acc: Account, now: float, days: int, pending: float = 0.0) -> None:
-    """Write the account's past up to ``now`` and leave its balance at ``acc.balance - pending`` (what
-    is still to be booked: the entry commissions of its current positions); call inside the world's
-    creating transaction, before opening those positions."""
+def fill(con: sqlite3.Connection, seed: int, acc: Account, now: float, days: int, pending: float = 0.0,
+         end: float | None = None) -> None:
+    """Write the account's past, ``days`` before today's UTC midnight up to ``end`` (default ``now``), and
+    leave its balance at ``acc.balance - pending`` (what is still to be booked: the entry commissions of
+    its current positions); call inside the world's creating transaction, before opening those positions."""
+    end = now if end is None else end
     rng = random.Random(seed * 1009 + acc.index)
-    start = now - days * 86400
+    # from a UTC midnight, so worlds made the same day with the same seed share their past (only
+    # where it stops, at ``now``, differs)
+    start = math.floor(now / 86400) * 86400 - days * 86400
     first_deposit = world.next_ticket(con)  # its amount is known only at the end
     before = _balance(con, acc)
     symbols = _FAVOURITES[acc.index % len(_FAVOURITES)]
-    streak = (now - 0.45 * days * 86400, now - 0.35 * days * 86400) if acc.index == LOSING_STREAK else None
+    streak = (start + 0.55 * days * 86400, start + 0.65 * days * 86400) if acc.index == LOSING_STREAK else None
     extra = [(start + 0.4 * days * 86400, round(acc.balance * 0.2, -2))]
     if acc.index % 3 == 1:
         extra.append((start + 0.7 * days * 86400, -round(acc.balance * 0.1, -2)))
+    if days <= 0:  # no past: the opening deposit only
+        extra = []
     t = start + rng.uniform(2, 8) * HOUR
     losers = 0
-    while True:
+    while days > 0:
         t += rng.expovariate(1 / (9 * HOUR))
         while _weekday(acc.clock, t) >= 5:  # Saturday and Sunday, server time
             t += 6 * HOUR
         hold = rng.expovariate(1 / (5 * HOUR)) if rng.random() < 0.8 else rng.uniform(20, 70) * HOUR
         close_t = t + max(120.0, hold)
-        if close_t > now - 2 * HOUR:
+        if close_t > end - 2 * HOUR:
             break
         while extra and extra[0][0] < t:
             when, amount = extra.pop(0)

@@ -135,10 +135,13 @@ class Terminal:
         if acc is None:
             return None, e.CALL_FAILED
         market = self.market()
+        vals = None
         if self.connected():
-            settle.settle(self.db, market, acc)
-            acc = self.account()
-        vals = trading.account_values(self.db, market, acc)
+            vals = settle.settle(self.db, market, acc)
+            if vals is None:  # something fired: read the account again
+                acc = self.account()
+        if vals is None:
+            vals = trading.account_values(self.db, market, acc)
         values = {
             "login": acc["login"], "trade_mode": acc["trade_mode"], "leverage": acc["leverage"],
             "limit_orders": 200, "margin_so_mode": c.ACCOUNT_STOPOUT_MODE_PERCENT,

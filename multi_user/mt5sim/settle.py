@@ -17,8 +17,10 @@ from multi_user.mt5sim import money, netting, world
 from multi_user.mt5sim.trading import Market, _position, account_values, close_position, close_price, position_values
 
 
-def settle(con: sqlite3.Connection, market: Market, acc: sqlite3.Row) -> None:
-    """Fire stop loss / take profit and pending orders the current quotes have reached, then stop out."""
+def settle(con: sqlite3.Connection, market: Market, acc: sqlite3.Row) -> dict[str, float] | None:
+    """Fire stop loss / take profit and pending orders the current quotes have reached, then stop out.
+    Returns the account values when nothing happened (they were needed for the stop-out check and are
+    still current), else None."""
     key = (acc["login"], acc["server"])
     hits = []
     for pos in con.execute("SELECT * FROM positions WHERE login = ? AND server = ? AND (sl > 0 OR tp > 0)", key):
@@ -34,8 +36,10 @@ def settle(con: sqlite3.Connection, market: Market, acc: sqlite3.Row) -> None:
         if ((t == c.ORDER_TYPE_BUY_LIMIT and ask <= p) or (t == c.ORDER_TYPE_SELL_LIMIT and bid >= p)
                 or (t == c.ORDER_TYPE_BUY_STOP and ask >= p) or (t == c.ORDER_TYPE_SELL_STOP and bid <= p)):
             hits.append(("order", o["ticket"], o["volume_current"], ask if t % 2 == 0 else bid, 0))
-    if not hits and not _below_stop_out(con, market, acc):
-        return
+    if not hits:
+        values = account_values(con, market, acc)
+        if not values["margin"] or values["margin_level"] > acc["so_so"]:
+            return values
     now_ms = int(market.now * 1000)
     con.execute("BEGIN IMMEDIATE")
     try:
@@ -50,6 +54,7 @@ def settle(con: sqlite3.Connection, market: Market, acc: sqlite3.Row) -> None:
     except BaseException:
         con.execute("ROLLBACK")
         raise
+    return None
 
 
 def _fill(con: sqlite3.Connection, market: Market, acc: sqlite3.Row, ticket: int, volume: float, price: float,
@@ -86,11 +91,6 @@ class _Acc(dict):
     def __init__(self, acc: sqlite3.Row, row: sqlite3.Row) -> None:
         super().__init__({k: acc[k] for k in acc.keys()})  # noqa: SIM118 (a Row)
         self["balance"], self["credit"] = row["balance"], row["credit"]
-
-
-def _below_stop_out(con: sqlite3.Connection, market: Market, acc: sqlite3.Row) -> bool:
-    v = account_values(con, market, acc)
-    return v["margin"] > 0 and v["margin_level"] <= acc["so_so"]
 
 
 def stop_out(con: sqlite3.Connection, market: Market, acc: sqlite3.Row, now_ms: int) -> int:

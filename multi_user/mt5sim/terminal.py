@@ -114,6 +114,8 @@ def main(argv: list[str] | None = None) -> int:
         return 2
     if not world.is_ready(world_dir):
         world.create(world_dir)
+    else:
+        world.upgrade(world_dir)  # a world made by an older simulator gets the newer columns
     pid = os.getpid()
     con = world.connect(world_dir)
     con.execute("INSERT INTO terminals (folder, pid, started) VALUES (?, ?, ?) ON CONFLICT(folder) DO UPDATE"

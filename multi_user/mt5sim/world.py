@@ -214,8 +214,9 @@ def _fill_demo(con: sqlite3.Connection, seed: int, history_days: int) -> None:
             _, bid, ask = prices.quote(seed, symbol, t)
             fee = money.commission(Market(seed, t, clock=acc.clock), acc, volume)
             opened.append((symbol, ptype, volume, ask if ptype == c.POSITION_TYPE_BUY else bid, t, fee))
-        past.fill(con, seed, acc, now - max(hours for *_, hours in positions) * 3600 if positions else now,
-                  history_days, pending=sum(fee for *_, fee in opened))
+        # the past stops before the oldest open position, so no closed trade overlaps it (netting)
+        past.fill(con, seed, acc, now, history_days, pending=sum(fee for *_, fee in opened),
+                  end=now - max(hours for *_, hours in positions) * 3600 if positions else now)
         for symbol, ptype, volume, price, t, fee in opened:
             open_position(con, login, server, symbol, ptype, volume, price, int(t * 1000), comment="demo",
                           commission=fee)
