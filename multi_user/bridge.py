@@ -89,13 +89,15 @@ class UserMT5Bridge:
             self.mt5.shutdown()
             self._initialized = False
 
-    def switch(self, login: int, password: str, server: str, *, terminal_path: str | None = None) -> Identity:
+    def switch(self, login: int, password: str, server: str, *, terminal_path: str | None = None,
+               check_password: bool = False) -> Identity:
         if terminal_path and _norm(terminal_path) != _norm(self.terminal_path):
             self.shutdown()
             self.terminal_path = str(terminal_path)
         self.connect()
         current = self.current()
-        if current is not None and current.login == login and current.server == server and self._broker_connected():
+        if (not check_password and current is not None and current.login == login and current.server == server
+                and self._broker_connected()):
             return self.verify(login, server)  # already there: no second login
         if not self.mt5.login(login, password=password, server=server, timeout=self.timeout_ms):
             err = self._error(f"Could not log in to {login} on {server}", login, server)
@@ -164,7 +166,7 @@ class UserMT5Bridge:
 
     def close_all_positions(self, comment: str = "MT5 Desk close all") -> dict[str, Any]:
         mt5 = self.mt5
-        closed, failed, messages = 0, 0, []
+        closed, failed, messages, retcodes = 0, 0, [], []
         for p in self.mt5.positions_get() or ():
             tick = mt5.symbol_info_tick(p.symbol)
             if tick is None:
@@ -177,6 +179,8 @@ class UserMT5Bridge:
                        "price": tick.bid if buy else tick.ask, "deviation": 20, "magic": p.magic,
                        "comment": comment, "type_time": mt5.ORDER_TIME_GTC, "type_filling": self._filling(p.symbol)}
             result = mt5.order_send(request)
+            if result is not None:
+                retcodes.append(int(result.retcode))
             if result is not None and result.retcode == mt5.TRADE_RETCODE_DONE:
                 closed += 1
             else:
@@ -184,7 +188,7 @@ class UserMT5Bridge:
                 why = result.comment if result is not None else str(mt5.last_error())
                 code = result.retcode if result is not None else None
                 messages.append(f"{p.symbol} #{p.ticket}: {why} ({code})")
-        return {"closed": closed, "failed": failed, "messages": messages}
+        return {"closed": closed, "failed": failed, "messages": messages, "retcodes": retcodes}
 
     def order_send(self, request: dict[str, Any]) -> dict[str, Any]:
         result = self.mt5.order_send(request)

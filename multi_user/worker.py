@@ -112,7 +112,8 @@ class Worker:
             raise BadInput("switch needs login, password and server") from exc
         self._mismatch = None
         try:
-            ident = self.bridge.switch(login, password, server)
+            check = {"check_password": True} if req.get("check_password") else {}  # log in even if already there
+            ident = self.bridge.switch(login, password, server, **check)
         except DeskError:
             self._creds = None
             self.push_health()
