@@ -77,8 +77,6 @@ class JobBook:
 
     def fail(self, job: Job, message: str | None) -> None:
         """The job could not be carried out (its login failed, its worker died)."""
-        if job.result is None:
-            job.result = {}
         self._move(job, FAILED, message)
 
     def cancel(self, job: Job, message: str | None) -> None:
@@ -88,6 +86,8 @@ class JobBook:
         if state not in _NEXT.get(job.state, ()):
             raise JobStateError(f"job {job.id} cannot go from {job.state} to {state}")
         job.state, job.message = state, message
+        if state in END_STATES and job.result is None:
+            job.result = {}
         self._emit(self.event(job))
 
     @staticmethod

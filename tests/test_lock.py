@@ -146,3 +146,77 @@ def test_events_are_numbered_without_gaps() -> None:
         lock.activate(acct)
     seqs = [e["seq"] for e in events]
     assert seqs == list(range(1, len(events) + 1))
+
+
+# ---- [R] 2: no job waits behind a viewer; jobs run in request order ------------------------------
+def job_of(lock: ActiveAccountLock, events: list[dict], account: str) -> str:
+    """The id of the account's newest job, from its events (works for any job record)."""
+    return [e for e in events if e["event"] == "job" and e["account"] == account][-1].get("id", account)
+
+
+def test_after_a_worker_crash_a_job_requested_meanwhile_runs_before_the_viewer() -> None:
+    lock, _ = make()
+    lock.activate("A")
+    lock.switch_succeeded("A")
+    lock.worker_crashed()
+    lock.run_job("B", "close_all")
+    lock.worker_ready()
+    assert lock.holder.account == "B" and lock.holder.reason == "job"
+    assert [r.account for r in lock.queue] == ["A"]  # the viewer comes back after the job
+
+
+def test_a_confirmed_preemption_never_leaves_a_job_behind_the_viewer() -> None:
+    lock, events = make()
+    lock.run_job("A", "close_all")
+    lock.switch_succeeded("A")
+    lock.run_job("B", "close_all")
+    lock.activate("C", preempt=True)
+    assert lock.holder.reason == "job"
+    assert [r.reason for r in lock.queue] == ["job", "viewing"]
+    lock.job_finished(job_of(lock, events, "A"), True)
+    assert lock.holder.account == "B"
+
+
+def test_a_later_job_never_jumps_ahead_of_an_older_one() -> None:
+    lock, _ = make()
+    lock.activate("A")
+    lock.switch_succeeded("A")
+    lock.worker_crashed()
+    lock.run_job("B", "close_all")
+    lock.run_job("C", "close_all")
+    lock.worker_ready()
+    lock.run_job("D", "close_all")
+    assert lock.holder.account == "B" and [r.account for r in lock.queue] == ["C", "D", "A"]
+
+
+def test_release_during_a_started_job_hands_over_only_after_its_true_outcome() -> None:
+    lock, events = make()
+    lock.run_job("A", "close_all")
+    lock.switch_succeeded("A")
+    lock.run_job("B", "close_all")
+    assert lock.release()
+    assert lock.holder.account == "A" and lock.lock_event()["holder"]["then"] == "release"
+    assert [e["state"] for e in events if e["event"] == "job" and e["account"] == "A"] == ["queued", "started"]
+    lock.job_finished(job_of(lock, events, "A"), True, "closed 3", result={"closed": 3, "failed": 0})
+    end = [e for e in events if e["event"] == "job" and e["account"] == "A"][-1]
+    assert end["state"] == "done" and end["result"] == {"closed": 3, "failed": 0}
+    assert lock.holder.account == "B" and states(lock)["A"] == "idle"
+
+
+def test_a_worker_crash_fails_a_started_job_and_requeues_one_that_had_not_started() -> None:
+    lock, events = make()
+    lock.run_job("A", "close_all")
+    lock.switch_succeeded("A")
+    lock.run_job("B", "close_all")
+    lock.worker_crashed()
+    a = [e["state"] for e in events if e["event"] == "job" and e["account"] == "A"]
+    assert a == ["queued", "started", "failed"]
+    lock.worker_ready()
+    assert lock.holder.account == "B"
+    lock.switch_succeeded("B")
+    lock.worker_crashed()  # B had started
+    lock.run_job("C", "close_all")
+    lock.worker_ready()
+    lock.worker_crashed()  # C had not started: it waits again, still queued
+    assert [e["state"] for e in events if e["event"] == "job" and e["account"] == "C"] == ["queued"]
+    assert [r.account for r in lock.queue] == ["C"]
