@@ -154,13 +154,20 @@ def job_of(lock: ActiveAccountLock, events: list[dict], account: str) -> str:
     return [e for e in events if e["event"] == "job" and e["account"] == account][-1].get("id", account)
 
 
-def test_after_a_worker_crash_a_job_requested_meanwhile_runs_before_the_viewer() -> None:
+def viewer_crash_then_jobs(*accounts: str) -> ActiveAccountLock:
+    """A is viewed, the worker crashes, jobs are requested meanwhile, the worker comes back."""
     lock, _ = make()
     lock.activate("A")
     lock.switch_succeeded("A")
     lock.worker_crashed()
-    lock.run_job("B", "close_all")
+    for account in accounts:
+        lock.run_job(account, "close_all")
     lock.worker_ready()
+    return lock
+
+
+def test_after_a_worker_crash_a_job_requested_meanwhile_runs_before_the_viewer() -> None:
+    lock = viewer_crash_then_jobs("B")
     assert lock.holder.account == "B" and lock.holder.reason == "job"
     assert [r.account for r in lock.queue] == ["A"]  # the viewer comes back after the job
 
@@ -178,13 +185,7 @@ def test_a_confirmed_preemption_never_leaves_a_job_behind_the_viewer() -> None:
 
 
 def test_a_later_job_never_jumps_ahead_of_an_older_one() -> None:
-    lock, _ = make()
-    lock.activate("A")
-    lock.switch_succeeded("A")
-    lock.worker_crashed()
-    lock.run_job("B", "close_all")
-    lock.run_job("C", "close_all")
-    lock.worker_ready()
+    lock = viewer_crash_then_jobs("B", "C")
     lock.run_job("D", "close_all")
     assert lock.holder.account == "B" and [r.account for r in lock.queue] == ["C", "D", "A"]
 
