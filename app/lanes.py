@@ -114,6 +114,7 @@ class Lane:
         for t in tasks:
             with contextlib.suppress(asyncio.CancelledError, Exception):
                 await t
+        self.lock.close("the app stopped")  # the worker is gone: every job ends, none is left pending
 
     async def action(self, what: str) -> None:
         """Terminals panel: start, stop or restart this lane's processes."""

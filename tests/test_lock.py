@@ -221,3 +221,13 @@ def test_a_worker_crash_fails_a_started_job_and_requeues_one_that_had_not_starte
     lock.worker_crashed()  # C had not started: it waits again, still queued
     assert [e["state"] for e in events if e["event"] == "job" and e["account"] == "C"] == ["queued"]
     assert [r.account for r in lock.queue] == ["C"]
+
+
+def test_when_the_lane_stops_every_job_ends() -> None:
+    lock, events = make()
+    lock.run_job("A", "close_all")
+    lock.switch_succeeded("A")
+    lock.run_job("B", "close_all")
+    lock.close("the app stopped")
+    ends = {e["account"]: e["state"] for e in events if e["event"] == "job"}
+    assert ends == {"A": "failed", "B": "cancelled"} and lock.holder is None and not lock.queue
