@@ -176,3 +176,32 @@ def test_a_verify_that_logs_in_checks_the_password_once(qloop, lane: Lane) -> No
         assert [bool(f.get("check_password")) for f in lane.worker.ops("switch")] == [True]
 
     qloop.run_until_complete(scenario())
+
+
+def test_a_close_all_the_worker_did_not_answer_in_time_ends_only_when_the_worker_is_gone(qloop, lane: Lane) -> None:
+    from app.worker_client import WorkerError
+    from multi_user import worker_protocol as wp
+
+    async def timed_out(op: str, **fields: Any) -> Any:
+        lane.worker.calls.append((op, fields))
+        changed()
+        if op == "close_all":
+            try:
+                raise TimeoutError
+            except TimeoutError:
+                raise WorkerError(wp.ERR_IPC, "shared worker did not answer 'close_all' within 90 s") from None
+        return {}
+
+    lane.worker.request = timed_out  # type: ignore[method-assign]
+
+    async def scenario() -> None:
+        job = lane.lock.run_job(A, "close_all")
+        await until(lambda: len(lane.worker.ops("close_all")) == 1)
+        for _ in range(5):
+            await asyncio.sleep(0)  # let any wrong report happen
+        assert job.state == "started"  # the worker may still be closing positions
+        lane.worker.running = False
+        lane.lock.worker_crashed()  # the hung worker is killed ([R] 7): now the job has really stopped
+        assert job.state == "failed" and "worker stopped" in (job.message or "")
+
+    qloop.run_until_complete(scenario())
