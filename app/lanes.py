@@ -16,6 +16,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from app.jobs import Job
 from app.lock import ActiveAccountLock
 from app.supervisor import RestartPolicy, Supervised
 from app.terminal_process import TerminalProcess
@@ -65,11 +66,14 @@ class Lane:
         self.accounts: dict[str, LaneAccount] = {}
         self.lock = ActiveAccountLock(listener=self._lock_event)
         self._busy = False
-        self._job_started: set[int] = set()
+        self._dispatched: str | None = None  # id of the last job handed to the worker
+        self._checked: str | None = None  # id of the verify job whose own login checked the password
         self._tasks: set[asyncio.Task[Any]] = set()
         self._worker_up = False
         self._stopping = False
-        self._verify_waiters: dict[str, asyncio.Future[dict[str, Any]]] = {}
+        self._verify_waiters: dict[str, asyncio.Future[dict[str, Any]]] = {}  # by job id
+        self._verify_jobs: dict[str, Job] = {}
+        self._verify_errors: dict[str, Exception] = {}  # the typed error a failed check raises
         folder = str(config.terminal.parent) if config.terminal else None
         self.terminal: TerminalProcess | None = None
         self.terminal_sup: Supervised | None = None
@@ -110,6 +114,7 @@ class Lane:
         for t in tasks:
             with contextlib.suppress(asyncio.CancelledError, Exception):
                 await t
+        self.lock.close("the app stopped")  # the worker is gone: every job ends, none is left pending
 
     async def action(self, what: str) -> None:
         """Terminals panel: start, stop or restart this lane's processes."""
@@ -205,12 +210,14 @@ class Lane:
         elif kind == "error":
             self._emit({"event": "error", "lane": self.name, "code": msg.get("code"), "message": msg.get("message")})
 
-    # ---- the lock drives logins -------------------------------------------------------------
+    # ---- the lock drives logins and jobs -----------------------------------------------------
     def _lock_event(self, event: dict[str, Any]) -> None:
         self._emit({**event, "lane": self.name})
-        if event.get("event") == "job" and event.get("state") in ("aborted", "failed"):
-            self._fail_verify(event.get("account", ""), TerminalError(
-                f"the check of {event.get('account')} was interrupted: {event.get('message') or event['state']}"))
+        if event.get("event") == "job" and event.get("state") in ("failed", "cancelled"):
+            fut = self._verify_waiters.get(str(event.get("id")))
+            if fut is not None and not fut.done():
+                fut.set_exception(self._verify_errors.pop(str(event.get("id")), None) or TerminalError(
+                    f"the check of {event.get('account')} did not complete: {event.get('message') or event['state']}"))
         if event.get("event") == "lock":
             asyncio.get_event_loop().call_soon(self._pump)
 
@@ -220,54 +227,72 @@ class Lane:
         task.add_done_callback(self._tasks.discard)
 
     def _pump(self) -> None:
+        """Carry out what the lock decided: one login or one job at a time in this lane's worker."""
         if self._busy or not self._worker_up or self._stopping:
             return
         holder = self.lock.holder
         if holder is None:
             return
+        job = holder.job
         if holder.phase == "switching":
+            if job is None and any(f.account == holder.account for f in self._verify_jobs.values()):
+                return  # the check still holds a password of its own for this account: log in after it
             self._busy = True
-            self._spawn(self._switch(holder.account))
-        elif holder.reason == "job" and id(holder) not in self._job_started:
-            self._job_started.add(id(holder))
+            self._spawn(self._switch(holder.account, job))
+        elif job is not None and job.state == "started" and job.id != self._dispatched:
+            self._dispatched = job.id  # job ids are never reused: each job runs exactly once
             self._busy = True
-            self._spawn(self._run_job(holder.account, holder.job or ""))
+            self._spawn(self._run_job(job))
 
     async def verify(self, key: str, timeout: float = 180.0) -> dict[str, Any]:
-        """Log ``key`` in once as a short job and return its first snapshot (the link check)."""
-        fut: asyncio.Future[dict[str, Any]] = asyncio.get_running_loop().create_future()
-        self._verify_waiters[key] = fut
+        """Check ``key``'s password with the broker as a short job (always a real login, also when
+        the terminal already shows the account) and return its first snapshot (the link check)."""
+        job = self.lock.run_job(key, "verify")
+        if job.ended:
+            raise TerminalError(f"the check of {key} did not complete: {job.message or job.state}")
+        fut = self._verify_waiters.get(job.id)
+        if fut is None:
+            fut = self._verify_waiters[job.id] = asyncio.get_running_loop().create_future()
+            self._verify_jobs[job.id] = job
         try:
-            self.lock.run_job(key, "verify")
-            return await asyncio.wait_for(fut, timeout)
+            return await asyncio.wait_for(asyncio.shield(fut), timeout)
         except TimeoutError:
-            self.lock.cancel(key)
-            raise TerminalError(f"the terminal did not log {key} in within {timeout:.0f} s", -10005) from None
+            self.lock.cancel_job(job.id)  # a started check runs to its end; the worker's request timeout bounds it
+            raise TerminalError(f"the terminal did not check {key} within {timeout:.0f} s", -10005) from None
         finally:
-            self._verify_waiters.pop(key, None)
+            self._verify_waiters.pop(job.id, None)
+            self._verify_jobs.pop(job.id, None)
+            self._verify_errors.pop(job.id, None)
+            asyncio.get_running_loop().call_soon(self._pump)  # a login held back for the check
 
-    def _fail_verify(self, key: str, exc: Exception) -> None:
-        fut = self._verify_waiters.get(key)
-        if fut is not None and not fut.done():
-            fut.set_exception(exc)
-
-    async def _switch(self, key: str) -> None:
+    async def _switch(self, key: str, job: Job | None) -> None:
         acct = self.accounts.get(key)
+        check = job is not None and job.kind == "verify"
         try:
             if acct is None:
                 self.lock.switch_failed(key, "offline", "this account is no longer linked")
                 return
             password = await self._password(key)
-            await self.worker.request("switch", login=acct.login, password=password, server=acct.server)
+            await self.worker.request("switch", login=acct.login, password=password, server=acct.server,
+                                      **({"check_password": True} if check else {}))
             del password
+            if check and job is not None:
+                self._checked = job.id
             if self._still_switching(key):
                 self.lock.switch_succeeded(key)
         except DeskError as exc:
             kind = ("auth" if isinstance(exc, AuthorizationError)
                     else "mismatch" if isinstance(exc, IdentityMismatch) else "offline")
-            self._fail_verify(key, exc)
+            if check and job is not None:
+                self._verify_errors[job.id] = exc
             if self._still_switching(key):
                 self.lock.switch_failed(key, kind, str(exc))
+        except Exception as exc:  # a bug must end the switch, never retry it in a loop
+            log.exception("switch to %s failed", key)
+            message = f"unexpected error while logging in: {type(exc).__name__}: {exc}"
+            self._emit({"event": "error", "lane": self.name, "account": key, "message": message})
+            if self._still_switching(key):
+                self.lock.switch_failed(key, "offline", message)
         finally:
             self._busy = False
             self._pump()
@@ -276,29 +301,43 @@ class Lane:
         h = self.lock.holder
         return h is not None and h.account == key and h.phase == "switching"
 
-    async def _run_job(self, key: str, job: str) -> None:
-        ok, message = False, ""
+    async def _run_job(self, job: Job) -> None:
+        ok, message, result, retcodes, report = False, "", {}, [], True
         try:
-            if job == "verify":
+            if job.kind == "verify":
+                if self._checked != job.id:  # it runs on the account already logged in: log in again
+                    acct = self.accounts[job.account]
+                    password = await self._password(job.account)
+                    await self.worker.request("switch", login=acct.login, password=password, server=acct.server,
+                                              check_password=True)
+                    del password
                 snap = await self.worker.request("snapshot")
-                ok, message = True, "credentials verified"
-                fut = self._verify_waiters.get(key)
+                ok, message, result = True, "credentials verified", {"verified": True}
+                fut = self._verify_waiters.get(job.id)
                 if fut is not None and not fut.done():
                     fut.set_result(snap)
-            elif job == "close_all":
-                result = await self.worker.request("close_all")
-                ok = not result.get("failed")
-                message = f"closed {result.get('closed', 0)} position(s)"
-                if result.get("failed"):
-                    message += f", {result['failed']} failed: " + "; ".join(result.get("messages") or [])
+            elif job.kind == "close_all":
+                answer = await self.worker.request("close_all")
+                closed, failed = int(answer.get("closed", 0)), int(answer.get("failed", 0))
+                ok, result, retcodes = not failed, {"closed": closed, "failed": failed}, answer.get("retcodes") or []
+                message = f"closed {closed} position(s)"
+                if failed:
+                    message += f", {failed} failed: " + "; ".join(answer.get("messages") or [])
             else:
-                message = f"unknown job {job!r}"
+                message = f"unknown job {job.kind!r}"
         except DeskError as exc:
             message = str(exc)
-            self._fail_verify(key, exc)
+            if job.kind == "verify":
+                self._verify_errors[job.id] = exc
+            # no answer and the worker still runs: it may still be carrying the job out; the job
+            # ends when the worker answers or is restarted (worker_crashed), never before
+            report = not (self.worker.running and isinstance(exc.__context__, TimeoutError))
+        except Exception as exc:  # a bug must end the job with an error, not leave it started
+            log.exception("job %s failed", job.id)
+            message = f"unexpected error: {type(exc).__name__}: {exc}"
+            self._emit({"event": "error", "lane": self.name, "account": job.account, "message": message})
         finally:
             self._busy = False
-            h = self.lock.holder
-            if h is not None and h.account == key and h.reason == "job":
-                self.lock.job_finished(key, ok, message)
+            if report:
+                self.lock.job_finished(job.id, ok, message, result=result, retcodes=retcodes)
             self._pump()

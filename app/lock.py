@@ -1,139 +1,118 @@
 """The active-account lock of a lane: who is logged into the terminal, and who waits, in order.
 
 Pure state machine (no Qt, no I/O, time injected), so every interleaving can be tested. The lock
-decides; the lane performs the login and reports back:
+decides; the lane performs the login and the job and reports back:
 
 - A granted request becomes the **holder** in phase ``switching`` (account state ``connecting``);
   the lane logs in, then calls ``switch_succeeded`` (phase ``active``, state ``live``) or
   ``switch_failed`` (holder dropped, account marked ``auth_error``/``offline``/``mismatch``,
   next request granted at once: a failure never stalls the queue).
-- ``activate`` (the owner clicked): a viewing or sweeping holder is replaced at once; a running
-  job is not — the request waits, unless ``preempt=True`` (the owner confirmed), which aborts
-  the job. Activating the holder again is a no-op (never a second login).
-- ``run_job`` (a short job such as closing positions): waits behind a running job; replaces a
-  viewing holder, whose request goes back to the FRONT of the queue so the owner returns to
-  it afterwards (a job on the viewed account itself runs in place, without a new login).
+- **Jobs before viewing, jobs in request order.** The queue is always: waiting jobs, oldest first,
+  then at most one viewing request. A job never waits behind a viewing (or sweeping) holder: the
+  viewer yields at once and goes back to the queue behind the jobs, so the owner returns to it
+  afterwards. A job on the account being viewed runs in place, without a new login.
+- ``activate`` (the owner clicked): a viewing or sweeping holder is replaced at once; the latest
+  click wins over an older waiting view. While jobs run or wait, the view waits behind them.
+  ``preempt=True`` (the owner confirmed "interrupt") cancels the running job only if it has not
+  started yet (its login is still in progress).
+- **A started job is never interrupted.** Closing positions cannot be half-undone, and the worker
+  carries a request out to its end, so a job the worker has started runs to its end and reports
+  its true outcome (``done``/``failed`` with its result). ``release``, ``activate(preempt=True)``
+  and ``forget`` during a started job only decide what happens *after* it: the holder's ``then``
+  says so (``"release"``/``"forget"``) and the lock event shows it. A job is reported ended
+  only by ``job_finished`` (the worker answered) or ``worker_crashed`` (the worker is dead).
 - ``sweep_next``: a sweep visit, granted only when the lock is free and nobody waits.
-- ``worker_crashed``: the holder loses the lock (state ``offline``); a viewing or job request is
-  put back at the front; nothing is granted until ``worker_ready``.
+- ``worker_crashed``: the holder loses the lock (state ``offline``); a started job fails (its
+  worker is gone), a job that had not started goes back to its place in the queue, a viewer goes
+  back behind the jobs; nothing is granted until ``worker_ready``.
 
 Every change is an event (``lock``, ``account_state``, ``job``) with a ``seq`` that grows by one,
-so a consumer can tell that none was lost.
+so a consumer can tell that none was lost (app/lock_state.py). Job records and their events:
+app/jobs.py.
 """
 
 from __future__ import annotations
 
 import itertools
 import time
-from collections.abc import Callable
-from dataclasses import asdict, dataclass, field
+from collections.abc import Callable, Iterable
 from typing import Any
 
+from app.jobs import QUEUED, STARTED, Job
+from app.lock_state import ACTIVE, SWITCHING, Holder, LockState, Request
+
 VIEWING, JOB, SWEEP = "viewing", "job", "sweep"
-SWITCHING, ACTIVE = "switching", "active"
 FAIL_STATES = {"auth": "auth_error", "offline": "offline", "mismatch": "mismatch"}
+THEN_RELEASE, THEN_FORGET = "release", "forget"
 
 
-@dataclass
-class Request:
-    id: int
-    account: str
-    reason: str
-    job: str | None
-    requested_at: float
-    resume_viewing: bool = False
-
-
-@dataclass
-class Holder:
-    account: str
-    since: float
-    reason: str
-    job: str | None
-    phase: str
-    request_id: int
-    resume_viewing: bool = field(default=False, repr=False)  # a job on the viewed account returns to viewing
-
-
-class ActiveAccountLock:
+class ActiveAccountLock(LockState):
     def __init__(self, listener: Callable[[dict[str, Any]], None] | None = None,
                  clock: Callable[[], float] = time.time) -> None:
-        self.listener = listener
-        self.clock = clock
-        self.holder: Holder | None = None
-        self.queue: list[Request] = []
-        self.states: dict[str, tuple[str, str | None]] = {}
-        self.worker_up = False
+        super().__init__(listener, clock)
         self._ids = itertools.count(1)
-        self._seq = 0
-        self._places: dict[str, int] = {}
 
     # ---- requests from the owner ----------------------------------------------------------
     def activate(self, account: str, preempt: bool = False) -> Request | None:
         h = self.holder
+        changed = self._drop_other_viewers(account)  # the owner watches one account: the latest click wins
         if h is not None and h.account == account:
             if h.reason == JOB:
-                h.resume_viewing = True  # watch it once its job is done
+                changed = changed or h.then == THEN_RELEASE
+                if h.then == THEN_RELEASE:
+                    h.then = None  # the owner changed their mind: keep the terminal after the job
+                h.resume_viewing = h.then is None  # watch it once its job is done
             elif h.reason == SWEEP:
-                h.reason = VIEWING
-                self._emit_lock()
-            return None
-        waiting = self._waiting(account)
-        if waiting is not None and waiting.reason == JOB:
-            return waiting  # its job keeps its place in the queue
-        changed = self._drop_other_viewers(account)  # the owner watches one account: the latest click wins
-        job_running = h is not None and h.reason == JOB
-        jobs_waiting = any(r.reason == JOB for r in self.queue)  # only while the worker is down
-        if (job_running and not preempt) or (jobs_waiting and not job_running):
-            if waiting is None:
-                waiting = self._new(account, VIEWING, None)
-                self.queue.append(waiting)
-                changed = True
+                h.reason, changed = VIEWING, True
             if changed:
                 self._emit_lock()
+            return None
+        if h is not None and h.reason == JOB:
+            h.resume_viewing = False
+        waiting = self._waiting(account)
+        if waiting is not None and waiting.reason == JOB:
+            waiting.resume_viewing = True  # its job keeps its place; viewing follows it
+            self._grant_or_emit()
             return waiting
-        if waiting is not None:
-            self.queue.remove(waiting)
-        if h is not None:
-            self._drop_holder("idle", aborted="the owner switched to another account" if h.reason == JOB else None)
+        if h is not None and h.reason == JOB and preempt and h.phase == SWITCHING:
+            self._cancel_holder(f"cancelled: the owner switched to {account}")
+            h = None
+        if h is not None and h.reason in (VIEWING, SWEEP):
+            self._drop_holder("idle")
         req = waiting or self._new(account, VIEWING, None)
-        self.queue.insert(0, req)
+        if waiting is None:
+            self._enqueue(req)
         self._grant_or_emit()
         return req
 
-    def run_job(self, account: str, job: str) -> Request | None:
+    def run_job(self, account: str, kind: str) -> Job:
+        """Queue a job; an equal job already waiting or running on the account is returned instead."""
         h = self.holder
-        if h is not None and h.account == account and h.reason == JOB:
-            return None  # its job is already running
-        existing = self._waiting(account)
-        if existing is not None and existing.reason == JOB:
-            return existing  # one waiting job per account; closing positions twice is the same job
+        if h is not None and h.account == account and h.reason == JOB and h.job is not None and h.job.kind == kind:
+            return h.job
+        existing = next((r for r in self.queue if r.account == account and r.job is not None and r.job.kind == kind),
+                        None)
+        if existing is not None and existing.job is not None:
+            return existing.job
+        job = self.jobs.new(account, kind)
         req = self._new(account, JOB, job)
-        self._emit_job(account, job, "queued")
         if h is not None and h.account == account and h.reason in (VIEWING, SWEEP):
-            # a job on the account already logged in runs in place: no second login
+            # the account already logged in: the job runs in place, no second login
             h.resume_viewing = h.reason == VIEWING
             h.reason, h.job, h.request_id = JOB, job, req.id
-            self._emit_lock()
             if h.phase == ACTIVE:
-                self._emit_job(account, job, "started")
-            return req
-        if existing is not None:
-            # the account waits to be viewed: the job takes that place and returns to viewing after
-            req.resume_viewing = True
-            self.queue[self.queue.index(existing)] = req
+                self.jobs.start(job)
             self._emit_lock()
-            return req
+            return job
+        viewer = self._waiting(account)
+        if viewer is not None and viewer.reason == VIEWING:
+            self.queue.remove(viewer)  # the job takes that view's place and returns to viewing after
+            req.resume_viewing = True
+        self._enqueue(req)
         if h is not None and h.reason in (VIEWING, SWEEP):
-            viewed = h.account if h.reason == VIEWING else None
-            self._drop_holder("idle")
-            self.queue.insert(0, req)
-            if viewed is not None:
-                self.queue.insert(1, self._new(viewed, VIEWING, None))
-        else:
-            self.queue.append(req)
+            self._yield_viewer()
         self._grant_or_emit()
-        return req
+        return job
 
     def sweep_next(self, account: str) -> Request | None:
         if self.holder is not None or self.queue or not self.worker_up:
@@ -147,34 +126,77 @@ class ActiveAccountLock:
         h = self.holder
         if h is None or (account is not None and h.account != account):
             return False
-        self._drop_holder("idle", aborted="released by the owner" if h.reason == JOB else None)
+        if h.reason == JOB and h.phase == ACTIVE:
+            if h.then is None:
+                h.then, h.resume_viewing = THEN_RELEASE, False  # after the job: the job is never cut short
+            self._emit_lock()
+            return True
+        if h.reason == JOB:
+            self._cancel_holder("cancelled: released by the owner")
+        else:
+            self._drop_holder("idle")
         self._grant_or_emit()
         return True
 
     def cancel(self, account: str) -> bool:
         waiting = self._waiting(account)
         if waiting is not None:
-            self.queue.remove(waiting)
-            if waiting.reason == JOB:
-                self._emit_job(account, waiting.job, "aborted", "cancelled by the owner")
-            self._set_state(account, "idle")
-            self._emit_lock()
+            self._drop_waiting(waiting, "cancelled by the owner")
             return True
         h = self.holder
         if h is not None and h.account == account and h.phase == SWITCHING:
-            self._drop_holder("idle", aborted="cancelled by the owner" if h.reason == JOB else None)
+            if h.reason == JOB:
+                self._cancel_holder("cancelled by the owner")
+            else:
+                self._drop_holder("idle")
             self._grant_or_emit()
             return True
         return False
 
+    def cancel_job(self, job_id: str) -> bool:
+        """Cancel one job if it has not started (a started job always runs to its end)."""
+        h = self.holder
+        if h is not None and h.job is not None and h.job.id == job_id and h.phase == SWITCHING:
+            return self.cancel(h.account)
+        waiting = next((r for r in self.queue if r.job is not None and r.job.id == job_id), None)
+        if waiting is None:
+            return False
+        self._drop_waiting(waiting, "cancelled: it did not start in time")
+        return True
+
     def forget(self, account: str) -> None:
         """The account was unlinked or moved to another lane."""
-        self.queue = [r for r in self.queue if r.account != account]
-        if self.holder is not None and self.holder.account == account:
-            self._drop_holder(None, aborted="the account was removed" if self.holder.reason == JOB else None)
+        for r in [r for r in self.queue if r.account == account]:
+            self.queue.remove(r)
+            if r.job is not None:
+                self.jobs.cancel(r.job, "cancelled: the account was removed")
+        h = self.holder
+        if h is not None and h.account == account:
+            if h.reason == JOB and h.phase == ACTIVE:
+                h.then, h.resume_viewing = THEN_FORGET, False  # its job finishes first
+                self._emit_lock()
+                return
+            if h.reason == JOB:
+                self._cancel_holder("cancelled: the account was removed", state=None)
+            else:
+                self._drop_holder(None)
         self.states.pop(account, None)
         self._places.pop(account, None)
         self._grant_or_emit()
+
+    def close(self, reason: str) -> None:
+        """The lane stopped (its worker is gone): every job that has not ended ends now."""
+        self.worker_up = False
+        h, self.holder = self.holder, None
+        if h is not None and h.job is not None and h.job.state == STARTED:
+            self.jobs.fail(h.job, f"{reason} during the job; it may be partly done")
+        elif h is not None and h.job is not None:
+            self.jobs.cancel(h.job, f"cancelled: {reason} before it ran")
+        for r in self.queue:
+            if r.job is not None:
+                self.jobs.cancel(r.job, f"cancelled: {reason} before it ran")
+        self.queue = []
+        self._emit_lock()
 
     # ---- reports from the lane ------------------------------------------------------------
     def switch_succeeded(self, account: str) -> None:
@@ -184,29 +206,39 @@ class ActiveAccountLock:
         h.phase = ACTIVE
         self._set_state(account, "live")
         self._emit_lock()
-        if h.reason == JOB:
-            self._emit_job(account, h.job, "started")
+        if h.job is not None and h.job.state == QUEUED:
+            self.jobs.start(h.job)
 
     def switch_failed(self, account: str, kind: str, message: str | None = None) -> None:
         h = self.holder
-        if h is None or h.account != account:
-            return
-        if h.reason == JOB:
-            self._emit_job(account, h.job, "failed", message)
+        if h is None or h.account != account or h.phase != SWITCHING:
+            return  # a started job is ended only by its own report
         self.holder = None
+        if h.job is not None:
+            self.jobs.fail(h.job, message)
         self._set_state(account, FAIL_STATES.get(kind, "offline"), message)
         self._grant_or_emit()
 
-    def job_finished(self, account: str, ok: bool, message: str | None = None) -> None:
+    def job_finished(self, job_id: str, ok: bool, message: str | None = None, *,
+                     result: dict[str, Any] | None = None, retcodes: Iterable[int] = ()) -> None:
+        """The worker answered the job: its true outcome. A report about another job is ignored."""
         h = self.holder
-        if h is None or h.account != account or h.reason != JOB:
+        if h is None or h.job is None or h.job.id != job_id or h.job.state != STARTED:
             return
-        self._emit_job(account, h.job, "done" if ok else "failed", message)
-        if h.resume_viewing:
+        self.jobs.finish(h.job, ok, message, result=result, retcodes=retcodes)
+        if h.then == THEN_FORGET:
+            self.holder = None
+            self.states.pop(h.account, None)
+            self._places.pop(h.account, None)
+        elif h.resume_viewing and h.then is None:
             h.reason, h.job, h.resume_viewing = VIEWING, None, False
-            self._emit_lock()
-            return
-        self._drop_holder("idle")
+            if not ok:  # the job may have left the terminal's login in doubt: log in again
+                h.phase = SWITCHING
+                self._set_state(h.account, "connecting")
+            if any(r.reason == JOB for r in self.queue):
+                self._yield_viewer()
+        else:
+            self._drop_holder("idle")
         self._grant_or_emit()
 
     def worker_crashed(self) -> None:
@@ -215,9 +247,16 @@ class ActiveAccountLock:
         if h is not None:
             self.holder = None
             self._set_state(h.account, "offline", "the lane's worker stopped; restarting it")
-            if h.reason in (VIEWING, JOB):
-                self.queue.insert(0, Request(h.request_id, h.account, h.reason, h.job, self.clock(),
-                                             h.resume_viewing))
+            if h.job is not None and h.job.state == STARTED:
+                self.jobs.fail(h.job, "the lane's worker stopped during the job; it may be partly done")
+                if h.then == THEN_FORGET:
+                    self.states.pop(h.account, None)
+                elif h.resume_viewing and h.then is None and not self._viewer_waits():
+                    self._enqueue(self._new(h.account, VIEWING, None))
+            elif h.reason == JOB:
+                self._enqueue(Request(h.request_id, h.account, JOB, h.job, self.clock(), h.resume_viewing))
+            elif h.reason == VIEWING and not self._viewer_waits():
+                self._enqueue(Request(h.request_id, h.account, VIEWING, None, self.clock()))
         self._emit_lock()
 
     def worker_ready(self) -> None:
@@ -228,42 +267,68 @@ class ActiveAccountLock:
         self._set_state(account, state, message)
 
     # ---- views ------------------------------------------------------------------------------
-    def lock_event(self) -> dict[str, Any]:
-        h = self.holder
-        return {"event": "lock",
-                "holder": None if h is None else {"account": h.account, "since": h.since, "reason": h.reason,
-                                                  "job": h.job, "phase": h.phase},
-                "queue": [{"account": r.account, "reason": r.reason, "job": r.job,
-                           "requested_at": r.requested_at} for r in self.queue],
-                "switching": h.account if h is not None and h.phase == SWITCHING else None}
-
-    def snapshot(self) -> dict[str, Any]:
-        return {**self.lock_event(), "seq": self._seq, "worker_up": self.worker_up,
-                "states": {a: {"state": s, "message": m, "place": self._places.get(a)}
-                           for a, (s, m) in self.states.items()},
-                "requests": [asdict(r) for r in self.queue]}
-
     # ---- internals --------------------------------------------------------------------------
-    def _new(self, account: str, reason: str, job: str | None) -> Request:
+    def _new(self, account: str, reason: str, job: Job | None) -> Request:
         return Request(next(self._ids), account, reason, job, self.clock())
+
+    def _enqueue(self, req: Request) -> None:
+        """Jobs first, in request order; then the one viewing request."""
+        if req.reason == JOB:
+            at = next((i for i, r in enumerate(self.queue) if r.reason != JOB or r.id > req.id), len(self.queue))
+            self.queue.insert(at, req)
+        else:
+            self._drop_other_viewers(req.account)
+            own_jobs = [r for r in self.queue if r.account == req.account]
+            if own_jobs:
+                own_jobs[-1].resume_viewing = True  # viewing follows the account's last waiting job
+            else:
+                self.queue.append(req)
+
+    def _yield_viewer(self) -> None:
+        """A job waits: the viewing or sweeping holder steps aside and views again after the jobs."""
+        h = self.holder
+        if h is None or h.reason not in (VIEWING, SWEEP):
+            return
+        self._drop_holder("idle")
+        if h.reason == VIEWING and not self._viewer_waits():
+            self._enqueue(Request(h.request_id, h.account, VIEWING, None, self.clock()))
+
+    def _viewer_waits(self) -> bool:
+        return any(r.reason == VIEWING for r in self.queue)
 
     def _drop_other_viewers(self, account: str) -> bool:
         dropped = [r for r in self.queue if r.reason == VIEWING and r.account != account]
         for r in dropped:
             self.queue.remove(r)
             self._set_state(r.account, "idle")
+        for r in self.queue:
+            if r.account != account:
+                r.resume_viewing = False
         return bool(dropped)
 
     def _waiting(self, account: str) -> Request | None:
         return next((r for r in self.queue if r.account == account), None)
 
-    def _drop_holder(self, state: str | None, aborted: str | None = None) -> None:
+    def _drop_waiting(self, req: Request, message: str) -> None:
+        self.queue.remove(req)
+        if req.job is not None:
+            self.jobs.cancel(req.job, message)
+        if self._waiting(req.account) is None:
+            self._set_state(req.account, "idle")
+        self._emit_lock()
+
+    def _cancel_holder(self, message: str, state: str | None = "idle") -> None:
+        """Drop a job holder whose job has not started (its login is still in progress)."""
+        h = self.holder
+        assert h is not None and h.job is not None and h.job.state == QUEUED
+        self.jobs.cancel(h.job, message)
+        self._drop_holder(state)
+
+    def _drop_holder(self, state: str | None) -> None:
         h = self.holder
         if h is None:
             return
         self.holder = None
-        if aborted and h.reason == JOB:
-            self._emit_job(h.account, h.job, "aborted", aborted)
         if state is not None:
             self._set_state(h.account, state)
 
@@ -274,34 +339,3 @@ class ActiveAccountLock:
                                  req.resume_viewing)
             self._set_state(req.account, "connecting")
         self._emit_lock()
-
-    def _emit_lock(self) -> None:
-        self._emit(self.lock_event())
-        places = {r.account: i + 1 for i, r in enumerate(self.queue)}
-        for account, place in places.items():
-            if self._places.get(account) != place or self.states.get(account, ("",))[0] != "waiting":
-                self._places[account] = place
-                self.states[account] = ("waiting", None)
-                self._emit({"event": "account_state", "account": account, "state": "waiting",
-                            "place": place, "message": None})
-        for account in [a for a in self._places if a not in places]:
-            del self._places[account]
-
-    def _set_state(self, account: str, state: str, message: str | None = None) -> None:
-        if self.states.get(account) == (state, message):
-            return
-        self.states[account] = (state, message)
-        if state != "waiting":
-            self._places.pop(account, None)
-        self._emit({"event": "account_state", "account": account, "state": state, "place": None,
-                    "message": message})
-
-    def _emit_job(self, account: str, job: str | None, state: str, message: str | None = None) -> None:
-        self._emit({"event": "job", "account": account, "job": job, "state": state, "message": message})
-
-    def _emit(self, event: dict[str, Any]) -> None:
-        self._seq += 1
-        event["seq"] = self._seq
-        event.setdefault("ts", self.clock())
-        if self.listener is not None:
-            self.listener(event)

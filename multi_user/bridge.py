@@ -232,7 +232,7 @@ class UserMT5Bridge:
                             on_each: Callable[[int, int], None] | None = None) -> dict[str, Any]:
         """Close every open position; ``on_each(done, total)`` before each one (progress, and a sign of life)."""
         mt5 = self.mt5
-        closed, failed, messages = 0, 0, []
+        closed, failed, messages, retcodes = 0, 0, [], []
         positions = self.mt5.positions_get() or ()
         for p in positions:
             if on_each is not None:
@@ -248,6 +248,8 @@ class UserMT5Bridge:
                        "price": tick.bid if buy else tick.ask, "deviation": 20, "magic": p.magic,
                        "comment": comment, "type_time": mt5.ORDER_TIME_GTC, "type_filling": self._filling(p.symbol)}
             result = mt5.order_send(request)
+            if result is not None:
+                retcodes.append(int(result.retcode))
             if result is not None and result.retcode == mt5.TRADE_RETCODE_DONE:
                 closed += 1
             else:
@@ -255,7 +257,7 @@ class UserMT5Bridge:
                 why = result.comment if result is not None else str(mt5.last_error())
                 code = result.retcode if result is not None else None
                 messages.append(f"{p.symbol} #{p.ticket}: {why} ({code})")
-        return {"closed": closed, "failed": failed, "messages": messages}
+        return {"closed": closed, "failed": failed, "messages": messages, "retcodes": retcodes}
 
     def order_send(self, request: dict[str, Any]) -> dict[str, Any]:
         result = self.mt5.order_send(request)
