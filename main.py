@@ -23,6 +23,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--screenshot", metavar="PNG", help="render the main window to PNG and exit")
     p.add_argument("--after", metavar="S", type=float, default=3.0,
                    help="with --screenshot: seconds to run before rendering (default 3)")
+    p.add_argument("--size", metavar="WxH", help="with --screenshot: the window's size, e.g. 1024x700")
+    p.add_argument("--theme", choices=["light", "dark"], help="with --screenshot: this theme (not saved)")
     sub = p.add_subparsers(dest="command", metavar="COMMAND")
 
     acc = sub.add_parser("accounts", help="list, link and unlink MT5 accounts")

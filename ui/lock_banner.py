@@ -26,8 +26,10 @@ class LockBanner(QFrame):
         self.title = QLabel()
         self.title.setObjectName("LockTitle")
         self.title.setTextFormat(Qt.TextFormat.RichText)
+        self.title.setWordWrap(True)  # a long account name wraps instead of widening the window
         self.detail = QLabel()
         self.detail.setObjectName("LockDetail")
+        self.detail.setWordWrap(True)
         self.progress = QProgressBar()
         self.progress.setRange(0, 0)  # busy: MT5 does not report login progress
         self.progress.setFixedWidth(120)

@@ -26,6 +26,7 @@ from PySide6.QtWidgets import (
 
 from ui.cloud_panel import CloudController, CloudDialog
 from ui.dialogs import EditDialog, LinkDialog, SettingsDialog, confirm
+from ui.elided_label import ElidedLabel
 from ui.equity_chart import EquityChart, Series
 from ui.lock_banner import LockBanner
 from ui.overview import Overview
@@ -77,9 +78,9 @@ class MainWindow(QMainWindow):
         self.centre_splitter = centre
         self.setCentralWidget(self.splitter)
         self._build_toolbar()
-        self.status_text = QLabel()
+        self.status_text = ElidedLabel()
         self.statusBar().addWidget(self.status_text, 1)
-        self.cloud_text = QLabel()
+        self.cloud_text = ElidedLabel()  # a long cloud error is cut here, whole in the tooltip
         self.statusBar().addPermanentWidget(self.cloud_text)
         self.cloud = CloudController(desk, self.cloud_text, self._spawn)
         self.tray = Tray(self, app_icon(), self.name_of)

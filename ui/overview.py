@@ -11,8 +11,10 @@ import pyqtgraph as pg
 from PySide6.QtCore import Qt, Signal
 from PySide6.QtWidgets import QFrame, QGridLayout, QHBoxLayout, QLabel, QScrollArea, QVBoxLayout, QWidget
 
+from ui.elided_label import ElidedLabel
 from ui.equity_chart import Series
 from ui.formatting import LOSS, PROFIT, STATE_COLOURS, badge_text, money
+from ui.theme import colours, notifier
 
 TILE_WIDTH = 240
 SPARK_POINTS = 600
@@ -27,7 +29,7 @@ class Tile(QFrame):
         self.setObjectName("Tile")
         self.setFrameShape(QFrame.Shape.StyledPanel)
         self.setFixedWidth(TILE_WIDTH)
-        self.name = QLabel()
+        self.name = ElidedLabel()
         self.name.setObjectName("TileName")
         self.badge = QLabel()
         self.badge.setObjectName("TileBadge")
@@ -42,15 +44,20 @@ class Tile(QFrame):
         self.spark.setMenuEnabled(False)
         self.spark.hideButtons()
         self.curve = self.spark.plot([], [], pen=pg.mkPen("#1a73e8", width=1.5))
+        self._live = False
+        self.spark.setBackground(colours().chart_bg)
+        notifier().changed.connect(self._recolour)
+        # the name has the whole first line; the state badge sits under it, never over it
         top = QHBoxLayout()
-        top.addWidget(self.name, 1)
         top.addWidget(self.badge)
+        top.addStretch(1)
         mid = QHBoxLayout()
         mid.addWidget(self.value, 1)
         mid.addWidget(self.pl)
         lay = QVBoxLayout(self)
         lay.setContentsMargins(8, 6, 8, 6)
         lay.setSpacing(2)
+        lay.addWidget(self.name)
         lay.addLayout(top)
         lay.addLayout(mid)
         lay.addWidget(self.spark)
@@ -58,6 +65,11 @@ class Tile(QFrame):
 
     def mousePressEvent(self, event: Any) -> None:
         self.clicked.emit(self.key)
+
+    def _recolour(self, _name: str = "") -> None:
+        c = colours()
+        self.spark.setBackground(c.chart_bg)
+        self.curve.setPen(pg.mkPen(c.equity if self._live else c.balance, width=1.5))
 
     def update_from(self, name: str, state: dict | None, snap: dict | None, series: Series | None,
                     now: float) -> None:
@@ -77,8 +89,8 @@ class Tile(QFrame):
         if series and n != self._drawn:
             self._drawn = n
             k = min(n, SPARK_POINTS)
-            live = s == "live"
-            self.curve.setPen(pg.mkPen("#1a73e8" if live else "#9aa0a6", width=1.5))
+            self._live = s == "live"
+            self._recolour()
             self.curve.setData(np.asarray(series.ts[-k:]), np.asarray(series.equity[-k:]))
 
 
@@ -91,6 +103,7 @@ class Overview(QWidget):
         self.total = QLabel()
         self.total.setObjectName("PortfolioTotal")
         self.total.setTextFormat(Qt.TextFormat.RichText)
+        self.total.setWordWrap(True)  # several currencies wrap instead of widening the window
         self.grid_host = QWidget()
         self.grid = QGridLayout(self.grid_host)
         self.grid.setAlignment(Qt.AlignmentFlag.AlignTop | Qt.AlignmentFlag.AlignLeft)
