@@ -152,6 +152,10 @@ class EquityChart(QWidget):
                             f"<span style='color:{c.balance}'>╌╌</span> Balance &nbsp;")
 
     def show_account(self, key: str | None, name: str, series: Series | None) -> None:
+        if key is not None and key == self.key and series is self.series:
+            self.title.setText(name)  # the same account again: keep the owner's zoom
+            self.redraw()
+            return
         self.key, self.series, self._drawn = key, series, -1
         self.title.setText(name if key else "No account selected")
         self.readout.setText("")  # the previous account's values are not this one's

@@ -72,7 +72,7 @@ class MainWindow(QMainWindow):
         rl.addWidget(self.banner)
         rl.addWidget(centre, 1)
         self.splitter = QSplitter(Qt.Orientation.Horizontal)
-        self.splitter.addWidget(self.sidebar)
+        self.splitter.addWidget(self.sidebar.panel)  # search, sort and filter above the list
         self.splitter.addWidget(right)
         self.splitter.setSizes([340, 1060])
         self.centre_splitter = centre
@@ -199,6 +199,7 @@ class MainWindow(QMainWindow):
     # ---- the owner's actions ----------------------------------------------------------------------
     def focus(self, key: str | None) -> None:
         self.focused = key
+        self.sidebar.select(key)  # Ctrl+1…9 and the overview's tiles move the selection too
         series = self.series.setdefault(key, Series()) if key else None
         self.chart.show_account(key, self.name_of(key) if key else "", series)
         if key and key not in self._loaded:
