@@ -135,7 +135,10 @@ class EquityChart(QWidget):
         self.owner_view = False  # True once the owner zoomed or panned, until a range is picked again
         self._view_end: float | None = None  # the newest time drawn when the owner's view was last moved
         self.apply_colours(colours())
-        notifier().changed.connect(lambda _name: self.apply_colours(colours()))
+        notifier().changed.connect(self._theme_changed)  # a bound slot: dropped with this widget
+
+    def _theme_changed(self, _name: str) -> None:
+        self.apply_colours(colours())
 
     def apply_colours(self, c: Colours) -> None:
         self.plot.setBackground(c.chart_bg)
