@@ -101,3 +101,18 @@ def test_status_labels_never_raise_the_minimum_width(window) -> None:
     assert isinstance(window.status_text, QLabel)
     window.status_text.setText("x" * 500)
     assert window.minimumSizeHint().width() <= 1024
+
+
+def test_a_long_cloud_error_is_not_clipped_in_the_cloud_dialog(qtbot, window) -> None:
+    from ui.cloud_panel import CloudDialog
+
+    dialog = CloudDialog(window, window.cloud)
+    qtbot.addWidget(dialog)
+    dialog.show()
+    qtbot.waitExposed(dialog)
+    before = dialog.height()
+    dialog.message.setText("⚠ " + "could not sign in: invalid login credentials " * 6)
+    assert dialog.message.wordWrap()
+    assert dialog.height() > before
+    need = dialog.message.heightForWidth(dialog.message.width())
+    assert dialog.message.height() >= need

@@ -56,3 +56,17 @@ def fit_height(dialog: QDialog) -> None:
     need = max(need, lay.minimumSize().height())
     if need > dialog.height():
         dialog.resize(dialog.width(), need)
+
+
+class GrowingLabel(QLabel):
+    """A wrapped message line that makes its dialog taller when a new text needs more lines."""
+
+    def __init__(self, text: str = "") -> None:
+        super().__init__(text)
+        self.setWordWrap(True)
+
+    def setText(self, text: str) -> None:
+        super().setText(text)
+        window = self.window()
+        if isinstance(window, QDialog) and window.isVisible():
+            fit_height(window)

@@ -15,7 +15,6 @@ from PySide6.QtWidgets import (
     QDialog,
     QDialogButtonBox,
     QFormLayout,
-    QLabel,
     QLineEdit,
     QProgressBar,
     QVBoxLayout,
@@ -24,7 +23,7 @@ from PySide6.QtWidgets import (
 
 from multi_user.errors import AuthorizationError, BadInput, DeskError, TerminalError
 from multi_user.validation import check_password, parse_login, parse_server
-from ui.dialog_parts import error_label, fit_height, folder_row, with_error
+from ui.dialog_parts import GrowingLabel, error_label, fit_height, folder_row, with_error
 from ui.settings_dialog import EditDialog, SettingsDialog, confirm, notice
 
 __all__ = ["EditDialog", "LinkDialog", "SettingsDialog", "confirm", "notice", "suggest_server"]
@@ -79,8 +78,7 @@ class LinkDialog(QDialog):
         self.progress = QProgressBar()
         self.progress.setRange(0, 0)
         self.progress.hide()
-        self.status = QLabel("")
-        self.status.setWordWrap(True)
+        self.status = GrowingLabel()
         self.buttons = QDialogButtonBox(QDialogButtonBox.StandardButton.Cancel)
         self.link_button = self.buttons.addButton("Check and link", QDialogButtonBox.ButtonRole.AcceptRole)
         self.link_button.setEnabled(False)
