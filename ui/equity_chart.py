@@ -13,7 +13,7 @@ from typing import Any
 import numpy as np
 import pyqtgraph as pg
 from PySide6.QtCore import Qt
-from PySide6.QtWidgets import QButtonGroup, QHBoxLayout, QLabel, QPushButton, QVBoxLayout, QWidget
+from PySide6.QtWidgets import QButtonGroup, QHBoxLayout, QLabel, QPushButton, QSizePolicy, QVBoxLayout, QWidget
 
 from ui.elided_label import ElidedLabel
 from ui.formatting import age_since, money
@@ -112,8 +112,10 @@ class EquityChart(QWidget):
         self.view.sigRangeChangedManually.connect(self._owner_moved_view)
         self.range_buttons = QButtonGroup(self)
         top = QHBoxLayout()
-        top.addWidget(self.title, 3)
-        top.addWidget(self.status, 2)
+        top.addWidget(self.title)
+        top.addWidget(self.status, 1)
+        # the account's name first; the status line takes what is left (its tooltip has it whole)
+        self.status.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Preferred)
         top.addWidget(self.legend)
         for i, (label, _) in enumerate(RANGES):
             b = QPushButton(label)

@@ -75,6 +75,7 @@ class MainWindow(QMainWindow):
         self.splitter.addWidget(self.sidebar.panel)  # search, sort and filter above the list
         self.splitter.addWidget(right)
         self.splitter.setSizes([340, 1060])
+        self.splitter.setStretchFactor(1, 1)  # a smaller window narrows the chart, not the account list
         self.centre_splitter = centre
         self.setCentralWidget(self.splitter)
         self._build_toolbar()

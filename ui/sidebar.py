@@ -29,8 +29,8 @@ from PySide6.QtWidgets import (
 )
 
 from ui.formatting import LOSS, PROFIT, STATE_COLOURS, badge_text, money
-from ui.sidebar_model import FILTERS, GROUP_ROLE, KEY_ROLE, SORTS, AccountsModel, move_by, move_to
-from ui.theme import colours
+from ui.sidebar_model import FILTERS, GROUP_ROLE, GROUPED_SORTS, KEY_ROLE, SORTS, AccountsModel, move_by, move_to
+from ui.theme import colours, lock_icon
 
 __all__ = ["GROUP_ROLE", "KEY_ROLE", "AccountDelegate", "AccountSidebar", "AccountsModel", "SidebarPanel", "move_to"]
 
@@ -51,6 +51,16 @@ class AccountDelegate(QStyledItemDelegate):
         self.model = model
         self.lock_icon = lock_icon
         self.width = width  # the view's row width, read when rows are laid out
+        self._locks: dict[str, Any] = {}
+
+    def theme_lock(self) -> Any:
+        """The padlock in the current theme's colour (the one given is for the light theme)."""
+        name = colours().name
+        if name == "light":
+            return self.lock_icon
+        if name not in self._locks:
+            self._locks[name] = lock_icon()
+        return self._locks[name]
 
     @staticmethod
     def small_font(font: QFont) -> QFont:
@@ -65,7 +75,9 @@ class AccountDelegate(QStyledItemDelegate):
             markers.append("Own terminal")
         if a.get("investor"):
             markers.append("Read-only")
-        sub = f"{a.get('login')} · " + " · ".join(markers) if markers else f"{a.get('login')}@{a.get('server')}"
+        # grouped by server, the header names the server; a flat list names it on each row
+        who = str(a.get("login")) if self.model.sort in GROUPED_SORTS else f"{a.get('login')}@{a.get('server')}"
+        sub = " · ".join([who, *markers])
         snap = self.model.snapshots.get(key)
         if not snap:
             return sub, " · ".join(markers), "", "", 0.0
@@ -107,7 +119,7 @@ class AccountDelegate(QStyledItemDelegate):
         snap = self.model.snapshots.get(key)
         x = r.left() + 6
         if self.model.holder == key:
-            self.lock_icon.paint(p, QRect(x, r.top() + 6, 16, 16))
+            self.theme_lock().paint(p, QRect(x, r.top() + 6, 16, 16))
         x = r.left() + LEFT
         bold = QFont(option.font)
         bold.setBold(True)

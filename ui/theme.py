@@ -28,14 +28,17 @@ class Colours:
     equity: str
     balance: str
     crosshair: str
+    lock: str
 
 
 LIGHT_COLOURS = Colours("light", text="#202124", muted="#5f6368", base="#ffffff", selected="#d2e3fc",
                         group="#f1f3f4", group_text="#3c4043", divider="#e0e0e0", chart_bg="#ffffff",
-                        chart_fg="#3c4043", equity="#1a73e8", balance="#80868b", crosshair="#9aa0a6")
+                        chart_fg="#3c4043", equity="#1a73e8", balance="#80868b", crosshair="#9aa0a6",
+                        lock="#174ea6")
 DARK_COLOURS = Colours("dark", text="#e8eaed", muted="#9aa0a6", base="#202124", selected="#394457",
                        group="#2d2e31", group_text="#e8eaed", divider="#3c4043", chart_bg="#202124",
-                       chart_fg="#bdc1c6", equity="#8ab4f8", balance="#9aa0a6", crosshair="#5f6368")
+                       chart_fg="#bdc1c6", equity="#8ab4f8", balance="#9aa0a6", crosshair="#5f6368",
+                       lock="#8ab4f8")
 
 
 LIGHT = """
@@ -145,21 +148,22 @@ def app_icon() -> QIcon:
     return QIcon(pix)
 
 
-def lock_icon() -> QIcon:
-    """A small padlock for the account that holds the shared terminal."""
+def lock_icon(colour: str | None = None) -> QIcon:
+    """A small padlock for the account that holds the shared terminal (in the theme's colour)."""
+    ink = QColor(colour or _current.lock)
     pix = QPixmap(32, 32)
     pix.fill(Qt.GlobalColor.transparent)
     p = QPainter(pix)
     p.setRenderHint(QPainter.RenderHint.Antialiasing)
-    p.setPen(QPen(QColor("#174ea6"), 3.5))
+    p.setPen(QPen(ink, 3.5))
     p.setBrush(Qt.BrushStyle.NoBrush)
     p.drawArc(QRectF(9, 3, 14, 18), 0, 180 * 16)
     p.drawLine(9, 12, 9, 15)
     p.drawLine(23, 12, 23, 15)
     p.setPen(Qt.PenStyle.NoPen)
-    p.setBrush(QColor("#174ea6"))
+    p.setBrush(ink)
     p.drawRoundedRect(QRectF(5, 14, 22, 16), 3, 3)
-    p.setBrush(QColor("white"))
+    p.setBrush(QColor(_current.base))
     p.drawEllipse(QRectF(14, 19, 4, 4))
     p.end()
     return QIcon(pix)
