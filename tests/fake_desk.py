@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import asyncio
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -87,3 +90,26 @@ class FakeDesk(QObject):
             return None
 
         return nothing
+
+
+@contextmanager
+def fake_window(qtbot: Any, loop: asyncio.AbstractEventLoop, desk: FakeDesk) -> Iterator[Any]:
+    """The real main window on a FakeDesk; its history loads run on ``loop`` and none is left behind."""
+    from ui.main_window import MainWindow
+    from ui.theme import apply_theme
+
+    window = MainWindow(desk)
+    qtbot.addWidget(window)
+    window.show()
+    qtbot.waitExposed(window)
+    loop.run_until_complete(asyncio.wait_for(asyncio.gather(*window._tasks), 10))
+    window.repaint_dirty()
+    try:
+        yield window
+    finally:
+        window.timer.stop()
+        window.tray.timer.stop()
+        for task in list(window._tasks):
+            task.cancel()
+        loop.run_until_complete(asyncio.sleep(0))
+        apply_theme("light")

@@ -6,7 +6,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from fake_desk import FakeDesk, fake_accounts
+from fake_desk import FakeDesk, fake_accounts, fake_window
 from PySide6.QtCore import Qt
 from PySide6.QtGui import QIcon
 
@@ -125,15 +125,9 @@ def test_keyboard_reorder_unlink_and_search_shortcuts(qtbot, sidebar) -> None:
     assert panel.search.text() == "" and sidebar.hasFocus()
 
 
-def test_ctrl_number_moves_the_selection(qtbot, tmp_path: Path) -> None:
-    from ui.main_window import MainWindow
-
+def test_ctrl_number_moves_the_selection(qtbot, qloop, tmp_path: Path) -> None:
     desk = FakeDesk(tmp_path / "data", fake_accounts(6))
-    window = MainWindow(desk)
-    qtbot.addWidget(window)
-    window.show()
-    qtbot.waitExposed(window)
-    try:
+    with fake_window(qtbot, qloop, desk) as window:
         order = window.model.keys_in_view_order()
         window.activateWindow()
         qtbot.waitUntil(window.isActiveWindow)  # shortcuts reach the active window only
@@ -142,5 +136,3 @@ def test_ctrl_number_moves_the_selection(qtbot, tmp_path: Path) -> None:
         assert window.sidebar.selected_key() == order[2] and window.chart.key == order[2]
         window.overview.focus_requested.emit(order[4])  # a click on a tile
         assert window.sidebar.selected_key() == order[4]
-    finally:
-        window.timer.stop()

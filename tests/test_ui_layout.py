@@ -6,31 +6,22 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from fake_desk import LONG_NAME, FakeDesk, fake_accounts
+from fake_desk import LONG_NAME, FakeDesk, fake_accounts, fake_window
 from PySide6.QtCore import QRect
 from PySide6.QtGui import QColor
 from PySide6.QtWidgets import QLabel
 
-from ui.theme import DARK_COLOURS, LIGHT_COLOURS, apply_theme
+from ui.theme import DARK_COLOURS, LIGHT_COLOURS
 
 LONG_ERROR = ("Cloud: someone.with.a.long.address@example.com · ⚠ could not reach https://abcdefghijklmnop.supabase.co:"
               " connection refused; MT5 Desk will try again in five minutes, your accounts stay on this computer")
 
 
 @pytest.fixture
-def window(qtbot, tmp_path: Path):
-    from ui.main_window import MainWindow
-
-    desk = FakeDesk(tmp_path / "data", fake_accounts(9, long_names=True))
-    win = MainWindow(desk)
-    qtbot.addWidget(win)
-    win.cloud_text.setText(LONG_ERROR)
-    win.show()
-    qtbot.waitExposed(win)
-    win.repaint_dirty()
-    yield win
-    win.timer.stop()
-    apply_theme("light")
+def window(qtbot, qloop, tmp_path: Path):
+    with fake_window(qtbot, qloop, FakeDesk(tmp_path / "data", fake_accounts(9, long_names=True))) as win:
+        win.cloud_text.setText(LONG_ERROR)
+        yield win
 
 
 def test_the_window_fits_1024_wide_with_long_names_and_a_long_cloud_error(qtbot, window) -> None:

@@ -75,7 +75,7 @@ class LockBanner(QFrame):
                 parts.append(f"{i}. {self.name_of(q['account'])}{extra}")
             self.detail.setText("Waiting: " + "   ".join(parts))
         else:
-            self.detail.setText("Nobody waiting. Double-click an account to switch the terminal to it.")
+            self.detail.setText("Nobody waiting. Double-click an account (or press Enter on it) to switch to it.")
         self.progress.setVisible(bool(self._switching))
         self.cancel.setVisible(bool(self._switching))
         self.release.setVisible(holder is not None and not self._switching)

@@ -13,8 +13,8 @@ from PySide6.QtWidgets import QFrame, QGridLayout, QHBoxLayout, QLabel, QScrollA
 
 from ui.elided_label import ElidedLabel
 from ui.equity_chart import Series
-from ui.formatting import LOSS, PROFIT, STATE_COLOURS, badge_text, money
-from ui.theme import colours, notifier
+from ui.formatting import STATE_COLOURS, badge_text, money
+from ui.theme import colours, notifier, pl_colour
 
 TILE_WIDTH = 240
 SPARK_POINTS = 600
@@ -81,7 +81,7 @@ class Tile(QFrame):
             self.value.setText(money(snap.get("equity"), snap.get("currency")))
             profit = float(snap.get("profit") or 0.0)
             self.pl.setText(money(profit, sign=True))
-            self.pl.setStyleSheet(f"color:{PROFIT if profit > 0 else LOSS if profit < 0 else '#5f6368'}")
+            self.pl.setStyleSheet(f"color:{pl_colour(profit)}")
         else:
             self.value.setText("no values yet")
             self.pl.setText("")
@@ -153,8 +153,9 @@ class Overview(QWidget):
                 t[2] += 1
         parts = []
         for cur, (eq, pl, n) in sorted(totals.items()):
-            colour = PROFIT if pl > 0 else LOSS if pl < 0 else "#5f6368"
+            muted = colours().muted
+            colour = pl_colour(pl)
             parts.append(f"<b>{money(eq, cur)}</b> <span style='color:{colour}'>({money(pl, sign=True)})</span>"
-                         f" <span style='color:#5f6368'>· {n} account{'s' if n != 1 else ''}</span>")
+                         f" <span style='color:{muted}'>· {n} account{'s' if n != 1 else ''}</span>")
         self.total.setText("<b>Portfolio equity:</b> &nbsp; " + " &nbsp;&nbsp;|&nbsp;&nbsp; ".join(parts)
                            if parts else "<b>Portfolio equity:</b> no values yet")

@@ -28,9 +28,9 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from ui.formatting import LOSS, PROFIT, STATE_COLOURS, badge_text, money
+from ui.formatting import STATE_COLOURS, badge_text, money
 from ui.sidebar_model import FILTERS, GROUP_ROLE, GROUPED_SORTS, KEY_ROLE, SORTS, AccountsModel, move_by, move_to
-from ui.theme import colours, lock_icon
+from ui.theme import colours, lock_icon, pl_colour
 
 __all__ = ["GROUP_ROLE", "KEY_ROLE", "AccountDelegate", "AccountSidebar", "AccountsModel", "SidebarPanel", "move_to"]
 
@@ -145,7 +145,7 @@ class AccountDelegate(QStyledItemDelegate):
         values_line = QRect(x, r.top() + (46 if tall else 26), width, 20)
         values_w = 0
         if eq:
-            p.setPen(QColor(PROFIT if profit > 0 else LOSS if profit < 0 else c.muted))
+            p.setPen(QColor(pl_colour(profit)))
             pl_w = fm.horizontalAdvance(pl)
             right = Qt.AlignmentFlag.AlignVCenter | Qt.AlignmentFlag.AlignRight
             p.drawText(values_line, right, pl)

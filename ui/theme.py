@@ -29,16 +29,18 @@ class Colours:
     balance: str
     crosshair: str
     lock: str
+    profit: str
+    loss: str
 
 
 LIGHT_COLOURS = Colours("light", text="#202124", muted="#5f6368", base="#ffffff", selected="#d2e3fc",
                         group="#f1f3f4", group_text="#3c4043", divider="#e0e0e0", chart_bg="#ffffff",
                         chart_fg="#3c4043", equity="#1a73e8", balance="#80868b", crosshair="#9aa0a6",
-                        lock="#174ea6")
+                        lock="#174ea6", profit="#1e8e3e", loss="#c5221f")
 DARK_COLOURS = Colours("dark", text="#e8eaed", muted="#9aa0a6", base="#202124", selected="#394457",
                        group="#2d2e31", group_text="#e8eaed", divider="#3c4043", chart_bg="#202124",
                        chart_fg="#bdc1c6", equity="#8ab4f8", balance="#9aa0a6", crosshair="#5f6368",
-                       lock="#8ab4f8")
+                       lock="#8ab4f8", profit="#81c995", loss="#f28b82")
 
 
 LIGHT = """
@@ -85,6 +87,11 @@ def notifier() -> ThemeNotifier:
 
 def colours() -> Colours:
     return _current
+
+
+def pl_colour(value: float) -> str:
+    """Green for a gain, red for a loss, muted for nothing, readable on the current theme."""
+    return _current.profit if value > 0 else _current.loss if value < 0 else _current.muted
 
 
 def dark_palette() -> QPalette:
