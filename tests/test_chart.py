@@ -120,3 +120,13 @@ def test_another_account_clears_the_crosshair_read_out(qtbot) -> None:
     chart.readout.setText("2026-01-01 10:00:00   Equity 1.00")
     chart.show_account("2@S", "Other", live_series(10))
     assert chart.readout.text() == ""
+
+
+def test_an_empty_chart_says_so_without_a_dummy_clock(qtbot) -> None:
+    chart = chart_with(qtbot, Series())
+    assert chart.empty.isVisible()
+    axis = chart.plot.getPlotItem().getAxis("bottom")
+    assert axis.tickStrings([0.0, 0.5, 1.0], 1.0, 0.5) == ["", "", ""]
+    assert not chart.plot.getPlotItem().getAxis("left").style["showValues"]
+    chart.show_account("2@S", "Other", live_series(10))
+    assert not chart.empty.isVisible()

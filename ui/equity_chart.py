@@ -20,6 +20,7 @@ from ui.formatting import age_since, money
 from ui.theme import Colours, colours, notifier
 
 RANGES = (("1h", 3600.0), ("1d", 86400.0), ("1w", 7 * 86400.0), ("All", None))
+NO_TIME_BEFORE = 946684800.0  # 2000-01-01: no equity value is older
 GAP = 120.0  # seconds without a value that break the line: nothing is known in between
 
 pg.setConfigOptions(antialias=True)
@@ -51,6 +52,9 @@ class TimeAxis(pg.DateAxisItem):
             fmt = "%d %b %Y"
         out = []
         for v in values:
+            if v < NO_TIME_BEFORE:  # an empty plot's 0…1 range: no dummy "00:00:00" labels
+                out.append("")
+                continue
             try:
                 out.append(time.strftime(fmt, time.localtime(v)))
             except (OverflowError, ValueError, OSError):
@@ -107,6 +111,9 @@ class EquityChart(QWidget):
         self.hline = pg.InfiniteLine(angle=0, movable=False)
         self.plot.addItem(self.vline, ignoreBounds=True)
         self.plot.addItem(self.hline, ignoreBounds=True)
+        self.empty = QLabel("No values yet for this account", self.plot)  # over the plot, not in it
+        self.empty.setObjectName("Muted")
+        self.empty.setAlignment(Qt.AlignmentFlag.AlignCenter)
         self.plot.scene().sigMouseMoved.connect(self._mouse_moved)
         self.view = self.plot.getPlotItem().getViewBox()
         self.view.sigRangeChangedManually.connect(self._owner_moved_view)
@@ -138,6 +145,10 @@ class EquityChart(QWidget):
         self._view_end: float | None = None  # the newest time drawn when the owner's view was last moved
         self.apply_colours(colours())
         notifier().changed.connect(self._theme_changed)  # a bound slot: dropped with this widget
+
+    def resizeEvent(self, event: Any) -> None:
+        super().resizeEvent(event)
+        self.empty.setGeometry(self.plot.rect())
 
     def _theme_changed(self, _name: str) -> None:
         self.apply_colours(colours())
@@ -186,6 +197,8 @@ class EquityChart(QWidget):
         if not force and n == self._drawn:
             return
         self._drawn = n
+        self.empty.setVisible(not n)
+        self.plot.getPlotItem().getAxis("left").setStyle(showValues=bool(n))  # no made-up 0…1 scale
         if not s or not n:
             self.equity_curve.setData([], [])
             self.balance_curve.setData([], [])
