@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import asyncio
 import difflib
+import html
 from typing import Any
 
 from PySide6.QtCore import Qt
@@ -98,8 +99,10 @@ class LinkDialog(QDialog):
         self.server.setText(server)
         self.password.setFocus()
 
-    def _show(self, field: str, message: str | None) -> None:
+    def _show(self, field: str, message: str | None, rich: bool = False) -> None:
         label = self.errors[field]
+        if message and not rich and label.textFormat() == Qt.TextFormat.RichText:
+            message = html.escape(message)
         label.setText(message or "")
         label.setVisible(bool(message))
         if message:
@@ -110,8 +113,8 @@ class LinkDialog(QDialog):
         guess = suggest_server(server, self.known_servers)
         if guess is None:
             return None
-        return (f"MT5 Desk has not seen a server “{server.strip()}”. Did you mean "
-                f"<a href=\"{guess}\">{guess}</a>?")
+        return (f"MT5 Desk has not seen a server “{html.escape(server.strip())}”. Did you mean "
+                f"<a href=\"{html.escape(guess)}\">{html.escape(guess)}</a>?")
 
     def _validate(self, show: bool = True) -> bool:
         ok = True
@@ -120,7 +123,7 @@ class LinkDialog(QDialog):
             try:
                 check(widget.text())
                 if show:
-                    self._show(field, self._did_you_mean(widget.text()) if field == "server" else None)
+                    self._show(field, self._did_you_mean(widget.text()) if field == "server" else None, rich=True)
             except BadInput as exc:
                 ok = False
                 if show:  # don't shout at an empty field the owner has not reached yet
@@ -171,7 +174,8 @@ class LinkDialog(QDialog):
         guess = suggest_server(server, self.known_servers)
         if guess is not None:
             self._show("server", f"The broker rejected this login, and MT5 Desk has not seen a server "
-                                 f"“{server}”. Did you mean <a href=\"{guess}\">{guess}</a>?")
+                                 f"“{html.escape(server)}”. Did you mean <a href=\"{html.escape(guess)}\">"
+                                 f"{html.escape(guess)}</a>?", rich=True)
             self._show("password", None)
         elif server not in self.known_servers and self.known_servers:
             self._show("password", f"The broker rejected this login: wrong password, or no server named "
