@@ -16,7 +16,8 @@ from ui.equity_chart import Series
 from ui.formatting import STATE_COLOURS, badge_text, money
 from ui.theme import colours, notifier, pl_colour
 
-TILE_WIDTH = 240
+TILE_WIDTH = 240  # the narrowest a tile gets; tiles share any width left over in a row
+TILE_MAX_WIDTH = 340
 SPARK_POINTS = 600
 
 
@@ -28,7 +29,8 @@ class Tile(QFrame):
         self.key = key
         self.setObjectName("Tile")
         self.setFrameShape(QFrame.Shape.StyledPanel)
-        self.setFixedWidth(TILE_WIDTH)
+        self.setMinimumWidth(TILE_WIDTH)
+        self.setMaximumWidth(TILE_MAX_WIDTH)
         self.name = ElidedLabel()
         self.name.setObjectName("TileName")
         self.badge = QLabel()
@@ -106,7 +108,7 @@ class Overview(QWidget):
         self.total.setWordWrap(True)  # several currencies wrap instead of widening the window
         self.grid_host = QWidget()
         self.grid = QGridLayout(self.grid_host)
-        self.grid.setAlignment(Qt.AlignmentFlag.AlignTop | Qt.AlignmentFlag.AlignLeft)
+        self.grid.setAlignment(Qt.AlignmentFlag.AlignTop)
         self.grid.setSpacing(8)
         scroll = QScrollArea()
         scroll.setWidgetResizable(True)
@@ -131,6 +133,8 @@ class Overview(QWidget):
 
     def _layout(self, keys: list[str]) -> None:
         cols = max(1, (self.width() - 44) // (TILE_WIDTH + 8))  # room for the scroll bar
+        for c in range(max(cols, self.grid.columnCount())):
+            self.grid.setColumnStretch(c, 1 if c < cols else 0)
         for i, key in enumerate(keys):
             self.grid.addWidget(self.tiles[key], i // cols, i % cols)
         self._keys = keys
