@@ -97,8 +97,7 @@ async def _run(app: QApplication, args: Any, name: str) -> int:
         desk.settings["theme"] = args.theme  # for this picture only; not saved
     window = MainWindow(desk)
     if args.screenshot and getattr(args, "size", None):
-        width, height = (int(v) for v in args.size.lower().split("x"))
-        window.resize(width, height)
+        window.resize(*args.size)
     single = None if args.screenshot else SingleInstance(name, lambda: _bring_forward(window))
     closed = asyncio.Event()
     app.lastWindowClosed.connect(closed.set)
