@@ -13,6 +13,16 @@ import sys
 from multi_user.errors import DeskError
 
 
+def window_size(text: str) -> tuple[int, int]:
+    try:
+        width, height = (int(v) for v in text.lower().split("x"))
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not WIDTHxHEIGHT, e.g. 1024x700") from None
+    if not (200 <= width <= 10000 and 200 <= height <= 10000):
+        raise argparse.ArgumentTypeError(f"{text!r}: width and height must be 200…10000 pixels")
+    return width, height
+
+
 def build_parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="mt5-desk", description="One desktop for all your MetaTrader 5 accounts.")
     p.add_argument("--data-dir", help="folder for everything MT5 Desk writes (default: $MT5DESK_DATA_DIR, "
@@ -24,6 +34,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--screenshot", metavar="PNG", help="render the main window to PNG and exit")
     p.add_argument("--after", metavar="S", type=float, default=3.0,
                    help="with --screenshot: seconds to run before rendering (default 3)")
+    p.add_argument("--size", metavar="WxH", type=window_size,
+                   help="with --screenshot: the window's size, e.g. 1024x700")
+    p.add_argument("--theme", choices=["light", "dark"], help="with --screenshot: this theme (not saved)")
     sub = p.add_subparsers(dest="command", metavar="COMMAND")
 
     acc = sub.add_parser("accounts", help="list, link and unlink MT5 accounts")

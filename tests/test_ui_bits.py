@@ -63,3 +63,17 @@ def test_badges_show_queue_place_and_age() -> None:
     assert badge_text({"state": "idle"}, {"ts": 1000.0}, now=1125.0) == "Idle · 2m ago"
     assert badge_text({"state": "auth_error"}, None) == "Login failed"
     assert badge_text(None, None) == "Idle"
+
+
+def test_screenshot_size_and_theme_options() -> None:
+    from main import build_parser
+
+    args = build_parser().parse_args(["--screenshot", "x.png", "--size", "1024x700", "--theme", "dark"])
+    assert args.size == (1024, 700) and args.theme == "dark"
+    for bad in ("1024", "10x10", "axb"):
+        try:
+            build_parser().parse_args(["--size", bad])
+        except SystemExit as exc:
+            assert exc.code == 2
+        else:
+            raise AssertionError(f"--size {bad} was accepted")

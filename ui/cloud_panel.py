@@ -15,6 +15,7 @@ from PySide6.QtWidgets import QDialog, QDialogButtonBox, QFormLayout, QLabel, QL
 
 from app.cloud_sync import CloudSync, load_cloud_settings, save_cloud_settings
 from multi_user.errors import DeskError
+from ui.dialog_parts import GrowingLabel
 
 AUTO_SYNC_MS = 5 * 60 * 1000
 
@@ -92,8 +93,7 @@ class CloudDialog(QDialog):
         self.email = QLineEdit(settings.email or "")
         self.password = QLineEdit()
         self.password.setEchoMode(QLineEdit.EchoMode.Password)
-        self.message = QLabel("")
-        self.message.setWordWrap(True)
+        self.message = GrowingLabel()  # an error may need several lines: never clip it
         self.sign_in = QPushButton("Sign in and sync")
         self.sign_out = QPushButton("Sign out")
         self.sign_in.clicked.connect(lambda: controller.spawn(self._sign_in()))

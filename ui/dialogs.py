@@ -5,51 +5,41 @@ never with exec()."""
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Callable
+import difflib
+import html
 from typing import Any
 
 from PySide6.QtCore import Qt
 from PySide6.QtWidgets import (
     QCheckBox,
-    QComboBox,
     QCompleter,
     QDialog,
     QDialogButtonBox,
-    QDoubleSpinBox,
-    QFileDialog,
     QFormLayout,
-    QHBoxLayout,
-    QLabel,
     QLineEdit,
-    QMessageBox,
     QProgressBar,
-    QPushButton,
-    QSpinBox,
     QVBoxLayout,
     QWidget,
 )
 
 from multi_user.errors import AuthorizationError, BadInput, DeskError, TerminalError
 from multi_user.validation import check_password, parse_login, parse_server
+from ui.dialog_parts import GrowingLabel, error_label, fit_height, folder_row, with_error
+from ui.settings_dialog import EditDialog, SettingsDialog, confirm, notice
+
+__all__ = ["EditDialog", "LinkDialog", "SettingsDialog", "confirm", "notice", "suggest_server"]
 
 
-def _error_label() -> QLabel:
-    label = QLabel("")
-    label.setObjectName("FieldError")
-    label.setWordWrap(True)
-    label.setStyleSheet("color:#c5221f;")
-    label.hide()
-    return label
-
-
-def _with_error(field: QWidget, error: QLabel) -> QWidget:
-    box = QWidget()
-    lay = QVBoxLayout(box)
-    lay.setContentsMargins(0, 0, 0, 0)
-    lay.setSpacing(2)
-    lay.addWidget(field)
-    lay.addWidget(error)
-    return box
+def suggest_server(typed: str, known: list[str]) -> str | None:
+    """The known server the owner probably meant by ``typed`` (None if it is known or nothing is close)."""
+    typed = typed.strip()
+    if not typed or typed in known:
+        return None
+    by_fold = {k.casefold(): k for k in known}
+    if typed.casefold() in by_fold:
+        return by_fold[typed.casefold()]
+    close = difflib.get_close_matches(typed.casefold(), list(by_fold), n=1, cutoff=0.75)
+    return by_fold[close[0]] if close else None
 
 
 class LinkDialog(QDialog):
@@ -64,7 +54,8 @@ class LinkDialog(QDialog):
         self.login.setPlaceholderText("e.g. 51234567")
         self.server = QLineEdit()
         self.server.setPlaceholderText("as shown in MT5, e.g. MetaQuotes-Demo")
-        self.server.setCompleter(QCompleter(desk.known_servers(), self))
+        self.known_servers = list(desk.known_servers())
+        self.server.setCompleter(QCompleter(self.known_servers, self))
         self.password = QLineEdit()
         self.password.setEchoMode(QLineEdit.EchoMode.Password)
         self.label = QLineEdit()
@@ -73,27 +64,22 @@ class LinkDialog(QDialog):
         self.dedicated = QCheckBox("Give it its own terminal (stays live all the time)")
         self.terminal = QLineEdit()
         self.terminal.setPlaceholderText("optional: terminal64.exe folder to use")
-        browse = QPushButton("Browse…")
-        browse.clicked.connect(self._browse)
-        term_row = QWidget()
-        tr = QHBoxLayout(term_row)
-        tr.setContentsMargins(0, 0, 0, 0)
-        tr.addWidget(self.terminal, 1)
-        tr.addWidget(browse)
-        self.errors = {name: _error_label() for name in ("login", "server", "password", "terminal")}
+        term_row = folder_row(self.terminal, "Choose the MetaTrader 5 folder (with terminal64.exe)")
+        self.errors = {name: error_label() for name in ("login", "server", "password", "terminal")}
+        self.errors["server"].setTextFormat(Qt.TextFormat.RichText)
+        self.errors["server"].linkActivated.connect(self._use_server)
         form = QFormLayout()
-        form.addRow("Login", _with_error(self.login, self.errors["login"]))
-        form.addRow("Server", _with_error(self.server, self.errors["server"]))
-        form.addRow("Password", _with_error(self.password, self.errors["password"]))
+        form.addRow("Login", with_error(self.login, self.errors["login"]))
+        form.addRow("Server", with_error(self.server, self.errors["server"]))
+        form.addRow("Password", with_error(self.password, self.errors["password"]))
         form.addRow("Name", self.label)
         form.addRow("", self.investor)
         form.addRow("", self.dedicated)
-        form.addRow("Terminal", _with_error(term_row, self.errors["terminal"]))
+        form.addRow("Terminal", with_error(term_row, self.errors["terminal"]))
         self.progress = QProgressBar()
         self.progress.setRange(0, 0)
         self.progress.hide()
-        self.status = QLabel("")
-        self.status.setWordWrap(True)
+        self.status = GrowingLabel()
         self.buttons = QDialogButtonBox(QDialogButtonBox.StandardButton.Cancel)
         self.link_button = self.buttons.addButton("Check and link", QDialogButtonBox.ButtonRole.AcceptRole)
         self.link_button.setEnabled(False)
@@ -109,16 +95,26 @@ class LinkDialog(QDialog):
         self.linked: dict[str, Any] | None = None
         self._task: asyncio.Task[None] | None = None
 
-    def _browse(self) -> None:
-        dialog = QFileDialog(self, "Choose the MetaTrader 5 folder (with terminal64.exe)")
-        dialog.setFileMode(QFileDialog.FileMode.Directory)
-        dialog.fileSelected.connect(self.terminal.setText)
-        dialog.open()
+    def _use_server(self, server: str) -> None:
+        self.server.setText(server)
+        self.password.setFocus()
 
-    def _show(self, field: str, message: str | None) -> None:
+    def _show(self, field: str, message: str | None, rich: bool = False) -> None:
         label = self.errors[field]
+        if message and not rich and label.textFormat() == Qt.TextFormat.RichText:
+            message = html.escape(message)
         label.setText(message or "")
         label.setVisible(bool(message))
+        if message:
+            fit_height(self)
+
+    def _did_you_mean(self, server: str) -> str | None:
+        """A hint under the server field when it is close to, but not, a server seen before."""
+        guess = suggest_server(server, self.known_servers)
+        if guess is None:
+            return None
+        return (f"MT5 Desk has not seen a server “{html.escape(server.strip())}”. Did you mean "
+                f"<a href=\"{html.escape(guess)}\">{html.escape(guess)}</a>?")
 
     def _validate(self, show: bool = True) -> bool:
         ok = True
@@ -127,7 +123,7 @@ class LinkDialog(QDialog):
             try:
                 check(widget.text())
                 if show:
-                    self._show(field, None)
+                    self._show(field, self._did_you_mean(widget.text()) if field == "server" else None, rich=True)
             except BadInput as exc:
                 ok = False
                 if show:  # don't shout at an empty field the owner has not reached yet
@@ -150,93 +146,49 @@ class LinkDialog(QDialog):
                 investor=self.investor.isChecked(), dedicated=self.dedicated.isChecked(),
                 terminal=self.terminal.text() or None)
         except AuthorizationError as exc:
-            self._show("password", f"The broker rejected this login: wrong password or server. ({exc})")
-            self.status.setText("")
+            self._rejected(exc)
         except BadInput as exc:
             self._show(exc.field if exc.field in self.errors else "login", str(exc))
             self.status.setText("")
         except TerminalError as exc:
-            self._show("terminal", str(exc))
-            self.status.setText("")
+            if self.terminal.text().strip():  # about the folder the owner chose
+                self._show("terminal", str(exc))
+                self.status.setText("")
+            else:
+                self.status.setText(f"⚠ {exc}")
         except DeskError as exc:
-            self.status.setText(str(exc))
+            self.status.setText(f"⚠ {exc}")
         else:
             self.accept()
+            self._confirm_linked()
         finally:
             self.progress.hide()
             self._task = None
             self._validate(show=False)  # keep the terminal's verdict next to its field
+            fit_height(self)
 
+    def _rejected(self, exc: Exception) -> None:
+        """A rejected login: a misspelled server is named as such, not blamed on the password."""
+        server = self.server.text().strip()
+        self.status.setText("")
+        guess = suggest_server(server, self.known_servers)
+        if guess is not None:
+            self._show("server", f"The broker rejected this login, and MT5 Desk has not seen a server "
+                                 f"“{html.escape(server)}”. Did you mean <a href=\"{html.escape(guess)}\">"
+                                 f"{html.escape(guess)}</a>?", rich=True)
+            self._show("password", None)
+        elif server not in self.known_servers and self.known_servers:
+            self._show("password", f"The broker rejected this login: wrong password, or no server named "
+                                   f"“{server}” (type it exactly as MT5 shows it). ({exc})")
+        else:
+            self._show("password", f"The broker rejected this login: wrong password for this account on "
+                                   f"{server}. ({exc})")
 
-class EditDialog(QDialog):
-    def __init__(self, parent: QWidget, account: dict[str, Any], on_save: Callable[[dict[str, Any]], None]) -> None:
-        super().__init__(parent)
-        self.setWindowTitle(f"Edit {account['login']}@{account['server']}")
-        self.label = QLineEdit(account.get("label") or "")
-        self.mode = QComboBox()
-        self.mode.addItem("Shared terminal (switched in turn)", "shared")
-        self.mode.addItem("Its own terminal (always live)", "dedicated")
-        self.mode.setCurrentIndex(1 if account.get("mode") == "dedicated" else 0)
-        self.terminal = QLineEdit(account.get("terminal") or "")
-        form = QFormLayout(self)
-        form.addRow("Name", self.label)
-        form.addRow("Runs on", self.mode)
-        form.addRow("Terminal folder", self.terminal)
-        buttons = QDialogButtonBox(QDialogButtonBox.StandardButton.Save | QDialogButtonBox.StandardButton.Cancel)
-        buttons.accepted.connect(lambda: (on_save({"label": self.label.text(), "mode": self.mode.currentData(),
-                                                   "terminal": self.terminal.text()}), self.accept()))
-        buttons.rejected.connect(self.reject)
-        form.addRow(buttons)
-
-
-class SettingsDialog(QDialog):
-    def __init__(self, parent: QWidget, settings: dict[str, Any], on_save: Callable[[dict[str, Any]], None]) -> None:
-        super().__init__(parent)
-        self.setWindowTitle("Settings")
-        self.setMinimumWidth(480)
-        self.base = QLineEdit(settings.get("base_install") or "")
-        self.base.setPlaceholderText("MetaTrader 5 folder copied for accounts with their own terminal")
-        self.rate = QDoubleSpinBox()
-        self.rate.setRange(0.2, 60.0)
-        self.rate.setSuffix(" s")
-        self.rate.setValue(float(settings.get("snapshot_rate") or 1.0))
-        self.sweep = QCheckBox("Refresh idle accounts when the shared terminal is free")
-        self.sweep.setChecked(bool(settings.get("sweep_enabled")))
-        self.sweep_gap = QSpinBox()
-        self.sweep_gap.setRange(1, 1440)
-        self.sweep_gap.setSuffix(" min between logins of one account")
-        self.sweep_gap.setValue(int(settings.get("sweep_min_minutes") or 30))
-        note = QLabel("Brokers may flag frequent logins; keep this interval generous on live accounts.")
-        note.setWordWrap(True)
-        note.setStyleSheet("color:#5f6368;")
-        self.theme = QComboBox()
-        self.theme.addItem("Light", "light")
-        self.theme.addItem("Dark", "dark")
-        self.theme.setCurrentIndex(1 if settings.get("theme") == "dark" else 0)
-        form = QFormLayout(self)
-        form.addRow("Base MT5 install", self.base)
-        form.addRow("Snapshot every", self.rate)
-        form.addRow("", self.sweep)
-        form.addRow("At most", self.sweep_gap)
-        form.addRow("", note)
-        form.addRow("Theme", self.theme)
-        buttons = QDialogButtonBox(QDialogButtonBox.StandardButton.Save | QDialogButtonBox.StandardButton.Cancel)
-        buttons.accepted.connect(lambda: (on_save(self.values()), self.accept()))
-        buttons.rejected.connect(self.reject)
-        form.addRow(buttons)
-
-    def values(self) -> dict[str, Any]:
-        return {"base_install": self.base.text() or None, "snapshot_rate": self.rate.value(),
-                "sweep_enabled": self.sweep.isChecked(), "sweep_min_minutes": self.sweep_gap.value(),
-                "theme": self.theme.currentData()}
-
-
-def confirm(parent: QWidget, title: str, text: str, yes: str, on_yes: Callable[[], None]) -> QMessageBox:
-    """A non-blocking confirmation: ``on_yes`` runs only if the owner presses ``yes``."""
-    box = QMessageBox(QMessageBox.Icon.Question, title, text, QMessageBox.StandardButton.Cancel, parent)
-    button = box.addButton(yes, QMessageBox.ButtonRole.AcceptRole)
-    box.setDefaultButton(QMessageBox.StandardButton.Cancel)
-    box.setTextFormat(Qt.TextFormat.PlainText)
-    box.buttonClicked.connect(lambda b: on_yes() if b is button else None)
-    box.open()
-    return box
+    def _confirm_linked(self) -> None:
+        a = self.linked or {}
+        name = f"{a.get('label')} ({a.get('login')}@{a.get('server')})" if a.get("label") else a.get("key", "")
+        how = ("It has its own terminal and stays live." if a.get("mode") == "dedicated"
+               else "It uses the shared terminal: double-click it in the list to view it live.")
+        self.confirmation = notice(self.parentWidget() or self, "Account linked",
+                                   f"{name} is linked: the broker accepted the login, and the password is "
+                                   f"stored encrypted on this computer.\n\n{how}")

@@ -1,6 +1,9 @@
 """The focused account's equity and balance over time (pyqtgraph): dates on the x-axis, a crosshair
 read-out, zoom and pan, and a range selector. Idle accounts show their last values and how old
-they are; a line is never extended to "now" to look live."""
+they are; a line is never extended to "now" to look live, nor drawn across minutes without data.
+
+Zoom and pan belong to the owner: new values never reset the view. While the view shows "now" it
+slides along with the newest value (keeping the owner's width); a range button takes the view back."""
 
 from __future__ import annotations
 
@@ -10,13 +13,31 @@ from typing import Any
 import numpy as np
 import pyqtgraph as pg
 from PySide6.QtCore import Qt
-from PySide6.QtWidgets import QButtonGroup, QHBoxLayout, QLabel, QPushButton, QVBoxLayout, QWidget
+from PySide6.QtWidgets import QButtonGroup, QHBoxLayout, QLabel, QPushButton, QSizePolicy, QVBoxLayout, QWidget
 
+from ui.elided_label import ElidedLabel
 from ui.formatting import age_since, money
+from ui.theme import Colours, colours, notifier
 
 RANGES = (("1h", 3600.0), ("1d", 86400.0), ("1w", 7 * 86400.0), ("All", None))
+NO_TIME_BEFORE = 946684800.0  # 2000-01-01: no equity value is older
+GAP = 120.0  # seconds without a value that break the line: nothing is known in between
 
-pg.setConfigOptions(antialias=True, background="w", foreground="#3c4043")
+pg.setConfigOptions(antialias=True)
+
+
+def with_gaps(ts: list[float], *values: list[float]) -> tuple[np.ndarray, ...]:
+    """The points with a NaN after each one followed by more than GAP seconds of silence, so a
+    curve drawn with connect="finite" breaks there instead of drawing a straight line across."""
+    t = np.asarray(ts, dtype=float)
+    cols = [np.asarray(v, dtype=float) for v in values]
+    if len(t) < 2:
+        return (t, *cols)
+    breaks = np.nonzero(np.diff(t) > GAP)[0] + 1
+    if not len(breaks):
+        return (t, *cols)
+    t = np.insert(t, breaks, t[breaks - 1] + GAP / 2)
+    return (t, *[np.insert(c, breaks, np.nan) for c in cols])
 
 
 class TimeAxis(pg.DateAxisItem):
@@ -31,6 +52,9 @@ class TimeAxis(pg.DateAxisItem):
             fmt = "%d %b %Y"
         out = []
         for v in values:
+            if v < NO_TIME_BEFORE:  # an empty plot's 0…1 range: no dummy "00:00:00" labels
+                out.append("")
+                continue
             try:
                 out.append(time.strftime(fmt, time.localtime(v)))
             except (OverflowError, ValueError, OSError):
@@ -68,39 +92,47 @@ class Series:
 class EquityChart(QWidget):
     def __init__(self) -> None:
         super().__init__()
-        self.title = QLabel("No account selected")
+        self.title = ElidedLabel("No account selected")
         self.title.setObjectName("ChartTitle")
-        self.status = QLabel("")
+        self.status = ElidedLabel("")
         self.status.setObjectName("ChartStatus")
-        self.readout = QLabel("")
+        self.legend = QLabel()  # beside the title, never over the lines
+        self.readout = ElidedLabel("")
         self.readout.setObjectName("ChartReadout")
         self.readout.setAlignment(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
         self.plot = pg.PlotWidget(axisItems={"bottom": TimeAxis(orientation="bottom")})
         self.plot.showGrid(x=True, y=True, alpha=0.15)
         self.plot.setMouseEnabled(x=True, y=True)
+        self.plot.setMinimumHeight(120)
         self.plot.getPlotItem().getAxis("left").setWidth(70)
-        self.plot.addLegend(offset=(10, 10))
-        self.equity_curve = self.plot.plot([], [], pen=pg.mkPen("#1a73e8", width=2), name="Equity")
-        self.balance_curve = self.plot.plot([], [], pen=pg.mkPen("#80868b", width=1.5, style=Qt.PenStyle.DashLine),
-                                            name="Balance")
-        self.vline = pg.InfiniteLine(angle=90, movable=False, pen=pg.mkPen("#9aa0a6", width=1))
-        self.hline = pg.InfiniteLine(angle=0, movable=False, pen=pg.mkPen("#9aa0a6", width=1))
+        self.equity_curve = self.plot.plot([], [], connect="finite")
+        self.balance_curve = self.plot.plot([], [], connect="finite")
+        self.vline = pg.InfiniteLine(angle=90, movable=False)
+        self.hline = pg.InfiniteLine(angle=0, movable=False)
         self.plot.addItem(self.vline, ignoreBounds=True)
         self.plot.addItem(self.hline, ignoreBounds=True)
+        self.empty = QLabel("No values yet for this account", self.plot)  # over the plot, not in it
+        self.empty.setObjectName("Muted")
+        self.empty.setAlignment(Qt.AlignmentFlag.AlignCenter)
         self.plot.scene().sigMouseMoved.connect(self._mouse_moved)
+        self.view = self.plot.getPlotItem().getViewBox()
+        self.view.sigRangeChangedManually.connect(self._owner_moved_view)
         self.range_buttons = QButtonGroup(self)
         top = QHBoxLayout()
         top.addWidget(self.title)
-        top.addWidget(self.status)
-        top.addStretch(1)
+        top.addWidget(self.status, 1)
+        # the account's name first; the status line takes what is left (its tooltip has it whole)
+        self.status.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Preferred)
+        top.addWidget(self.legend)
         for i, (label, _) in enumerate(RANGES):
             b = QPushButton(label)
             b.setCheckable(True)
             b.setFixedWidth(44)
+            b.setToolTip("Show this range and follow new values" if i < 3 else "Show all the history")
             self.range_buttons.addButton(b, i)
             top.addWidget(b)
         self.range_buttons.button(1).setChecked(True)
-        self.range_buttons.idClicked.connect(lambda _: self._apply_range())
+        self.range_buttons.idClicked.connect(lambda _: self.follow_range())
         layout = QVBoxLayout(self)
         layout.setContentsMargins(8, 4, 8, 4)
         layout.addLayout(top)
@@ -109,20 +141,52 @@ class EquityChart(QWidget):
         self.key: str | None = None
         self.series: Series | None = None
         self._drawn = -1
+        self.owner_view = False  # True once the owner zoomed or panned, until a range is picked again
+        self._view_end: float | None = None  # the newest time drawn when the owner's view was last moved
+        self.apply_colours(colours())
+        notifier().changed.connect(self._theme_changed)  # a bound slot: dropped with this widget
+
+    def resizeEvent(self, event: Any) -> None:
+        super().resizeEvent(event)
+        self.empty.setGeometry(self.plot.rect())
+
+    def _theme_changed(self, _name: str) -> None:
+        self.apply_colours(colours())
+
+    def apply_colours(self, c: Colours) -> None:
+        self.plot.setBackground(c.chart_bg)
+        item = self.plot.getPlotItem()
+        for side in ("left", "bottom"):
+            axis = item.getAxis(side)
+            axis.setPen(pg.mkPen(c.chart_fg))
+            axis.setTextPen(pg.mkPen(c.chart_fg))
+        self.equity_curve.setPen(pg.mkPen(c.equity, width=2))
+        self.balance_curve.setPen(pg.mkPen(c.balance, width=1.5, style=Qt.PenStyle.DashLine))
+        self.vline.setPen(pg.mkPen(c.crosshair, width=1))
+        self.hline.setPen(pg.mkPen(c.crosshair, width=1))
+        self.legend.setText(f"<span style='color:{c.equity}'>━━</span> Equity &nbsp; "
+                            f"<span style='color:{c.balance}'>╌╌</span> Balance &nbsp;")
 
     def show_account(self, key: str | None, name: str, series: Series | None) -> None:
+        if key is not None and key == self.key and series is self.series:
+            self.title.setText(name)  # the same account again: keep the owner's zoom
+            self.redraw()
+            return
         self.key, self.series, self._drawn = key, series, -1
-        self.title.setText(f"<b>{name}</b>" if key else "No account selected")
+        self.title.setText(name if key else "No account selected")
+        self.readout.setText("")  # the previous account's values are not this one's
+        self.vline.hide()
+        self.hline.hide()
         self.redraw(force=True)
-        self._apply_range()
+        self.follow_range()
 
     def set_status(self, live: bool, snapshot: dict[str, Any] | None) -> None:
         if snapshot is None:
-            self.status.setText("  no values yet")
+            self.status.setText("no values yet")
         elif live:
-            self.status.setText(f"  ● Live · equity {money(snapshot.get('equity'), snapshot.get('currency'))}")
+            self.status.setText(f"● Live · equity {money(snapshot.get('equity'), snapshot.get('currency'))}")
         else:
-            self.status.setText(f"  ○ Not live · last values {age_since(snapshot.get('ts'))}: equity "
+            self.status.setText(f"○ Not live · last values {age_since(snapshot.get('ts'))}: equity "
                                 f"{money(snapshot.get('equity'), snapshot.get('currency'))}")
         self.status.setProperty("live", live)
 
@@ -133,15 +197,40 @@ class EquityChart(QWidget):
         if not force and n == self._drawn:
             return
         self._drawn = n
+        self.empty.setVisible(not n)
+        self.plot.getPlotItem().getAxis("left").setStyle(showValues=bool(n))  # no made-up 0…1 scale
         if not s or not n:
             self.equity_curve.setData([], [])
             self.balance_curve.setData([], [])
             return
-        ts = np.fromiter(s.ts, float, n)
-        self.equity_curve.setData(ts, np.fromiter(s.equity, float, n))
-        self.balance_curve.setData(ts, np.fromiter(s.balance, float, n), stepMode=None)
-        if self.range_buttons.checkedId() != 3:
+        ts, equity, balance = with_gaps(s.ts, s.equity, s.balance)
+        self.equity_curve.setData(ts, equity, connect="finite")
+        self.balance_curve.setData(ts, balance, connect="finite")
+        if self.owner_view:
+            self._slide_owner_view()
+        elif self.range_buttons.checkedId() != 3:
             self._apply_range()
+
+    def follow_range(self) -> None:
+        """A range button (or another account): the picked range again, following new values."""
+        self.owner_view = False
+        self._apply_range()
+
+    def _owner_moved_view(self, *_: Any) -> None:
+        self.owner_view = True
+        self._view_end = self.series.ts[-1] if self.series and self.series.ts else None
+
+    def _slide_owner_view(self) -> None:
+        """Keep the owner's zoom; move it along only if it showed the newest value ("now")."""
+        s = self.series
+        if not s or not s.ts or self._view_end is None:
+            return
+        (x0, x1), _ = self.view.viewRange()
+        newest = s.ts[-1]
+        if x1 >= self._view_end and newest > self._view_end:
+            shift = newest - self._view_end
+            self.view.setXRange(x0 + shift, x1 + shift, padding=0)
+        self._view_end = newest
 
     def _apply_range(self) -> None:
         span = RANGES[self.range_buttons.checkedId()][1]
@@ -162,10 +251,12 @@ class EquityChart(QWidget):
         s = self.series
         if not s or not s.ts or not self.plot.sceneBoundingRect().contains(pos):
             return
-        point = self.plot.getPlotItem().vb.mapSceneToView(pos)
+        point = self.view.mapSceneToView(pos)
         i = int(np.clip(np.searchsorted(np.asarray(s.ts), point.x()), 0, len(s.ts) - 1))
         self.vline.setPos(s.ts[i])
         self.hline.setPos(s.equity[i])
+        self.vline.show()
+        self.hline.show()
         when = time.strftime("%Y-%m-%d %H:%M:%S", time.localtime(s.ts[i]))
         self.readout.setText(f"{when}   Equity {money(s.equity[i])}   Balance {money(s.balance[i])}   "
                              f"Floating {money(s.equity[i] - s.balance[i], sign=True)}")

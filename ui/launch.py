@@ -97,7 +97,11 @@ async def _run(app: QApplication, args: Any, name: str) -> int:
 
     mutex = hold_running_mutex()
     desk = make_desk(args.data_dir, args.backend)
+    if args.screenshot and getattr(args, "theme", None):
+        desk.settings["theme"] = args.theme  # for this picture only; not saved
     window = MainWindow(desk)
+    if args.screenshot and getattr(args, "size", None):
+        window.resize(*args.size)
     single = None if args.screenshot else SingleInstance(name, lambda: _bring_forward(window))
     closed = asyncio.Event()
     app.lastWindowClosed.connect(closed.set)

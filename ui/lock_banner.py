@@ -26,8 +26,10 @@ class LockBanner(QFrame):
         self.title = QLabel()
         self.title.setObjectName("LockTitle")
         self.title.setTextFormat(Qt.TextFormat.RichText)
+        self.title.setWordWrap(True)  # a long account name wraps instead of widening the window
         self.detail = QLabel()
         self.detail.setObjectName("LockDetail")
+        self.detail.setWordWrap(True)
         self.progress = QProgressBar()
         self.progress.setRange(0, 0)  # busy: MT5 does not report login progress
         self.progress.setFixedWidth(120)
@@ -73,7 +75,7 @@ class LockBanner(QFrame):
                 parts.append(f"{i}. {self.name_of(q['account'])}{extra}")
             self.detail.setText("Waiting: " + "   ".join(parts))
         else:
-            self.detail.setText("Nobody waiting. Double-click an account to switch the terminal to it.")
+            self.detail.setText("Nobody waiting. Double-click an account (or press Enter on it) to switch to it.")
         self.progress.setVisible(bool(self._switching))
         self.cancel.setVisible(bool(self._switching))
         self.release.setVisible(holder is not None and not self._switching)

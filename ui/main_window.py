@@ -26,6 +26,7 @@ from PySide6.QtWidgets import (
 
 from ui.cloud_panel import CloudController, CloudDialog
 from ui.dialogs import EditDialog, LinkDialog, SettingsDialog, confirm
+from ui.elided_label import ElidedLabel
 from ui.equity_chart import EquityChart, Series
 from ui.lock_banner import LockBanner
 from ui.overview import Overview
@@ -71,15 +72,16 @@ class MainWindow(QMainWindow):
         rl.addWidget(self.banner)
         rl.addWidget(centre, 1)
         self.splitter = QSplitter(Qt.Orientation.Horizontal)
-        self.splitter.addWidget(self.sidebar)
+        self.splitter.addWidget(self.sidebar.panel)  # search, sort and filter above the list
         self.splitter.addWidget(right)
         self.splitter.setSizes([340, 1060])
+        self.splitter.setStretchFactor(1, 1)  # a smaller window narrows the chart, not the account list
         self.centre_splitter = centre
         self.setCentralWidget(self.splitter)
         self._build_toolbar()
-        self.status_text = QLabel()
+        self.status_text = ElidedLabel()
         self.statusBar().addWidget(self.status_text, 1)
-        self.cloud_text = QLabel()
+        self.cloud_text = ElidedLabel()  # a long cloud error is cut here, whole in the tooltip
         self.statusBar().addPermanentWidget(self.cloud_text)
         self.cloud = CloudController(desk, self.cloud_text, self._spawn)
         self.tray = Tray(self, app_icon(), self.name_of)
@@ -198,6 +200,7 @@ class MainWindow(QMainWindow):
     # ---- the owner's actions ----------------------------------------------------------------------
     def focus(self, key: str | None) -> None:
         self.focused = key
+        self.sidebar.select(key)  # Ctrl+1…9 and the overview's tiles move the selection too
         series = self.series.setdefault(key, Series()) if key else None
         self.chart.show_account(key, self.name_of(key) if key else "", series)
         if key and key not in self._loaded:

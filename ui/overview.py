@@ -11,10 +11,13 @@ import pyqtgraph as pg
 from PySide6.QtCore import Qt, Signal
 from PySide6.QtWidgets import QFrame, QGridLayout, QHBoxLayout, QLabel, QScrollArea, QVBoxLayout, QWidget
 
+from ui.elided_label import ElidedLabel
 from ui.equity_chart import Series
-from ui.formatting import LOSS, PROFIT, STATE_COLOURS, badge_text, money
+from ui.formatting import STATE_COLOURS, badge_text, money
+from ui.theme import colours, notifier, pl_colour
 
-TILE_WIDTH = 240
+TILE_WIDTH = 240  # the narrowest a tile gets; tiles share any width left over in a row
+TILE_MAX_WIDTH = 340
 SPARK_POINTS = 600
 
 
@@ -26,8 +29,9 @@ class Tile(QFrame):
         self.key = key
         self.setObjectName("Tile")
         self.setFrameShape(QFrame.Shape.StyledPanel)
-        self.setFixedWidth(TILE_WIDTH)
-        self.name = QLabel()
+        self.setMinimumWidth(TILE_WIDTH)
+        self.setMaximumWidth(TILE_MAX_WIDTH)
+        self.name = ElidedLabel()
         self.name.setObjectName("TileName")
         self.badge = QLabel()
         self.badge.setObjectName("TileBadge")
@@ -42,15 +46,20 @@ class Tile(QFrame):
         self.spark.setMenuEnabled(False)
         self.spark.hideButtons()
         self.curve = self.spark.plot([], [], pen=pg.mkPen("#1a73e8", width=1.5))
+        self._live = False
+        self.spark.setBackground(colours().chart_bg)
+        notifier().changed.connect(self._recolour)
+        # the name has the whole first line; the state badge sits under it, never over it
         top = QHBoxLayout()
-        top.addWidget(self.name, 1)
         top.addWidget(self.badge)
+        top.addStretch(1)
         mid = QHBoxLayout()
         mid.addWidget(self.value, 1)
         mid.addWidget(self.pl)
         lay = QVBoxLayout(self)
         lay.setContentsMargins(8, 6, 8, 6)
         lay.setSpacing(2)
+        lay.addWidget(self.name)
         lay.addLayout(top)
         lay.addLayout(mid)
         lay.addWidget(self.spark)
@@ -58,6 +67,11 @@ class Tile(QFrame):
 
     def mousePressEvent(self, event: Any) -> None:
         self.clicked.emit(self.key)
+
+    def _recolour(self, _name: str = "") -> None:
+        c = colours()
+        self.spark.setBackground(c.chart_bg)
+        self.curve.setPen(pg.mkPen(c.equity if self._live else c.balance, width=1.5))
 
     def update_from(self, name: str, state: dict | None, snap: dict | None, series: Series | None,
                     now: float) -> None:
@@ -69,7 +83,7 @@ class Tile(QFrame):
             self.value.setText(money(snap.get("equity"), snap.get("currency")))
             profit = float(snap.get("profit") or 0.0)
             self.pl.setText(money(profit, sign=True))
-            self.pl.setStyleSheet(f"color:{PROFIT if profit > 0 else LOSS if profit < 0 else '#5f6368'}")
+            self.pl.setStyleSheet(f"color:{pl_colour(profit)}")
         else:
             self.value.setText("no values yet")
             self.pl.setText("")
@@ -77,8 +91,8 @@ class Tile(QFrame):
         if series and n != self._drawn:
             self._drawn = n
             k = min(n, SPARK_POINTS)
-            live = s == "live"
-            self.curve.setPen(pg.mkPen("#1a73e8" if live else "#9aa0a6", width=1.5))
+            self._live = s == "live"
+            self._recolour()
             self.curve.setData(np.asarray(series.ts[-k:]), np.asarray(series.equity[-k:]))
 
 
@@ -91,9 +105,10 @@ class Overview(QWidget):
         self.total = QLabel()
         self.total.setObjectName("PortfolioTotal")
         self.total.setTextFormat(Qt.TextFormat.RichText)
+        self.total.setWordWrap(True)  # several currencies wrap instead of widening the window
         self.grid_host = QWidget()
         self.grid = QGridLayout(self.grid_host)
-        self.grid.setAlignment(Qt.AlignmentFlag.AlignTop | Qt.AlignmentFlag.AlignLeft)
+        self.grid.setAlignment(Qt.AlignmentFlag.AlignTop)
         self.grid.setSpacing(8)
         scroll = QScrollArea()
         scroll.setWidgetResizable(True)
@@ -118,6 +133,8 @@ class Overview(QWidget):
 
     def _layout(self, keys: list[str]) -> None:
         cols = max(1, (self.width() - 44) // (TILE_WIDTH + 8))  # room for the scroll bar
+        for c in range(max(cols, self.grid.columnCount())):
+            self.grid.setColumnStretch(c, 1 if c < cols else 0)
         for i, key in enumerate(keys):
             self.grid.addWidget(self.tiles[key], i // cols, i % cols)
         self._keys = keys
@@ -140,8 +157,9 @@ class Overview(QWidget):
                 t[2] += 1
         parts = []
         for cur, (eq, pl, n) in sorted(totals.items()):
-            colour = PROFIT if pl > 0 else LOSS if pl < 0 else "#5f6368"
+            muted = colours().muted
+            colour = pl_colour(pl)
             parts.append(f"<b>{money(eq, cur)}</b> <span style='color:{colour}'>({money(pl, sign=True)})</span>"
-                         f" <span style='color:#5f6368'>· {n} account{'s' if n != 1 else ''}</span>")
+                         f" <span style='color:{muted}'>· {n} account{'s' if n != 1 else ''}</span>")
         self.total.setText("<b>Portfolio equity:</b> &nbsp; " + " &nbsp;&nbsp;|&nbsp;&nbsp; ".join(parts)
                            if parts else "<b>Portfolio equity:</b> no values yet")

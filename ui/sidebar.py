@@ -1,93 +1,108 @@
-"""The account switcher: a model/view tree grouped by server, in the owner's order.
+"""The account switcher: a model/view tree grouped by server (or sorted by a value), with search,
+sort and a state filter above it.
 
-Rows are painted by a delegate from the desk's latest state (no widget per row). Double-click
-or Ctrl+1…9 activates; drag to reorder within a server; right-click for the account's actions.
+Rows are painted by a delegate from the desk's latest state (no widget per row). Double-click,
+Enter or Ctrl+1…9 activates; drag or Alt+Up/Down reorders within a server; right-click, the Menu
+key or Shift+F10 opens the account's actions; Ctrl+F searches. Every action works from the keyboard.
 """
 
 from __future__ import annotations
 
 import time
-from collections.abc import Callable
 from typing import Any
 
 from PySide6.QtCore import QModelIndex, QPoint, QRect, QSize, Qt, Signal
-from PySide6.QtGui import QColor, QFont, QPainter, QStandardItem, QStandardItemModel
-from PySide6.QtWidgets import QAbstractItemView, QMenu, QStyle, QStyledItemDelegate, QStyleOptionViewItem, QTreeView
+from PySide6.QtGui import QColor, QFont, QFontMetrics, QKeySequence, QPainter, QShortcut
+from PySide6.QtWidgets import (
+    QAbstractItemView,
+    QComboBox,
+    QHBoxLayout,
+    QLabel,
+    QLineEdit,
+    QMenu,
+    QStyle,
+    QStyledItemDelegate,
+    QStyleOptionViewItem,
+    QTreeView,
+    QVBoxLayout,
+    QWidget,
+)
 
-from ui.formatting import LOSS, PROFIT, STATE_COLOURS, badge_text, money
+from ui.formatting import STATE_COLOURS, badge_text, money
+from ui.sidebar_model import FILTERS, GROUP_ROLE, GROUPED_SORTS, KEY_ROLE, SORTS, AccountsModel, move_by, move_to
+from ui.theme import colours, lock_icon, pl_colour
 
-KEY_ROLE = Qt.ItemDataRole.UserRole + 1
-GROUP_ROLE = Qt.ItemDataRole.UserRole + 2
+__all__ = ["GROUP_ROLE", "KEY_ROLE", "AccountDelegate", "AccountSidebar", "AccountsModel", "SidebarPanel", "move_to"]
 
-
-class AccountsModel(QStandardItemModel):
-    """Server groups with their accounts. Values are read by the delegate through ``lookup``."""
-
-    def __init__(self) -> None:
-        super().__init__()
-        self.accounts: list[dict[str, Any]] = []
-        self.states: dict[str, dict[str, Any]] = {}
-        self.snapshots: dict[str, dict[str, Any]] = {}
-        self.holder: str | None = None
-
-    def set_accounts(self, accounts: list[dict[str, Any]]) -> None:
-        self.accounts = list(accounts)
-        self.clear()
-        groups: dict[str, QStandardItem] = {}
-        for a in self.accounts:
-            group = groups.get(a["server"])
-            if group is None:
-                group = QStandardItem(a["server"])
-                group.setData(a["server"], GROUP_ROLE)
-                group.setFlags(Qt.ItemFlag.ItemIsEnabled | Qt.ItemFlag.ItemIsDropEnabled)
-                groups[a["server"]] = group
-                self.appendRow(group)
-            item = QStandardItem(a.get("label") or a["key"])
-            item.setData(a["key"], KEY_ROLE)
-            item.setFlags(Qt.ItemFlag.ItemIsEnabled | Qt.ItemFlag.ItemIsSelectable | Qt.ItemFlag.ItemIsDragEnabled)
-            group.appendRow(item)
-
-    def account(self, key: str) -> dict[str, Any] | None:
-        return next((a for a in self.accounts if a["key"] == key), None)
-
-    def keys_in_view_order(self) -> list[str]:
-        out = []
-        for g in range(self.rowCount()):
-            group = self.item(g)
-            out += [group.child(r).data(KEY_ROLE) for r in range(group.rowCount())]
-        return out
-
-    def index_of(self, key: str) -> QModelIndex:
-        for g in range(self.rowCount()):
-            group = self.item(g)
-            for r in range(group.rowCount()):
-                if group.child(r).data(KEY_ROLE) == key:
-                    return group.child(r).index()
-        return QModelIndex()
-
-    def refresh(self) -> None:
-        """Repaint every row (called by the window's coalescing timer, not per event)."""
-        if self.rowCount():
-            self.dataChanged.emit(self.index(0, 0), self.index(self.rowCount() - 1, 0))
-            for g in range(self.rowCount()):
-                group = self.item(g)
-                if group.rowCount():
-                    self.dataChanged.emit(group.child(0).index(), group.child(group.rowCount() - 1).index())
+LEFT = 26  # room for the padlock
+RIGHT = 6
+GAP = 10
 
 
 class AccountDelegate(QStyledItemDelegate):
-    ROW_HEIGHT = 52
+    """Two lines per account; three when the view is too narrow for the login, the markers
+    ("Own terminal", "Read-only") and the values side by side, so markers are never cut."""
 
-    def __init__(self, model: AccountsModel, lock_icon: Any) -> None:
+    ROW_HEIGHT = 52
+    TALL_ROW_HEIGHT = 72
+
+    def __init__(self, model: AccountsModel, lock_icon: Any, width: Any) -> None:
         super().__init__()
         self.model = model
         self.lock_icon = lock_icon
+        self.width = width  # the view's row width, read when rows are laid out
+        self._locks: dict[str, Any] = {}
+
+    def theme_lock(self) -> Any:
+        """The padlock in the current theme's colour (the one given is for the light theme)."""
+        name = colours().name
+        if name == "light":
+            return self.lock_icon
+        if name not in self._locks:
+            self._locks[name] = lock_icon()
+        return self._locks[name]
+
+    @staticmethod
+    def small_font(font: QFont) -> QFont:
+        small = QFont(font)
+        small.setPointSizeF(max(7.0, font.pointSizeF() - 1))
+        return small
+
+    def texts(self, key: str) -> tuple[str, str, str, str, float]:
+        a = self.model.account(key) or {}
+        markers = []
+        if a.get("mode") == "dedicated":
+            markers.append("Own terminal")
+        if a.get("investor"):
+            markers.append("Read-only")
+        # grouped by server, the header names the server; a flat list names it on each row
+        who = str(a.get("login")) if self.model.sort in GROUPED_SORTS else f"{a.get('login')}@{a.get('server')}"
+        sub = " · ".join([who, *markers])
+        snap = self.model.snapshots.get(key)
+        if not snap:
+            return sub, " · ".join(markers), "", "", 0.0
+        profit = float(snap.get("profit") or 0.0)
+        return sub, " · ".join(markers), f"{money(snap.get('equity'))} {snap.get('currency') or ''}".strip(), \
+            money(profit, None, sign=True), profit
+
+    def is_tall(self, key: str, font: QFont, width: int) -> bool:
+        sub, _markers, eq, pl, _ = self.texts(key)
+        if not eq:
+            return False
+        fm = QFontMetrics(self.small_font(font))
+        need = fm.horizontalAdvance(sub) + GAP + fm.horizontalAdvance(eq) + GAP + fm.horizontalAdvance(pl)
+        return LEFT + need + RIGHT > width
 
     def sizeHint(self, option: QStyleOptionViewItem, index: QModelIndex) -> QSize:
-        return QSize(280, self.ROW_HEIGHT if index.data(KEY_ROLE) else 28)
+        key = index.data(KEY_ROLE)
+        if not key:
+            return QSize(200, 28)
+        tall = self.is_tall(key, option.font, self.width())
+        return QSize(200, self.TALL_ROW_HEIGHT if tall else self.ROW_HEIGHT)
 
     def paint(self, p: QPainter, option: QStyleOptionViewItem, index: QModelIndex) -> None:
         key = index.data(KEY_ROLE)
+        c = colours()
         p.save()
         r = option.rect
         if not key:
@@ -95,71 +110,67 @@ class AccountDelegate(QStyledItemDelegate):
             p.restore()
             return
         selected = bool(option.state & QStyle.StateFlag.State_Selected)
-        p.fillRect(r, QColor("#e8f0fe") if selected else option.palette.base())
+        p.fillRect(r, QColor(c.selected) if selected else QColor(c.base))
+        if option.state & QStyle.StateFlag.State_HasFocus:  # where the keyboard is
+            p.fillRect(QRect(r.left(), r.top(), 3, r.height()), option.palette.highlight().color()
+                       if not selected else QColor(c.equity))
         a = self.model.account(key) or {}
         state = self.model.states.get(key)
         snap = self.model.snapshots.get(key)
         x = r.left() + 6
         if self.model.holder == key:
-            self.lock_icon.paint(p, QRect(x, r.top() + 6, 16, 16))
-        x += 20
+            self.theme_lock().paint(p, QRect(x, r.top() + 6, 16, 16))
+        x = r.left() + LEFT
         bold = QFont(option.font)
         bold.setBold(True)
         p.setFont(bold)
-        p.setPen(option.palette.text().color())
         label = a.get("label") or key
-        markers = []
-        if a.get("mode") == "dedicated":
-            markers.append("Own terminal")
-        if a.get("investor"):
-            markers.append("Read-only")
         badge = badge_text(state, snap, time.time())
         badge_w = p.fontMetrics().horizontalAdvance(badge) + 14
-        badge_rect = QRect(r.right() - badge_w - 6, r.top() + 5, badge_w, 18)
-        title_w = badge_rect.left() - x - 6
+        badge_rect = QRect(r.right() - badge_w - RIGHT, r.top() + 5, badge_w, 18)
+        title_w = max(0, badge_rect.left() - x - 6)
+        p.setPen(QColor(c.text))
         p.drawText(QRect(x, r.top() + 4, title_w, 20), Qt.AlignmentFlag.AlignVCenter,
                    p.fontMetrics().elidedText(label, Qt.TextElideMode.ElideRight, title_w))
-        colour = QColor(STATE_COLOURS.get((state or {}).get("state") or "idle", "#5f6368"))
         p.setPen(Qt.PenStyle.NoPen)
-        p.setBrush(colour)
+        p.setBrush(QColor(STATE_COLOURS.get((state or {}).get("state") or "idle", "#5f6368")))
         p.drawRoundedRect(badge_rect, 9, 9)
         p.setPen(QColor("white"))
         p.drawText(badge_rect, Qt.AlignmentFlag.AlignCenter, badge)
-        small = QFont(option.font)
-        small.setPointSizeF(max(7.0, option.font.pointSizeF() - 1))
-        p.setFont(small)
-        p.setPen(QColor("#5f6368"))
-        sub = f"{a.get('login')} · " + " · ".join(markers) if markers else f"{a.get('login')}@{a.get('server')}"
+        p.setFont(self.small_font(option.font))
+        fm = p.fontMetrics()
+        sub, _markers, eq, pl, profit = self.texts(key)
+        tall = r.height() >= self.TALL_ROW_HEIGHT
+        width = r.right() - RIGHT - x
+        values_line = QRect(x, r.top() + (46 if tall else 26), width, 20)
         values_w = 0
-        if snap:
-            cur = snap.get("currency") or ""
-            profit = float(snap.get("profit") or 0.0)
-            pl = money(profit, None, sign=True)
-            eq = f"{money(snap.get('equity'))} {cur}"
-            line = QRect(x, r.top() + 26, r.right() - x - 6, 20)
-            p.setPen(QColor(PROFIT if profit > 0 else LOSS if profit < 0 else "#5f6368"))
-            pl_w = p.fontMetrics().horizontalAdvance(pl)
-            p.drawText(line, Qt.AlignmentFlag.AlignVCenter | Qt.AlignmentFlag.AlignRight, pl)
-            p.setPen(option.palette.text().color())
-            p.drawText(line.adjusted(0, 0, -pl_w - 10, 0), Qt.AlignmentFlag.AlignVCenter | Qt.AlignmentFlag.AlignRight,
-                       eq)
-            values_w = pl_w + 10 + p.fontMetrics().horizontalAdvance(eq) + 12
-        p.setPen(QColor("#5f6368"))
-        sub_w = max(40, r.right() - x - 6 - values_w)
+        if eq:
+            p.setPen(QColor(pl_colour(profit)))
+            pl_w = fm.horizontalAdvance(pl)
+            right = Qt.AlignmentFlag.AlignVCenter | Qt.AlignmentFlag.AlignRight
+            p.drawText(values_line, right, pl)
+            p.setPen(QColor(c.text))
+            p.drawText(values_line.adjusted(0, 0, -pl_w - GAP, 0), right, eq)
+            values_w = 0 if tall else pl_w + GAP + fm.horizontalAdvance(eq) + GAP
+        p.setPen(QColor(c.muted))
+        sub_w = max(20, width - values_w)
         p.drawText(QRect(x, r.top() + 26, sub_w, 20), Qt.AlignmentFlag.AlignVCenter,
-                   p.fontMetrics().elidedText(sub, Qt.TextElideMode.ElideRight, sub_w))
-        p.setPen(QColor("#e0e0e0"))
+                   fm.elidedText(sub, Qt.TextElideMode.ElideMiddle, sub_w))  # keep the markers at the end
+        p.setPen(QColor(c.divider))
         p.drawLine(r.left(), r.bottom(), r.right(), r.bottom())
         p.restore()
 
     def _paint_group(self, p: QPainter, r: QRect, index: QModelIndex) -> None:
-        p.fillRect(r, QColor("#f1f3f4"))
+        c = colours()
+        p.fillRect(r, QColor(c.group))
         f = p.font()
         f.setBold(True)
         p.setFont(f)
-        p.setPen(QColor("#3c4043"))
+        p.setPen(QColor(c.group_text))
         count = self.model.itemFromIndex(index).rowCount()
-        p.drawText(r.adjusted(8, 0, -8, 0), Qt.AlignmentFlag.AlignVCenter, f"{index.data()}  ({count})")
+        p.drawText(r.adjusted(8, 0, -8, 0), Qt.AlignmentFlag.AlignVCenter,
+                   p.fontMetrics().elidedText(f"{index.data()}  ({count})", Qt.TextElideMode.ElideRight,
+                                              max(0, r.width() - 16)))
 
 
 class AccountSidebar(QTreeView):
@@ -171,8 +182,10 @@ class AccountSidebar(QTreeView):
     def __init__(self, model: AccountsModel, lock_icon: Any) -> None:
         super().__init__()
         self._model = model
+        self._quiet = False  # selecting from code (rebuild, Ctrl+1…9) does not re-focus the chart
+        self._laid_out_width = -1
         self.setModel(model)
-        self.setItemDelegate(AccountDelegate(model, lock_icon))
+        self.setItemDelegate(AccountDelegate(model, lock_icon, lambda: self.viewport().width()))
         self.setHeaderHidden(True)
         self.setRootIsDecorated(False)
         self.setIndentation(0)
@@ -181,24 +194,89 @@ class AccountSidebar(QTreeView):
         self.setDragDropMode(QAbstractItemView.DragDropMode.InternalMove)
         self.setDefaultDropAction(Qt.DropAction.MoveAction)
         self.setContextMenuPolicy(Qt.ContextMenuPolicy.CustomContextMenu)
+        self.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
         self.customContextMenuRequested.connect(self._menu)
         self.doubleClicked.connect(self._double_clicked)
-        self.setMinimumWidth(300)
+        self.setMinimumWidth(200)
+        self.setAccessibleName("Accounts")
+        model.layout_rebuilt.connect(self._after_rebuild)
+        self._selected: str | None = None
+        self.panel = SidebarPanel(self)
 
+    # ---- selection ------------------------------------------------------------------------------
     def rebuild(self, accounts: list[dict[str, Any]], focused: str | None) -> None:
+        self._selected = focused or self._selected
         self._model.set_accounts(accounts)
-        self.expandAll()
-        if focused:
-            idx = self._model.index_of(focused)
-            if idx.isValid():
+
+    def select(self, key: str | None) -> None:
+        """Show ``key`` as the selected row (the window focused it some other way)."""
+        self._selected = key
+        idx = self._model.index_of(key) if key else QModelIndex()
+        if idx.isValid() and idx != self.currentIndex():
+            self._quiet = True
+            try:
                 self.setCurrentIndex(idx)
+                self.scrollTo(idx)
+            finally:
+                self._quiet = False
+
+    def selected_key(self) -> str | None:
+        return self.currentIndex().data(KEY_ROLE)
+
+    def _after_rebuild(self) -> None:
+        self.expandAll()
+        self.setDragEnabled(self._model.is_owner_order())
+        self.select(self._selected)
 
     def currentChanged(self, current: QModelIndex, previous: QModelIndex) -> None:
         super().currentChanged(current, previous)
         key = current.data(KEY_ROLE)
         if key:
-            self.focus_changed.emit(key)
+            self._selected = key
+            if not self._quiet:
+                self.focus_changed.emit(key)
 
+    def resizeEvent(self, event: Any) -> None:
+        super().resizeEvent(event)
+        if self.viewport().width() != self._laid_out_width:  # rows may need a third line now
+            self._laid_out_width = self.viewport().width()
+            self.scheduleDelayedItemsLayout()
+
+    # ---- keyboard -------------------------------------------------------------------------------
+    def moveCursor(self, action: QAbstractItemView.CursorAction, modifiers: Any) -> QModelIndex:
+        """Up/Down/Home/End/PageUp/PageDown land on accounts, never on a server's header."""
+        index = super().moveCursor(action, modifiers)
+        if not index.isValid() or index.data(KEY_ROLE):
+            return index
+        up = action in (QAbstractItemView.CursorAction.MoveUp, QAbstractItemView.CursorAction.MovePageUp,
+                        QAbstractItemView.CursorAction.MoveEnd)
+        for step in ((self.indexAbove, self.indexBelow) if up else (self.indexBelow, self.indexAbove)):
+            probe = step(index)
+            while probe.isValid() and not probe.data(KEY_ROLE):
+                probe = step(probe)
+            if probe.isValid():
+                return probe
+        return self.currentIndex()
+
+    def keyPressEvent(self, event: Any) -> None:
+        key = self.selected_key()
+        k, mods = event.key(), event.modifiers()
+        alt = mods & Qt.KeyboardModifier.AltModifier
+        if key and k in (Qt.Key.Key_Return, Qt.Key.Key_Enter):
+            self.activate_requested.emit(key)
+        elif key and (k == Qt.Key.Key_Menu or (k == Qt.Key.Key_F10 and mods & Qt.KeyboardModifier.ShiftModifier)):
+            self._menu(self.visualRect(self.currentIndex()).center())
+        elif key and k == Qt.Key.Key_Delete:
+            self.action_requested.emit("unlink", key)
+        elif key and alt and k in (Qt.Key.Key_Up, Qt.Key.Key_Down):
+            if self._model.is_owner_order():
+                order = move_by(self._model, key, -1 if k == Qt.Key.Key_Up else 1)
+                if order:
+                    self.reordered.emit(order)
+        else:
+            super().keyPressEvent(event)
+
+    # ---- mouse ----------------------------------------------------------------------------------
     def _double_clicked(self, index: QModelIndex) -> None:
         key = index.data(KEY_ROLE)
         if key:
@@ -209,7 +287,7 @@ class AccountSidebar(QTreeView):
         source = self.currentIndex().data(KEY_ROLE)
         target = self.indexAt(event.position().toPoint())
         event.ignore()
-        if not source or not target.isValid():
+        if not source or not target.isValid() or not self._model.is_owner_order():
             return
         move_to(self._model, source, target, self.dropIndicatorPosition(), self.reordered.emit)
 
@@ -232,23 +310,81 @@ class AccountSidebar(QTreeView):
         menu.popup(self.viewport().mapToGlobal(pos))
 
 
-def move_to(model: AccountsModel, source: str, target: QModelIndex, where: Any,
-            emit: Callable[[list[str]], None]) -> bool:
-    """Move ``source`` next to ``target`` if both are on the same server; emits the new order."""
-    src = model.account(source)
-    target_key = target.data(KEY_ROLE)
-    group = target.data(GROUP_ROLE) if not target_key else (model.account(target_key) or {}).get("server")
-    if src is None or group != src["server"] or target_key == source:
-        return False
-    keys = model.keys_in_view_order()
-    keys.remove(source)
-    if not target_key:  # dropped on the server's header: first in that server
-        siblings = [k for k in keys if (model.account(k) or {}).get("server") == group]
-        pos = keys.index(siblings[0]) if siblings else len(keys)
-    else:
-        pos = keys.index(target_key)
-        if where == QAbstractItemView.DropIndicatorPosition.BelowItem:
-            pos += 1
-    keys.insert(pos, source)
-    emit(keys)
-    return True
+class SidebarPanel(QWidget):
+    """Search, sort and filter above the account list."""
+
+    def __init__(self, tree: AccountSidebar) -> None:
+        super().__init__()
+        self.tree = tree
+        model = tree.model()
+        assert isinstance(model, AccountsModel)
+        self.model = model
+        self.search = QLineEdit()
+        self.search.setPlaceholderText("Search name, login, server  (Ctrl+F)")
+        self.search.setClearButtonEnabled(True)
+        self.search.setAccessibleName("Search accounts")
+        self.sort = QComboBox()
+        for label, value in SORTS:
+            self.sort.addItem(f"↕ {label}", value)
+        self.sort.setAccessibleName("Sort accounts")
+        self.sort.setToolTip("Sort: order of the accounts (drag or Alt+Up/Down reorders in \"Your order\")")
+        self.filter = QComboBox()
+        for label, value in FILTERS:
+            self.filter.addItem(label, value)
+        self.filter.setToolTip("Show only these accounts")
+        self.filter.setAccessibleName("Filter accounts")
+        for combo in (self.sort, self.filter):
+            combo.setSizeAdjustPolicy(QComboBox.SizeAdjustPolicy.AdjustToMinimumContentsLengthWithIcon)
+            combo.setMinimumContentsLength(6)
+        self.hidden = QLabel()
+        self.hidden.setObjectName("Muted")
+        self.hidden.hide()
+        self.search.textChanged.connect(lambda text: self._changed(query=text))
+        self.sort.currentIndexChanged.connect(lambda _i: self._changed(sort=self.sort.currentData()))
+        self.filter.currentIndexChanged.connect(lambda _i: self._changed(filter_=self.filter.currentData()))
+        self.search.installEventFilter(self)
+        combos = QHBoxLayout()
+        combos.setSpacing(4)
+        combos.addWidget(self.sort, 1)
+        combos.addWidget(self.filter, 1)
+        lay = QVBoxLayout(self)
+        lay.setContentsMargins(0, 0, 0, 0)
+        lay.setSpacing(4)
+        lay.addWidget(self.search)
+        lay.addLayout(combos)
+        lay.addWidget(self.hidden)
+        lay.addWidget(tree, 1)
+        find = QShortcut(QKeySequence.StandardKey.Find, self)
+        find.setContext(Qt.ShortcutContext.WindowShortcut)
+        find.activated.connect(self.focus_search)
+        self.setMinimumWidth(200)
+
+    def focus_search(self) -> None:
+        self.search.setFocus(Qt.FocusReason.ShortcutFocusReason)
+        self.search.selectAll()
+
+    def _changed(self, **view: Any) -> None:
+        self.model.set_view(**view)
+        hidden = self.model.hidden_count()
+        self.hidden.setText(f"{hidden} of {len(self.model.accounts)} accounts hidden by the search or filter"
+                            if hidden else "")
+        self.hidden.setWordWrap(True)
+        self.hidden.setVisible(bool(hidden))
+
+    def eventFilter(self, obj: Any, event: Any) -> bool:
+        """In the search box: Down or Enter goes to the list, Escape clears the search."""
+        from PySide6.QtCore import QEvent
+
+        if obj is self.search and event.type() == QEvent.Type.KeyPress:
+            if event.key() in (Qt.Key.Key_Down, Qt.Key.Key_Return, Qt.Key.Key_Enter):
+                self.tree.setFocus(Qt.FocusReason.TabFocusReason)
+                if not self.tree.selected_key():
+                    keys = self.model.keys_in_view_order()
+                    if keys:
+                        self.tree.setCurrentIndex(self.model.index_of(keys[0]))
+                return True
+            if event.key() == Qt.Key.Key_Escape and self.search.text():
+                self.search.clear()
+                self.tree.setFocus(Qt.FocusReason.OtherFocusReason)
+                return True
+        return super().eventFilter(obj, event)

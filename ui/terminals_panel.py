@@ -41,19 +41,34 @@ class TerminalsPanel(QWidget):
         header.setSectionResizeMode(QHeaderView.ResizeMode.ResizeToContents)
         header.setSectionResizeMode(2, QHeaderView.ResizeMode.Stretch)
         buttons = QHBoxLayout()
+        self.buttons: dict[str, QPushButton] = {}
         for label, verb in (("Start", "start"), ("Stop", "stop"), ("Restart", "restart")):
             b = QPushButton(label)
+            b.setToolTip(f"{label} the selected lane's terminal and worker")
             b.clicked.connect(lambda _=False, v=verb: self._act(v))
             buttons.addWidget(b)
+            self.buttons[verb] = b
+        self.table.itemSelectionChanged.connect(self._enable_buttons)
         buttons.addStretch(1)
         lay = QVBoxLayout(self)
         lay.setContentsMargins(8, 4, 8, 4)
         lay.addWidget(self.table, 1)
         lay.addLayout(buttons)
         self._lanes: list[str] = []
+        self._enable_buttons()
+
+    def _selected_row(self) -> int:
+        rows = self.table.selectionModel().selectedRows()
+        return rows[0].row() if rows else -1
+
+    def _enable_buttons(self) -> None:
+        """The buttons act on the selected lane: with none selected they do nothing, so say so."""
+        chosen = 0 <= self._selected_row() < len(self._lanes)
+        for b in self.buttons.values():
+            b.setEnabled(chosen)
 
     def _act(self, verb: str) -> None:
-        row = self.table.currentRow()
+        row = self._selected_row()
         if 0 <= row < len(self._lanes):
             self.action(self._lanes[row], verb)
 
@@ -75,3 +90,4 @@ class TerminalsPanel(QWidget):
                     self.table.setItem(r, c, QTableWidgetItem(v))
                 elif item.text() != v:
                     item.setText(v)
+        self._enable_buttons()

@@ -1,0 +1,205 @@
+"""The sidebar's model: accounts grouped by server in the owner's order, or sorted by a value, and
+narrowed by a search text and a state filter. Values are read by the delegate from ``states``
+and ``snapshots``; ``refresh`` re-sorts only when the order really changed."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+from PySide6.QtCore import QModelIndex, Qt, Signal
+from PySide6.QtGui import QStandardItem, QStandardItemModel
+from PySide6.QtWidgets import QAbstractItemView
+
+KEY_ROLE = Qt.ItemDataRole.UserRole + 1
+GROUP_ROLE = Qt.ItemDataRole.UserRole + 2
+
+# (label, key); grouped sorts keep the server headers, the others are one flat list
+SORTS = (("Your order", "owner"), ("Name", "name"), ("Server", "server"), ("Equity", "equity"),
+         ("Floating P/L", "profit"), ("State", "state"))
+GROUPED_SORTS = {"owner", "server"}
+FILTERS = (("All accounts", "all"), ("Live", "live"), ("Not live", "not_live"), ("Needs attention", "problem"),
+           ("Own terminal", "dedicated"), ("Read-only", "investor"))
+PROBLEM_STATES = {"auth_error", "offline", "stale", "mismatch", "disconnected"}
+STATE_ORDER = {"live": 0, "connecting": 1, "waiting": 2, "stale": 3, "disconnected": 3, "idle": 4, "offline": 5,
+               "mismatch": 6, "auth_error": 7}
+
+
+class AccountsModel(QStandardItemModel):
+    """Server groups with their accounts (or a flat sorted list)."""
+
+    layout_rebuilt = Signal()  # rows were re-made: the view restores its selection and expansion
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.accounts: list[dict[str, Any]] = []
+        self.states: dict[str, dict[str, Any]] = {}
+        self.snapshots: dict[str, dict[str, Any]] = {}
+        self.holder: str | None = None
+        self.sort = "owner"
+        self.filter = "all"
+        self.query = ""
+        self._shown: tuple[Any, ...] = ()
+
+    # ---- what is shown, in which order --------------------------------------------------------
+    def set_accounts(self, accounts: list[dict[str, Any]]) -> None:
+        self.accounts = list(accounts)
+        self._build(force=True)
+
+    def set_view(self, sort: str | None = None, filter_: str | None = None, query: str | None = None) -> None:
+        if sort is not None:
+            self.sort = sort
+        if filter_ is not None:
+            self.filter = filter_
+        if query is not None:
+            self.query = query.strip()
+        self._build()
+
+    def is_owner_order(self) -> bool:
+        """Drag to reorder only makes sense when every account shows in the owner's order."""
+        return self.sort == "owner" and self.filter == "all" and not self.query
+
+    def matches(self, a: dict[str, Any]) -> bool:
+        q = self.query.casefold()
+        if q and not any(q in str(a.get(f) or "").casefold() for f in ("label", "login", "server", "key")):
+            return False
+        state = (self.states.get(a["key"]) or {}).get("state") or "idle"
+        return {"all": True, "live": state == "live", "not_live": state != "live",
+                "problem": state in PROBLEM_STATES, "dedicated": a.get("mode") == "dedicated",
+                "investor": bool(a.get("investor"))}.get(self.filter, True)
+
+    def _sort_key(self, a: dict[str, Any]) -> Any:
+        snap = self.snapshots.get(a["key"]) or {}
+        name = str(a.get("label") or a["key"]).casefold()
+        if self.sort == "name":
+            return (name, a["key"])
+        if self.sort == "server":
+            return (a["server"].casefold(), name)
+        if self.sort in ("equity", "profit"):  # biggest first; accounts without values last
+            value = snap.get(self.sort)
+            return (value is None, -float(value or 0.0), name)
+        if self.sort == "state":
+            state = (self.states.get(a["key"]) or {}).get("state") or "idle"
+            return (STATE_ORDER.get(state, 9), name)
+        return 0
+
+    def _wanted(self) -> tuple[tuple[str | None, tuple[str, ...]], ...]:
+        shown = [a for a in self.accounts if self.matches(a)]
+        if self.sort != "owner":
+            shown = sorted(shown, key=self._sort_key)  # stable: ties keep the owner's order
+        if self.sort not in GROUPED_SORTS:
+            return ((None, tuple(a["key"] for a in shown)),)
+        groups: dict[str, list[str]] = {}
+        for a in shown:
+            groups.setdefault(a["server"], []).append(a["key"])
+        return tuple((server, tuple(keys)) for server, keys in groups.items())
+
+    def _build(self, force: bool = False) -> None:
+        wanted = self._wanted()
+        if not force and wanted == self._shown:
+            return
+        self._shown = wanted
+        self.clear()
+        for server, keys in wanted:
+            parent: Any = self
+            if server is not None:
+                group = QStandardItem(server)
+                group.setData(server, GROUP_ROLE)
+                group.setFlags(Qt.ItemFlag.ItemIsEnabled | Qt.ItemFlag.ItemIsDropEnabled)
+                self.appendRow(group)
+                parent = group
+            for key in keys:
+                a = self.account(key) or {}
+                item = QStandardItem(a.get("label") or key)
+                item.setData(key, KEY_ROLE)
+                flags = Qt.ItemFlag.ItemIsEnabled | Qt.ItemFlag.ItemIsSelectable
+                if self.is_owner_order():
+                    flags |= Qt.ItemFlag.ItemIsDragEnabled
+                item.setFlags(flags)
+                parent.appendRow(item)
+        self.layout_rebuilt.emit()
+
+    # ---- lookups --------------------------------------------------------------------------------
+    def account(self, key: str) -> dict[str, Any] | None:
+        return next((a for a in self.accounts if a["key"] == key), None)
+
+    def hidden_count(self) -> int:
+        return len(self.accounts) - sum(len(keys) for _, keys in self._shown)
+
+    def keys_in_view_order(self) -> list[str]:
+        """The accounts as shown, top to bottom (Ctrl+1…9 count these)."""
+        return [k for _, keys in self._shown for k in keys]
+
+    def owner_order(self) -> list[str]:
+        """Every account in the owner's order, server by server (as "Your order" shows them)."""
+        groups: dict[str, list[str]] = {}
+        for a in self.accounts:
+            groups.setdefault(a["server"], []).append(a["key"])
+        return [k for keys in groups.values() for k in keys]
+
+    def index_of(self, key: str) -> QModelIndex:
+        for item in self._rows():
+            if item.data(KEY_ROLE) == key:
+                return item.index()
+        return QModelIndex()
+
+    def _rows(self) -> list[QStandardItem]:
+        out = []
+        for g in range(self.rowCount()):
+            top = self.item(g)
+            if top.data(KEY_ROLE):
+                out.append(top)
+            else:
+                out += [top.child(r) for r in range(top.rowCount())]
+        return out
+
+    def refresh(self) -> None:
+        """Repaint every row (called by the window's coalescing timer, not per event); re-sort first
+        if new values changed the order or who passes the filter."""
+        before = self._shown
+        self._build()
+        if self._shown != before or not self.rowCount():
+            return
+        self.dataChanged.emit(self.index(0, 0), self.index(self.rowCount() - 1, 0))
+        for g in range(self.rowCount()):
+            group = self.item(g)
+            if group.rowCount():
+                self.dataChanged.emit(group.child(0).index(), group.child(group.rowCount() - 1).index())
+
+
+def move_to(model: AccountsModel, source: str, target: QModelIndex, where: Any,
+            emit: Callable[[list[str]], None]) -> bool:
+    """Move ``source`` next to ``target`` if both are on the same server; emits the new order."""
+    src = model.account(source)
+    target_key = target.data(KEY_ROLE)
+    group = target.data(GROUP_ROLE) if not target_key else (model.account(target_key) or {}).get("server")
+    if src is None or group != src["server"] or target_key == source:
+        return False
+    keys = model.owner_order()
+    keys.remove(source)
+    if not target_key:  # dropped on the server's header: first in that server
+        siblings = [k for k in keys if (model.account(k) or {}).get("server") == group]
+        pos = keys.index(siblings[0]) if siblings else len(keys)
+    else:
+        pos = keys.index(target_key)
+        if where == QAbstractItemView.DropIndicatorPosition.BelowItem:
+            pos += 1
+    keys.insert(pos, source)
+    emit(keys)
+    return True
+
+
+def move_by(model: AccountsModel, key: str, step: int) -> list[str] | None:
+    """The owner's order with ``key`` moved ``step`` places within its server (keyboard reorder)."""
+    a = model.account(key)
+    if a is None:
+        return None
+    keys = model.owner_order()
+    same = [k for k in keys if (model.account(k) or {}).get("server") == a["server"]]
+    i = same.index(key)
+    j = i + step
+    if not 0 <= j < len(same):
+        return None
+    a_pos, b_pos = keys.index(same[i]), keys.index(same[j])
+    keys[a_pos], keys[b_pos] = keys[b_pos], keys[a_pos]
+    return keys
