@@ -181,6 +181,7 @@ class AccountOps:
             return
         lane = self._make_lane(f"dedicated {key}", exe, portable=True)
         lane.set_accounts([self._lane_account(a)])
+        lane.pinned = key
         self.dedicated[key] = lane
         await lane.start()
         lane.lock.activate(key)

@@ -64,6 +64,10 @@ class Lane:
         self._password = password
         self._on_snapshot = on_snapshot
         self.accounts: dict[str, LaneAccount] = {}
+        # A dedicated lane's one account: whenever its lock falls idle (a job, a cancel or a restart left
+        # nobody holding it) the account takes its own terminal again. A failure state (wrong password,
+        # offline, mismatch) is left standing with its reason: re-trying that would be a login storm.
+        self.pinned: str | None = None
         self.lock = ActiveAccountLock(listener=self._lock_event)
         self._busy = False
         self._dispatched: str | None = None  # id of the last job handed to the worker
@@ -232,6 +236,10 @@ class Lane:
             return
         holder = self.lock.holder
         if holder is None:
+            pinned = self.pinned
+            if (pinned is not None and pinned in self.accounts and not self.lock.queue
+                    and self.lock.states.get(pinned, ("idle", None))[0] == "idle"):
+                self.lock.activate(pinned)
             return
         job = holder.job
         if holder.phase == "switching":

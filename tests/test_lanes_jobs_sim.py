@@ -87,3 +87,23 @@ def test_relinking_the_viewed_account_checks_the_password_and_ends_promptly(qloo
             assert holder["account"] == key and holder["reason"] == "viewing"
 
     run(qloop, scenario())
+
+
+def test_a_dedicated_account_that_falls_idle_takes_its_own_terminal_again(qloop, data_dir: Path,
+                                                                         demo_accounts: list[dict]) -> None:
+    """The soak's dedicated accounts left idle with no reason: whatever drops a dedicated lane's lock
+    (a cancel, a release), its one account is logged in again and streams."""
+    first = f"{demo_accounts[0]['login']}@{demo_accounts[0]['server']}"
+    key, = link_accounts(data_dir, demo_accounts[:1], dedicated={first})
+
+    async def scenario() -> None:
+        async with viewing(data_dir, key) as (desk, rec):
+            lane = desk.dedicated[key]
+            for drop in (lambda: lane.lock.release(key), lambda: lane.lock.forget(key) or lane.lock.release(key)):
+                mark = len(rec.events)
+                drop()
+                await rec.wait_for(snapshot_of(key), after=mark)
+                assert lane.lock.holder is not None and lane.lock.holder.account == key
+            assert desk.dedicated[key].lock.states.get(key, ("?",))[0] == "live"
+
+    run(qloop, scenario())
