@@ -47,6 +47,11 @@ def build_parser() -> argparse.ArgumentParser:
     rot = asub.add_parser("rotate", help="re-encrypt every stored password to the current key")
     rot.add_argument("--json", action="store_true")
 
+    key = sub.add_parser("key", help="carry the encryption key to another machine: export, import, fingerprint")
+    from app.commands.key_cmd import add_key_arguments
+
+    add_key_arguments(key)
+
     run = sub.add_parser("run", help="run the lanes")
     run.add_argument("--headless", action="store_true", required=True, help="without a window")
     run.add_argument("--duration", type=float, metavar="S", help="stop after S seconds")
@@ -103,6 +108,10 @@ def main(argv: list[str] | None = None) -> int:
             from app.commands.sim_cmd import run_sim
 
             return run_sim(args)
+        if args.command == "key":
+            from app.commands.key_cmd import run_key
+
+            return run_key(args)
         if args.command == "run":
             from app.commands.run_cmd import run_headless
 
