@@ -57,6 +57,9 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("--duration", type=float, metavar="S", help="stop after S seconds")
     run.add_argument("--json", action="store_true", help="one JSON event per line on stdout")
 
+    att = sub.add_parser("attach", help="talk to the running MT5 Desk: its events on stdout, commands on stdin")
+    att.add_argument("--duration", type=float, metavar="S", help="detach after S seconds")
+
     sim = sub.add_parser("sim", help="the simulator world: demo accounts, fault injection")
     from app.commands.sim_cmd import add_sim_arguments
 
@@ -112,6 +115,10 @@ def main(argv: list[str] | None = None) -> int:
             from app.commands.key_cmd import run_key
 
             return run_key(args)
+        if args.command == "attach":
+            from app.control_client import run_attach
+
+            return run_attach(args)
         if args.command == "run":
             from app.commands.run_cmd import run_headless
 
