@@ -59,6 +59,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     att = sub.add_parser("attach", help="talk to the running MT5 Desk: its events on stdout, commands on stdin")
     att.add_argument("--duration", type=float, metavar="S", help="detach after S seconds")
+    att.add_argument("--wait", type=float, metavar="S", help="wait up to S seconds for MT5 Desk to start")
 
     sim = sub.add_parser("sim", help="the simulator world: demo accounts, fault injection")
     from app.commands.sim_cmd import add_sim_arguments

@@ -3,7 +3,8 @@
 ``python main.py attach`` relays the endpoint to stdin/stdout: it does the version handshake, prints the
 app's ``hello`` and then every event, and sends each stdin line as a command. It runs until the app
 closes the connection (exit 0), stdout is closed, or ``--duration`` ends; stdin ending does not stop it,
-as with ``run --headless``. No app running on the data dir: exit 3 with a message saying so.
+as with ``run --headless``. No app running on the data dir (after ``--wait S`` seconds): exit 3 with a
+message saying so.
 """
 
 from __future__ import annotations
@@ -39,23 +40,25 @@ class ControlUnavailable(DeskError):
 class ControlConnection:
     """A blocking connection: for the command line, and the start of ``attach``."""
 
-    def __init__(self, data_dir: Path, client: str, timeout: float = CONNECT_WAIT) -> None:
+    def __init__(self, data_dir: Path, client: str, timeout: float = CONNECT_WAIT, wait: float = 0.0) -> None:
+        """``wait``: seconds to wait for an app to start on the data dir (else one must own it already)."""
         QCoreApplication.instance() or QCoreApplication(sys.argv[:1])
         self.sock = QLocalSocket()
         self._lines: deque[str] = deque()
         self._splitter = LineSplitter(self._lines.append, lambda size: None)
         name = endpoint_name(Path(data_dir))
-        deadline = time.monotonic() + timeout
+        start = time.monotonic()
+        deadline = start + max(timeout, wait)
         while True:
             self.sock.connectToServer(name)
             if self.sock.waitForConnected(int(max(0.1, deadline - time.monotonic()) * 1000)):
                 break
             owner = current_owner(Path(data_dir))
-            if owner is None or time.monotonic() >= deadline:
+            if (owner is None and time.monotonic() >= start + wait) or time.monotonic() >= deadline:
                 what = ("MT5 Desk is not running on this data dir (start it, or `run --headless`)" if owner is None
                         else f"MT5 Desk ({owner.describe()}) does not answer on its control endpoint")
                 raise ControlUnavailable(what)
-            time.sleep(0.1)  # bounded by `timeout`: the owner is still opening its endpoint
+            time.sleep(0.1)  # bounded by the deadline: the app is starting or opening its endpoint
         self.hello = self.read_event(timeout)
         if self.hello is None or self.hello.get("event") != "hello":
             raise ControlUnavailable("The running MT5 Desk did not greet this client")
@@ -114,7 +117,7 @@ class _Relay(QObject):
 def run_attach(args: Any) -> int:
     signal.signal(signal.SIGINT, signal.SIG_DFL)  # Ctrl+C ends the relay at once; the app runs on
     app = QCoreApplication.instance() or QCoreApplication(sys.argv[:1])
-    conn = ControlConnection(args.data_dir, "attach")
+    conn = ControlConnection(args.data_dir, "attach", wait=float(args.wait or 0))
     sock = conn.sock
     code = 0
 

@@ -246,3 +246,30 @@ def test_accounts_link_and_unlink_go_through_the_running_host(data_dir: Path, de
         assert not [e for e in host.events if e["event"] == "account_state" and e["state"] == "mismatch"]
         host.send({"cmd": "quit"})
         assert host.finish() == 0
+
+
+@pytest.mark.slow
+def test_the_windows_desk_serves_attach_clients_too(data_dir: Path, sim_world: Path, tmp_path: Path) -> None:
+    """The GUI (offscreen, rendering a screenshot after a while) serves the same endpoint."""
+    from test_headless import Headless
+
+    gui = subprocess.Popen([sys.executable, str(ROOT / "main.py"), "--data-dir", str(data_dir), "--backend", "sim",
+                            "--screenshot", str(tmp_path / "shot.png"), "--after", "20"],
+                           stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, cwd=ROOT,
+                           env={**os.environ, "QT_QPA_PLATFORM": "offscreen"})
+    client = None
+    try:
+        client = Headless(data_dir, 0, command=["attach", "--wait", "30"])
+        hello = client.wait_for(lambda e: e["event"] == "hello")
+        assert hello["kind"] == "gui" and hello["pid"] == gui.pid
+        client.wait_for(lambda e: e["event"] == "snapshot", timeout=40)
+        client.send({"cmd": "quit", "id": 1})
+        assert "from the window" in client.wait_for(lambda e: e["event"] == "error" and e.get("id") == 1)["message"]
+        assert gui.wait(60) == 0
+        assert client.finish() == 0  # the window's app closed the connection as it ended
+    finally:
+        if gui.poll() is None:
+            gui.kill()
+            gui.wait()
+        if client is not None:
+            client.__exit__()
