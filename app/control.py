@@ -177,8 +177,9 @@ class _Client:
             return
         self.closed = True
         self.server.clients.discard(self)
-        self.sock.abort()
-        self.sock.deleteLater()
+        with contextlib.suppress(RuntimeError):  # Qt deleted the socket already (the app is ending)
+            self.sock.abort()
+            self.sock.deleteLater()
 
 
 class ControlServer(QObject):
