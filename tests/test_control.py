@@ -146,6 +146,17 @@ def test_a_client_that_never_reads_is_dropped_and_the_others_go_on(served, qtbot
     sleeper.close()
 
 
+@pytest.mark.skipif(sys.platform == "win32", reason="Windows names a pipe, not a path")
+def test_a_data_dir_too_deep_for_a_socket_path_gets_a_private_one(tmp_path: Path) -> None:
+    deep = tmp_path / ("d" * 60) / ("e" * 60)
+    deep.mkdir(parents=True)
+    name = endpoint_name(deep)
+    assert len(name.encode()) <= 104 and not name.startswith(str(tmp_path))
+    assert name == endpoint_name(deep)  # the client finds the same one
+    folder = Path(name).parent
+    assert stat.S_IMODE(folder.stat().st_mode) == 0o700 and folder.stat().st_uid == os.getuid()
+
+
 # ---- a real headless host -------------------------------------------------------------------------
 
 def attached(data_dir: Path):
@@ -174,6 +185,8 @@ def test_attach_to_a_headless_host_two_clients_and_quit(data_dir: Path, sim_worl
             assert hello["kind"] == "headless" and hello["pid"] == host.proc.pid
             assert {a["key"] for a in hello["accounts"]} == {a["key"] for a in accounts}
             two.wait_for(lambda e: e["event"] == "hello")
+            r = cli(data_dir, "run", "--headless", "--duration", "1")  # a second host is pointed at attach
+            assert r.returncode == 5 and "`attach` talks to it" in r.stderr
             shared = [a["key"] for a in accounts if a["mode"] == "shared"]
             target = shared[-1]
             one.send({"cmd": "activate", "account": target, "id": "a1"})

@@ -190,3 +190,30 @@ def test_wrap_unwrap_pure() -> None:
         keys.unwrap(text, PASS + "x")
     assert json.loads(text)["fingerprint"] == keys.fingerprint(key)
     assert len(keys.fingerprint(key)) == 14
+
+
+def test_import_into_the_keyring_keeps_the_previous_key_there(data_dir: Path) -> None:
+    """Where the key lives in the OS keyring, the new one goes there and the previous one to its old-keys entry."""
+    import keyring
+    from test_credentials import MemoryKeyring
+
+    from multi_user.credentials import MT5CredentialManager
+    from multi_user.key_store import import_key
+
+    previous = keyring.get_keyring()
+    memory = MemoryKeyring()
+    keyring.set_keyring(memory)
+    try:
+        first = MT5CredentialManager(data_dir)
+        assert first.key_source == "keyring"
+        token = first.encrypt("pw-old")
+        new = Fernet.generate_key()
+        result = import_key(data_dir, new)
+        assert result["stored_in"] == "keyring" and result["changed"]
+        assert memory.store[("MT5 Desk", "encryption-key")] == new.decode()
+        assert not (data_dir / "encryption.key").exists() and not (data_dir / "encryption.old-keys").exists()
+        second = MT5CredentialManager(data_dir)
+        assert second.decrypt(token) == "pw-old"
+        assert Fernet(new).decrypt(second.encrypt("x").encode()) == b"x"
+    finally:
+        keyring.set_keyring(previous)

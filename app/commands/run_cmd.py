@@ -47,8 +47,9 @@ def run_headless(args: Any) -> int:
     try:
         owner = acquire(args.data_dir, "headless")
     except DataDirBusy as exc:
+        exc = DataDirBusy(f"{exc}; `attach` talks to it", exc.owner)  # [K] 1: one owner, many clients
         _early_error(args, exc)
-        raise
+        raise exc from None
     try:
         check_vault_key(args.data_dir)
     except DeskError as exc:
