@@ -102,6 +102,9 @@ class ControlCommands(HeadlessCommands):
         for field in ("login", "server", "password"):
             if not isinstance(cmd.get(field), (str, int)) or isinstance(cmd.get(field), bool):
                 raise CommandError(f'needs "{field}" (a string)')
+        for field in ("label", "terminal"):
+            if cmd.get(field) is not None and not isinstance(cmd.get(field), str):
+                raise CommandError(f'"{field}" must be a string, not {clip(cmd.get(field))}')
         self.server.spawn(self._link(cmd, cmd.get("id")))
 
     async def _link(self, cmd: dict[str, Any], request_id: Any) -> None:

@@ -89,7 +89,14 @@ class ControlConnection:
                 if not self.sock.waitForReadyRead(int(remaining * 1000)) and self.sock.bytesAvailable() == 0:
                     continue
             self._splitter.feed(bytes(self.sock.readAll().data()))
-        return json.loads(self._lines.popleft())
+        line = self._lines.popleft()
+        try:
+            ev = json.loads(line)
+        except ValueError:
+            ev = None
+        if not isinstance(ev, dict):
+            raise ControlUnavailable(f"The running MT5 Desk sent something that is not an event: {line[:80]!r}")
+        return ev
 
     def request(self, cmd: dict[str, Any], timeout: float = 300.0) -> dict[str, Any]:
         """Send ``cmd`` with a fresh id; its answer (an event carrying that id)."""

@@ -94,6 +94,21 @@ def test_hello_with_the_state_then_events_and_the_handshake_first(served, qtbot)
     assert c.events("error")[1]["command"] == "quit" and c.events("error")[1]["id"] == "q"
 
 
+def test_a_malformed_link_is_answered_and_runs_nothing(served, qtbot) -> None:
+    _desk, _server, name = served
+    c = Client(name)
+    c.send({"cmd": "hello", "protocol": PROTOCOL})
+    c.send({"cmd": "link", "login": 1, "server": "S", "id": "no-pw"})
+    c.send({"cmd": "link", "login": 1, "server": "S", "password": "p", "label": {"x": 1}, "id": "bad-label"})
+    c.send({"cmd": "unlink", "account": "2@S", "id": "unknown"})
+    qtbot.waitUntil(lambda: bool(len(c.events("error")) == 3), timeout=5000)
+    errors = {e["id"]: e for e in c.events("error")}
+    assert 'needs "password"' in errors["no-pw"]["message"] and errors["no-pw"]["command"] == "link"
+    assert '"label" must be a string' in errors["bad-label"]["message"]
+    assert "no linked account 2@S" in errors["unknown"]["message"]
+    assert not c.events("linked") and not c.events("unlinked")
+
+
 def test_a_client_with_another_protocol_is_told_and_closed(served, qtbot) -> None:
     _desk, server, name = served
     c = Client(name)

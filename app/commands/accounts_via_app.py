@@ -36,6 +36,8 @@ def through_app(args: Any, cmd: str, login: int, server: str, busy: DataDirBusy)
         raise busy from None
     try:
         answer = conn.request(request)
+    except ControlUnavailable as exc:  # it went away mid-request: whether it stored the change is unknown
+        raise TerminalError(f"{exc} before answering; `accounts list` shows whether the change was made") from None
     finally:
         request.pop("password", None)
         conn.close()
