@@ -60,10 +60,19 @@ def build_parser() -> argparse.ArgumentParser:
     rot = asub.add_parser("rotate", help="re-encrypt every stored password to the current key")
     rot.add_argument("--json", action="store_true")
 
+    key = sub.add_parser("key", help="carry the encryption key to another machine: export, import, fingerprint")
+    from app.commands.key_cmd import add_key_arguments
+
+    add_key_arguments(key)
+
     run = sub.add_parser("run", help="run the lanes")
     run.add_argument("--headless", action="store_true", required=True, help="without a window")
     run.add_argument("--duration", type=float, metavar="S", help="stop after S seconds")
     run.add_argument("--json", action="store_true", help="one JSON event per line on stdout")
+
+    att = sub.add_parser("attach", help="talk to the running MT5 Desk: its events on stdout, commands on stdin")
+    att.add_argument("--duration", type=float, metavar="S", help="detach after S seconds")
+    att.add_argument("--wait", type=float, metavar="S", help="wait up to S seconds for MT5 Desk to start")
 
     sim = sub.add_parser("sim", help="the simulator world: demo accounts, fault injection")
     from app.commands.sim_cmd import add_sim_arguments
@@ -116,6 +125,14 @@ def main(argv: list[str] | None = None) -> int:
             from app.commands.sim_cmd import run_sim
 
             return run_sim(args)
+        if args.command == "key":
+            from app.commands.key_cmd import run_key
+
+            return run_key(args)
+        if args.command == "attach":
+            from app.control_client import run_attach
+
+            return run_attach(args)
         if args.command == "run":
             from app.commands.run_cmd import run_headless
 

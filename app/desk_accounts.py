@@ -72,7 +72,8 @@ class AccountOps:
         await self.io(save_settings, self.data_dir, demo_settings)
 
     async def link_account(self: Desk, login: str, server: str, password: str, *, label: str | None = None,
-                           investor: bool = False, dedicated: bool = False, terminal: str | None = None) -> dict:
+                           investor: bool = False, dedicated: bool = False, terminal: str | None = None,
+                           verify: bool = True) -> dict:
         """Verify the credentials on a terminal (in a worker process), then store them.
 
         Re-linking an account (to change its password) keeps its mode, investor flag, terminal, name
@@ -82,7 +83,7 @@ class AccountOps:
         if terminal and not terminal_exe(terminal).exists():
             raise BadInput(f"No terminal64.exe in {terminal}", field="terminal")
         key = f"{login_n}@{server_s}"
-        snapshot = await self.verify_credentials(login_n, server_s, password)
+        snapshot = await self.verify_credentials(login_n, server_s, password) if verify else None
         await self.io(lambda: self._vault.link(login_n, server_s, password, label=label,
                                                investor=True if investor else None,
                                                mode="dedicated" if dedicated else None, terminal_path=terminal))

@@ -2,7 +2,8 @@
 
 Key sources, in order: ``MT5_ENCRYPTION_KEY``; the OS keyring (created on first use); where no
 keyring backend works (a headless Linux box), a key file in the data dir with mode 0600 and a
-one-line warning. Older keys in ``MT5_ENCRYPTION_KEYS`` (comma-separated) still decrypt.
+one-line warning. Older keys in ``MT5_ENCRYPTION_KEYS`` (comma-separated) still decrypt, and so do
+the keys ``key import`` replaced (multi_user/key_store.py: keyring entry, else a 0600 file).
 """
 
 from __future__ import annotations
@@ -16,7 +17,7 @@ from pathlib import Path
 from cryptography.fernet import Fernet, InvalidToken, MultiFernet
 
 from multi_user.errors import VaultError
-from multi_user.paths import key_file_path
+from multi_user.paths import key_file_path, old_keys_path
 
 log = logging.getLogger("mt5desk.credentials")
 
@@ -24,6 +25,7 @@ ENV_KEY = "MT5_ENCRYPTION_KEY"
 ENV_OLD_KEYS = "MT5_ENCRYPTION_KEYS"
 KEYRING_SERVICE = "MT5 Desk"
 KEYRING_USER = "encryption-key"
+KEYRING_OLD_USER = "old-encryption-keys"
 
 
 def _fernet(key: str | bytes, where: str) -> Fernet:
@@ -31,6 +33,41 @@ def _fernet(key: str | bytes, where: str) -> Fernet:
         return Fernet(key.encode() if isinstance(key, str) else key)
     except (ValueError, TypeError):
         raise VaultError(f"{where} is not a valid Fernet key (32 url-safe base64-encoded bytes)") from None
+
+
+def stored_old_keys(data_dir: Path | None) -> list[bytes]:
+    """Keys replaced by `key import`: from the keyring entry, and from the data dir's old-keys file."""
+    keys: list[bytes] = []
+    try:
+        import keyring
+        from keyring.errors import KeyringError
+
+        try:
+            stored = keyring.get_password(KEYRING_SERVICE, KEYRING_OLD_USER) or ""
+            keys += [k.strip().encode() for k in stored.split(",")]
+        except (KeyringError, RuntimeError, OSError):
+            pass
+    except ImportError:
+        pass
+    if data_dir is not None:
+        try:
+            keys += [k.encode() for k in old_keys_path(Path(data_dir)).read_text("ascii").split()]
+        except (OSError, UnicodeError):
+            pass
+    return [k for k in dict.fromkeys(keys) if _valid(k)]
+
+
+def _valid(key: bytes) -> bool:
+    try:
+        Fernet(key)
+    except (ValueError, TypeError):
+        return False
+    return True
+
+
+def load_current_key(data_dir: Path | None) -> tuple[bytes, str]:
+    """The current key and where it lives ("env", "keyring", "file"); created on first use."""
+    return MT5CredentialManager(data_dir)._key_and_source()
 
 
 class MT5CredentialManager:
@@ -47,8 +84,13 @@ class MT5CredentialManager:
         self._fingerprint = hashlib.sha256(raw.strip()).hexdigest()[:12]
         old = [_fernet(k.strip(), f"{ENV_OLD_KEYS} entry {i + 1}")
                for i, k in enumerate(os.environ.get(ENV_OLD_KEYS, "").split(",")) if k.strip()]
+        old += [Fernet(k) for k in stored_old_keys(data_dir)]
+        self._raw = raw.strip()
         self._current = current
         self._multi = MultiFernet([current, *old])
+
+    def _key_and_source(self) -> tuple[bytes, str]:
+        return self._raw, self.key_source
 
     def _where(self) -> str:
         return {"env": ENV_KEY, "keyring": "the key in the OS keyring", "file": "the key file"}.get(

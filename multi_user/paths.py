@@ -31,6 +31,11 @@ def key_file_path(data_dir: Path) -> Path:
     return data_dir / "encryption.key"
 
 
+def old_keys_path(data_dir: Path) -> Path:
+    """Earlier keys kept after `key import` (one per line, 0600), used only to decrypt."""
+    return data_dir / "encryption.old-keys"
+
+
 def logs_dir(data_dir: Path) -> Path:
     return data_dir / "logs"
 

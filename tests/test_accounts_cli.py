@@ -97,34 +97,20 @@ def test_another_key_exits_4_and_other_commands_still_work(data_dir: Path) -> No
 
 
 @pytest.mark.slow
-def test_link_and_unlink_refuse_while_a_host_runs_and_its_terminal_keeps_its_account(
-        data_dir: Path, demo_accounts: list[dict]) -> None:
-    """Issue 10, defect 5: the CLI never drives the running app's shared terminal behind its lock."""
-    from test_headless import Headless
+def test_link_and_unlink_refuse_while_an_app_owns_the_data_dir_but_cannot_be_reached(data_dir: Path) -> None:
+    """Issue 10, defect 5: while an app runs, link and unlink go through it (tests/test_control.py); one that
+    does not answer on its control endpoint (an older MT5 Desk) leaves them refused, nothing changed."""
+    from app.instance import acquire
 
-    with Headless(data_dir, duration=120) as host:
-        held = host.wait_for(lambda e: e["event"] == "lock" and (e["holder"] or {}).get("phase") == "active"
-                             and e.get("lane") in (None, "shared"))["holder"]["account"]
-        listed = json.loads(cli(data_dir, "accounts", "list", "--json").stdout)
-        other = next(a for a in demo_accounts if f"{a['login']}@{a['server']}" != held)
-        for args, stdin in ((("link", "--login", str(other["login"]), "--server", other["server"]), other["password"]),
-                            (("link", "--login", "77", "--server", "New-Server", "--no-verify"), "pw-77"),
-                            (("unlink", "--login", held.split("@")[0], "--server", held.split("@")[1]), "")):
+    vault_before = cli(data_dir, "accounts", "list", "--json").stdout
+    with acquire(data_dir, "headless"):  # owns the data dir, serves no endpoint
+        for args, stdin in ((("link", "--login", "77", "--server", "New-Server", "--no-verify"), "pw-77"),
+                            (("unlink", "--login", "77", "--server", "New-Server"), "")):
             r = cli(data_dir, "accounts", *args, stdin=stdin + "\n")
             assert r.returncode == 5, (args, r.stdout, r.stderr[-2000:])
-            assert f"MT5 Desk is already running on this data dir (headless host, pid {host.proc.pid})" in r.stderr
+            assert f"MT5 Desk is already running on this data dir (headless host, pid {os.getpid()})" in r.stderr
             assert "Nothing was changed." in r.stderr
-        # read-only commands keep working; nothing stored changed
-        assert json.loads(cli(data_dir, "accounts", "list", "--json").stdout) == listed
-        status = json.loads(cli(data_dir, "accounts", "status", "--json").stdout)
-        assert status["running"] is True
-        # the shared terminal still shows the account the host holds
-        mark = len(host.events)
-        host.wait_for(lambda e: e["event"] == "snapshot" and e.get("lane") == "shared" and e["account"] == held,
-                      after=mark)
-        assert not [e for e in host.events if e["event"] == "account_state" and e["state"] == "mismatch"]
-        host.send({"cmd": "quit"})
-        assert host.finish() == 0
+        assert cli(data_dir, "accounts", "list", "--json").stdout == vault_before
 
 
 def test_relinking_the_account_the_terminal_shows_with_a_wrong_password_exits_3(data_dir: Path,

@@ -23,10 +23,10 @@ pytestmark = pytest.mark.slow
 class Headless:
     """`main.py run --headless --json` as a child; its events are read on a thread."""
 
-    def __init__(self, data_dir: Path, duration: float) -> None:
+    def __init__(self, data_dir: Path, duration: float, command: list[str] | None = None) -> None:
         self.proc = subprocess.Popen(
             [sys.executable, str(ROOT / "main.py"), "--data-dir", str(data_dir), "--backend", "sim",
-             "run", "--headless", "--json", "--duration", str(duration)],
+             *(command or ["run", "--headless", "--json", "--duration", str(duration)])],
             stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, cwd=ROOT)
         self.events: list[dict] = []
         self._cv = threading.Condition()

@@ -103,12 +103,17 @@ async def _run(app: QApplication, args: Any, name: str) -> int:
     if args.screenshot and getattr(args, "size", None):
         window.resize(*args.size)
     single = None if args.screenshot else SingleInstance(name, lambda: _bring_forward(window))
+    from app.control import ControlServer  # [K] attach: the window's desk serves clients too
+
+    control = ControlServer(desk, args.data_dir, "gui")
+    control.listen()
     closed = asyncio.Event()
     app.lastWindowClosed.connect(closed.set)
     window.show()
     code = 0
     try:
         await desk.start()
+        control.started()
         window.on_event({"event": "accounts", "accounts": desk.accounts()})
         if not args.screenshot:
             window._spawn(window.cloud.start())
@@ -121,6 +126,7 @@ async def _run(app: QApplication, args: Any, name: str) -> int:
     finally:
         window.save_state()
         await window.cloud.close()
+        await control.close()
         await desk.stop()
         if single is not None:
             single.close()

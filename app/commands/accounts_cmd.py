@@ -5,6 +5,7 @@ JSON shapes (``--json``):
 - status: {"running": bool, "holder": key|null, "queue": [key], "accounts": [{key, login, server, label, mode,
            investor, state, balance, equity, currency, snapshot_at}]}
 - link:   {"linked": {account}, "verified": bool, "balance": float|null, "equity": float|null, "currency": str|null}
+          (while an app runs, link and unlink go through it: app/control.py; same output and exit codes)
 - unlink: {"unlinked": key};  rotate: {"rotated": n}
 """
 
@@ -61,9 +62,9 @@ def _running_status(data_dir: Path) -> dict[str, Any] | None:
 
 
 def _own_for(data_dir: Path, cmd: str, drives_terminal: bool) -> DataDirOwner | None:
-    """Link and unlink change what a running app works with, so they refuse while one owns the data dir
-    (it would not see the change, or would go on running an unlinked account); a verifying link also
-    drives a terminal, so it owns the data dir itself meanwhile (an app cannot start under it)."""
+    """Link and unlink change what a running app works with, so while one owns the data dir they go
+    through it (DataDirBusy here; app/commands/accounts_via_app.py), or refuse if it cannot be reached;
+    a verifying link also drives a terminal, so it owns the data dir itself meanwhile."""
     try:
         if drives_terminal:
             return acquire(data_dir, "cli", f"accounts {cmd}")
@@ -86,7 +87,14 @@ def run_accounts(args: Any) -> int:
     login, server, owner = 0, "", None
     if cmd in ("link", "unlink"):
         login, server = parse_login(args.login), parse_server(args.server)
-        owner = _own_for(data_dir, cmd, drives_terminal=cmd == "link" and not args.no_verify)
+        try:
+            owner = _own_for(data_dir, cmd, drives_terminal=cmd == "link" and not args.no_verify)
+        except DataDirBusy as busy:
+            if busy.owner.kind == "cli":
+                raise
+            from app.commands.accounts_via_app import through_app
+
+            return through_app(args, cmd, login, server, busy)  # [R] 5: the running app does it
     try:
         return _run(args, Vault.open(data_dir), cmd, data_dir, login, server)
     finally:
@@ -151,21 +159,26 @@ def _link(args: Any, vault: Any, login: int, server: str) -> int:
         snapshot = _verify(args, login, server, password)
     account = vault.link(login, server, password, label=args.label, investor=True if args.investor else None,
                          mode=mode, terminal_path=args.terminal)
-    mode = account.mode
     del password
     if snapshot:
         vault.record_snapshot(login, server, balance=snapshot["balance"], equity=snapshot["equity"],
                               currency=snapshot["currency"], ts=time.time())
-    payload = {"linked": _account_json(account), "verified": snapshot is not None,
+    report_link(args, _account_json(account), snapshot)
+    return 0
+
+
+def report_link(args: Any, account: dict[str, Any], snapshot: dict[str, Any] | None) -> None:
+    """What `accounts link` prints, whether it linked itself or through the running app."""
+    payload = {"linked": account, "verified": snapshot is not None,
                "balance": (snapshot or {}).get("balance"), "equity": (snapshot or {}).get("equity"),
                "currency": (snapshot or {}).get("currency")}
+    key, mode = account["key"], account["mode"]
     if snapshot:
-        text = (f"Linked {account.key} ({mode}); verified on the terminal: balance {snapshot['balance']:.2f} "
+        text = (f"Linked {key} ({mode}); verified on the terminal: balance {snapshot['balance']:.2f} "
                 f"{snapshot['currency']}, equity {snapshot['equity']:.2f}.")
     else:
-        text = f"Linked {account.key} ({mode}) WITHOUT checking it on a terminal (--no-verify)."
+        text = f"Linked {key} ({mode}) WITHOUT checking it on a terminal (--no-verify)."
     _out(args, payload, text)
-    return 0
 
 
 def _verify(args: Any, login: int, server: str, password: str) -> dict[str, Any]:

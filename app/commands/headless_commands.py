@@ -25,54 +25,82 @@ def clip(value: Any) -> str:
     return f"{text[:ECHO_CHARS]}… ({len(text)} characters)"
 
 
+def answer(ev: dict[str, Any], request_id: Any) -> dict[str, Any]:
+    """``ev`` carrying the request's ``id`` when it had a string or integer one (clipped)."""
+    if isinstance(request_id, (str, int)) and not isinstance(request_id, bool):
+        ev["id"] = clip(request_id) if isinstance(request_id, str) else request_id
+    return ev
+
+
 class CommandError(Exception):
     def __init__(self, message: str, account: str | None = None) -> None:
         super().__init__(message)
         self.account = account
 
 
-def read_lines(read: Callable[[int], bytes], deliver: Callable[[str], None], too_long: Callable[[int], None]) -> None:
-    """Feed each non-empty line that ``read(n)`` yields to ``deliver``; an over-long one only to
-    ``too_long`` (its size in bytes), never holding more than MAX_LINE_BYTES of it in memory.
+class LineSplitter:
+    """Cuts a byte stream into lines as chunks come: each non-empty line goes to ``deliver``, an over-long
+    one only to ``too_long`` (its size in bytes), never holding more than MAX_LINE_BYTES of it in memory.
+    Shared by the headless host's stdin and the control endpoint's clients (app/control.py)."""
 
-    ``read`` is ``os.read`` on the fd, not ``sys.stdin``: a daemon thread blocked inside the buffered
-    stdin holds its lock and makes the interpreter abort at exit."""
-    buf = bytearray()
-    skipped: int | None = None  # bytes of the over-long line being skipped
-    while True:
-        chunk = read(1 << 16)
-        if not chunk:
-            if skipped is not None:
-                too_long(skipped + len(buf))
-            elif buf.strip():
-                deliver(buf.decode("utf-8", errors="replace").strip())
-            return
+    def __init__(self, deliver: Callable[[str], None], too_long: Callable[[int], None]) -> None:
+        self.deliver = deliver
+        self.too_long = too_long
+        self._buf = bytearray()
+        self._skipped: int | None = None  # bytes of the over-long line being skipped
+
+    def feed(self, chunk: bytes) -> None:
         start = 0
         while True:
             nl = chunk.find(b"\n", start)
             piece = chunk[start:] if nl < 0 else chunk[start:nl]
-            if skipped is not None:
-                skipped += len(piece)
+            if self._skipped is not None:
+                self._skipped += len(piece)
             else:
-                buf += piece
-                if len(buf) > MAX_LINE_BYTES:
-                    skipped = len(buf)
-                    buf.clear()
+                self._buf += piece
+                if len(self._buf) > MAX_LINE_BYTES:
+                    self._skipped = len(self._buf)
+                    self._buf.clear()
             if nl < 0:
-                break
-            if skipped is not None:
-                too_long(skipped)
-                skipped = None
+                return
+            if self._skipped is not None:
+                self.too_long(self._skipped)
+                self._skipped = None
             else:
-                text = buf.decode("utf-8", errors="replace").strip()
+                text = self._buf.decode("utf-8", errors="replace").strip()
                 if text:
-                    deliver(text)
-            buf.clear()
+                    self.deliver(text)
+            self._buf.clear()
             start = nl + 1
+
+    def end(self) -> None:
+        """The stream ended: a last line without its newline still counts."""
+        if self._skipped is not None:
+            self.too_long(self._skipped + len(self._buf))
+        elif self._buf.strip():
+            self.deliver(self._buf.decode("utf-8", errors="replace").strip())
+        self._buf.clear()
+        self._skipped = None
+
+
+def read_lines(read: Callable[[int], bytes], deliver: Callable[[str], None], too_long: Callable[[int], None]) -> None:
+    """Feed each line that ``read(n)`` yields through a LineSplitter until EOF.
+
+    ``read`` is ``os.read`` on the fd, not ``sys.stdin``: a daemon thread blocked inside the buffered
+    stdin holds its lock and makes the interpreter abort at exit."""
+    splitter = LineSplitter(deliver, too_long)
+    while True:
+        chunk = read(1 << 16)
+        if not chunk:
+            splitter.end()
+            return
+        splitter.feed(chunk)
 
 
 class HeadlessCommands:
     """Runs commands against a started Desk; holds back those that come before it has started."""
+
+    commands: tuple[str, ...] = COMMANDS
 
     def __init__(self, desk: Any, emit: Callable[[dict[str, Any]], None], quit: Callable[[], None]) -> None:
         self.desk = desk
@@ -111,20 +139,20 @@ class HeadlessCommands:
             request_id = cmd.get("id")
             raw = cmd.get("cmd")
             if not isinstance(raw, str):
-                raise CommandError(f'no "cmd" naming the command (one of {", ".join(COMMANDS)})' if raw is None
+                raise CommandError(f'no "cmd" naming the command (one of {", ".join(self.commands)})' if raw is None
                                    else f'"cmd" must be a string, not {clip(raw)}')
             name = clip(raw)
-            if raw not in COMMANDS:
-                raise CommandError(f"unknown command {name!r}; known: {', '.join(COMMANDS)}")
+            if raw not in self.commands:
+                raise CommandError(f"unknown command {name!r}; known: {', '.join(self.commands)}")
+            self.check(raw, cmd)
             getattr(self, f"_do_{raw}")(cmd)
         except CommandError as exc:
-            known = name in COMMANDS
-            ev: dict[str, Any] = {"event": "error", "command": name, "message": f"{name}: {exc}" if known else str(exc)}
-            if isinstance(request_id, (str, int)) and not isinstance(request_id, bool):
-                ev["id"] = clip(request_id) if isinstance(request_id, str) else request_id
-            if exc.account is not None:
-                ev["account"] = exc.account
-            self.emit(ev)
+            known = name in self.commands
+            self.emit(answer({"event": "error", "command": name, "message": f"{name}: {exc}" if known else str(exc),
+                              **({"account": exc.account} if exc.account is not None else {})}, request_id))
+
+    def check(self, name: str, cmd: dict[str, Any]) -> None:
+        """A hook before a known command runs (the control endpoint wants its handshake first)."""
 
     # ---- the commands --------------------------------------------------------------------------
     def _account(self, cmd: dict[str, Any], name: str) -> str:

@@ -3,7 +3,8 @@
 Events go to stdout, one per line (JSON with --json, else a readable line). Commands come on stdin,
 one JSON object per line (see app/commands/headless_commands.py): {"cmd": "activate", "account":
 "LOGIN@SERVER"}, {"cmd": "release"}, {"cmd": "cancel", "account": ...}, {"cmd": "close_all",
-"account": ...}, {"cmd": "quit"}; each gets its effect or an ``error`` event naming it.
+"account": ...}, {"cmd": "quit"}; each gets its effect or an ``error`` event naming it. The same
+events and commands are served to ``attach`` clients on the control endpoint (app/control.py).
 
 The host owns its data dir (app/instance.py) and refuses to start on a vault made with another key.
 """
@@ -46,8 +47,9 @@ def run_headless(args: Any) -> int:
     try:
         owner = acquire(args.data_dir, "headless")
     except DataDirBusy as exc:
+        exc = DataDirBusy(f"{exc}; `attach` talks to it", exc.owner)  # [K] 1: one owner, many clients
         _early_error(args, exc)
-        raise
+        raise exc from None
     try:
         check_vault_key(args.data_dir)
     except DeskError as exc:
@@ -90,6 +92,7 @@ def check_vault_key(data_dir: Any) -> None:
 
 async def _host(args: Any) -> int:
     from app.commands.headless_commands import HeadlessCommands, read_lines
+    from app.control import ControlServer
     from app.desk import Desk
     from app.windows_mutex import hold_running_mutex
 
@@ -112,6 +115,8 @@ async def _host(args: Any) -> int:
         with contextlib.suppress(NotImplementedError, RuntimeError, ValueError):
             loop.add_signal_handler(sig, quit_event.set)
     commands = HeadlessCommands(desk, print_event, quit_event.set)
+    control = ControlServer(desk, args.data_dir, "headless", quit_event.set)
+    control.listen()  # before start: a client attaching meanwhile sees start-up; its commands wait
 
     def post(fn: Any, arg: Any) -> None:
         with contextlib.suppress(RuntimeError):  # the loop has closed: the host is exiting
@@ -128,9 +133,11 @@ async def _host(args: Any) -> int:
         await desk.start()
     except DeskError as exc:
         print_event({"event": "error", "message": str(exc)})
+        await control.close()
         await desk.stop()
         return exc.exit_code
     commands.started()  # what came during start-up runs now, in order
+    control.started()
     try:
         if args.duration:
             with contextlib.suppress(TimeoutError):
@@ -138,6 +145,7 @@ async def _host(args: Any) -> int:
         else:
             await quit_event.wait()
     finally:
+        await control.close()
         await desk.stop()
         del mutex
     return 0

@@ -1,0 +1,71 @@
+"""Replacing the encryption key where it lives (`key import`), keeping the previous one as an old key.
+
+The new key goes where the current one is: the OS keyring, else the data dir's 0600 key file. The
+previous key is appended to the old keys first (keyring entry, else ``encryption.old-keys``), so at no
+moment is a stored password unreadable. A key given by ``MT5_ENCRYPTION_KEY`` cannot be replaced
+from here: the owner changes the variable.
+"""
+
+from __future__ import annotations
+
+import os
+import secrets
+from pathlib import Path
+from typing import Any
+
+from multi_user.credentials import (
+    ENV_KEY,
+    ENV_OLD_KEYS,
+    KEYRING_OLD_USER,
+    KEYRING_SERVICE,
+    KEYRING_USER,
+    load_current_key,
+    stored_old_keys,
+)
+from multi_user.errors import BadInput, VaultError
+from multi_user.keys import check_fernet_key, fingerprint
+from multi_user.paths import key_file_path, old_keys_path
+
+
+def _write_private(path: Path, data: bytes) -> None:
+    """Replace ``path`` whole with ``data`` (0600): a temp file, fsync'd, then renamed over it."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.{secrets.token_hex(4)}.tmp")
+    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    try:
+        with os.fdopen(fd, "wb") as f:
+            f.write(data)
+            f.flush()
+            os.fsync(f.fileno())
+        os.replace(tmp, path)
+    finally:
+        tmp.unlink(missing_ok=True)
+
+
+def import_key(data_dir: Path, new_key: str | bytes) -> dict[str, Any]:
+    """Make ``new_key`` the current key; returns {fingerprint, previous, stored_in, changed}."""
+    new = check_fernet_key(new_key)
+    current, source = load_current_key(data_dir)
+    result = {"fingerprint": fingerprint(new), "previous": fingerprint(current), "stored_in": source,
+              "changed": new != current}
+    if new == current:
+        return result
+    if source == "env":
+        raise BadInput(f"The current key comes from {ENV_KEY}: set {ENV_KEY} to the new key there (and put the "
+                       f"current one in {ENV_OLD_KEYS}). Nothing was changed.", field="key")
+    old = [k for k in stored_old_keys(data_dir) if k != new]
+    if current not in old:
+        old.append(current)
+    if source == "keyring":
+        import keyring
+
+        try:
+            keyring.set_password(KEYRING_SERVICE, KEYRING_OLD_USER, ",".join(k.decode() for k in old))
+            keyring.set_password(KEYRING_SERVICE, KEYRING_USER, new.decode())
+        except Exception as exc:  # the keyring backend's own errors vary
+            raise VaultError(f"The OS keyring refused the key ({type(exc).__name__}). "
+                             "The previous key is still the current one.") from None
+    else:
+        _write_private(old_keys_path(Path(data_dir)), b"\n".join(old) + b"\n")
+        _write_private(key_file_path(Path(data_dir)), new)
+    return result
