@@ -166,6 +166,7 @@ class Desk(QObject, AccountOps):
         lanes = [lane for lane in [self.shared, *self.dedicated.values()] if lane is not None]
         await asyncio.gather(*(lane.stop() for lane in lanes), return_exceptions=True)
         self.store.stop()
+        self.store.on_state = None  # drop the store -> Desk reference (no cycle left for the GC)
         if self._vault is not None:
             with contextlib.suppress(Exception):
                 await self.io(self._vault.close)

@@ -183,6 +183,33 @@ def _plain(exc: BaseException) -> CloudError:
     return CloudError(f"Cloud sync failed: {type(exc).__name__}")
 
 
+class ServerClock:
+    """Measures the server's clock against ours from the HTTP Date header every reply carries.
+
+    Date has whole seconds and was stamped a little before we read it, so the offset lies in
+    [Date - ours, Date + 1 s + travel - ours]. We take the value in that range nearest to zero: a clock
+    that agrees with the server's to within the range keeps millisecond ordering of its changes, and one
+    that is off by more is corrected to within about a second. (A separate object, not a CloudStore method,
+    so the httpx client's hook holds no reference back to the store.)"""
+
+    def __init__(self, clock: Clock) -> None:
+        self.clock = clock
+        self.offset: timedelta | None = None  # server clock minus ours, from the last reply's Date
+
+    async def note(self, response: httpx.Response) -> None:
+        raw = response.headers.get("date")
+        if not raw:
+            return
+        try:
+            server = parsedate_to_datetime(raw)
+        except (TypeError, ValueError):
+            return
+        if server.tzinfo is None:
+            server = server.replace(tzinfo=UTC)
+        low = server - self.clock()
+        self.offset = min(max(timedelta(0), low), low + DATE_RESOLUTION)
+
+
 class CloudStore:
     """One user's view of user_mt5_credentials. Call `aclose()` when done."""
 
@@ -193,9 +220,8 @@ class CloudStore:
         if not anon_key:
             raise CloudError("The Supabase anon key is missing")
         self.url, self._anon_key = url.rstrip("/"), anon_key
-        self._clock: Clock = clock or (lambda: datetime.now(UTC))
-        self.server_offset: timedelta | None = None  # server clock minus ours, from the last response's Date
-        self._http = httpx.AsyncClient(timeout=timeout, event_hooks={"response": [self._note_server_time]})
+        self._server_clock = ServerClock(clock or (lambda: datetime.now(UTC)))
+        self._http = httpx.AsyncClient(timeout=timeout, event_hooks={"response": [self._server_clock.note]})
         options = AsyncClientOptions(storage=SessionStorage(Path(data_dir), self.url), auto_refresh_token=False,
                                      persist_session=True, httpx_client=self._http,
                                      # no in-call retry loop: a failed sync is simply retried on the next one
@@ -205,25 +231,10 @@ class CloudStore:
     def __repr__(self) -> str:
         return f"CloudStore({self.url})"
 
-    async def _note_server_time(self, response: httpx.Response) -> None:
-        """Measure the server's clock against ours from the HTTP Date header every response carries.
-
-        Date has whole seconds and was stamped a little before we read it, so the offset lies in
-        [Date - ours, Date + 1 s + travel - ours]. We take the value in that range nearest to zero: a clock
-        that agrees with the server's to within the range keeps millisecond ordering of its changes, and one
-        that is off by more is corrected to within about a second."""
-        raw = response.headers.get("date")
-        if not raw:
-            return
-        try:
-            server = parsedate_to_datetime(raw)
-        except (TypeError, ValueError):
-            return
-        if server.tzinfo is None:
-            server = server.replace(tzinfo=UTC)
-        low = server - self._clock()
-        high = low + DATE_RESOLUTION
-        self.server_offset = min(max(timedelta(0), low), high)
+    @property
+    def server_offset(self) -> timedelta | None:
+        """The server's clock minus ours, as measured from the last reply; None before any reply."""
+        return self._server_clock.offset
 
     async def aclose(self) -> None:
         await self._settle()

@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import os
 import sqlite3
+import time
 from pathlib import Path
 from typing import Any
 
@@ -30,7 +31,7 @@ MARKER_TEXT = ("MT5 Desk: this data dir holds a vault (vault.sqlite3). If that f
 
 def refusal(path: Path, exc: sqlite3.Error) -> VaultError:
     name = getattr(exc, "sqlite_errorname", "") or ""
-    if name.startswith(("SQLITE_BUSY", "SQLITE_LOCKED")):
+    if _busy(exc):
         return VaultError(f"The vault {path} is busy: another MT5 Desk process kept it locked for "
                           f"{BUSY_TIMEOUT:.0f} s. Try again; nothing was changed.")
     if name.startswith(("SQLITE_CANTOPEN", "SQLITE_PERM", "SQLITE_READONLY", "SQLITE_IOERR")):
@@ -57,8 +58,33 @@ def check_not_truncated(path: Path, marker: Path) -> None:
 
 
 def connect(path: Path, migrations: list[str], marker: Path) -> tuple[sqlite3.Connection, int]:
-    """Open, check and (once, under the write lock) migrate the vault; returns the connection and its schema."""
+    """Open, check and (once, under the write lock) migrate the vault; returns the connection and its schema.
+
+    SQLite answers "busy" at once, without waiting, to a process switching a fresh file to WAL while
+    another does the same; the whole open is therefore retried (it changes nothing until it succeeds)
+    until BUSY_TIMEOUT has passed."""
     check_not_truncated(path, marker)
+    deadline = time.monotonic() + BUSY_TIMEOUT
+    pause = 0.005
+    while True:
+        try:
+            conn, version = _open(path, migrations)
+            break
+        except sqlite3.OperationalError as exc:
+            if not _busy(exc) or time.monotonic() + pause > deadline:
+                raise refusal(path, exc) from None
+        time.sleep(pause)  # another process is setting the file up this very moment
+        pause = min(pause * 2, 0.2)
+    if not marker.exists():
+        _write_marker(marker)
+    return conn, version
+
+
+def _busy(exc: sqlite3.Error) -> bool:
+    return (getattr(exc, "sqlite_errorname", "") or "").startswith(("SQLITE_BUSY", "SQLITE_LOCKED"))
+
+
+def _open(path: Path, migrations: list[str]) -> tuple[sqlite3.Connection, int]:
     conn = sqlite3.connect(path, timeout=BUSY_TIMEOUT, isolation_level=None)
     try:
         problems = [row[0] for row in conn.execute("PRAGMA quick_check(3)").fetchall()]
@@ -73,14 +99,15 @@ def connect(path: Path, migrations: list[str], marker: Path) -> tuple[sqlite3.Co
             raise VaultError(f"The vault {path} was written by a newer MT5 Desk (schema {version}); update MT5 Desk")
         if version < len(migrations):
             version = _migrate(conn, migrations)
+    except sqlite3.OperationalError:
+        conn.close()
+        raise
     except sqlite3.Error as exc:
         conn.close()
         raise refusal(path, exc) from None
     except BaseException:
         conn.close()
         raise
-    if not marker.exists():
-        _write_marker(marker)
     return conn, version
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import multiprocessing
 import random
 import re
 import sqlite3
@@ -163,11 +164,40 @@ def _link_together(data_dir: Path, logins: list[int]) -> list[subprocess.Complet
     return results
 
 
+def _open_at_barrier(data_dir: str, barrier, results) -> None:
+    barrier.wait()
+    try:
+        Vault.open(Path(data_dir)).close()
+        results.put("ok")
+    except Exception as exc:  # reported to the parent, which fails the test with it
+        results.put(f"{type(exc).__name__}: {exc}")
+
+
+def test_many_set_ups_of_fresh_vaults_in_parallel_never_fail(tmp_path: Path) -> None:
+    """The class of [R] 13: many rounds of six processes opening one fresh vault at the same instant
+    (SQLite answers "busy" at once, without waiting, to two processes switching a new file to WAL)."""
+    ctx = multiprocessing.get_context("fork")
+    MT5CredentialManager(tmp_path)  # one key for all rounds: this test is about the vault file
+    failures = []
+    for round_ in range(25):
+        data_dir = tmp_path / f"r{round_}"
+        data_dir.mkdir()
+        (data_dir / "encryption.key").write_bytes((tmp_path / "encryption.key").read_bytes())
+        barrier, results = ctx.Barrier(6), ctx.Queue()
+        children = [ctx.Process(target=_open_at_barrier, args=(str(data_dir), barrier, results)) for _ in range(6)]
+        for child in children:
+            child.start()
+        failures += [r for r in (results.get(timeout=60) for _ in children) if r != "ok"]
+        for child in children:
+            child.join(60)
+    assert failures == []
+
+
 @pytest.mark.parametrize("round_", range(4))
 def test_processes_setting_up_a_fresh_data_dir_together_all_succeed(tmp_path: Path, monkeypatch,
                                                                    round_: int) -> None:
     data_dir = tmp_path / f"fresh-{round_}"  # nothing in it: no key file, no vault
-    logins = [7001 + i for i in range(4)]
+    logins = [7001 + i for i in range(5)]
     results = _link_together(data_dir, logins)
     for r in results:
         assert r.returncode == 0, r.stderr
