@@ -7,6 +7,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
+from collections.abc import Callable
 from typing import Any
 
 from PySide6.QtCore import QSettings, Qt, QTimer
@@ -24,6 +25,8 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from app.activity import job_result_text
+from ui.activity_panel import ActivityPanel
 from ui.cloud_panel import CloudController, CloudDialog
 from ui.dialogs import EditDialog, LinkDialog, SettingsDialog, confirm
 from ui.equity_chart import EquityChart, Series
@@ -61,6 +64,8 @@ class MainWindow(QMainWindow):
         self.tabs = QTabWidget()
         self.tabs.addTab(self.overview, "All accounts")
         self.tabs.addTab(self.terminals, "Terminals")
+        self.activity = ActivityPanel()
+        self.tabs.addTab(self.activity, "Activity")
         centre = QSplitter(Qt.Orientation.Vertical)
         centre.addWidget(self.chart)
         centre.addWidget(self.tabs)
@@ -79,8 +84,13 @@ class MainWindow(QMainWindow):
         self._build_toolbar()
         self.status_text = QLabel()
         self.statusBar().addWidget(self.status_text, 1)
+        self.notice_text = QLabel()
+        self.notice_text.setObjectName("NoticeText")
+        self.statusBar().addPermanentWidget(self.notice_text)
         self.cloud_text = QLabel()
         self.statusBar().addPermanentWidget(self.cloud_text)
+        self.quit_handler: Callable[[str], None] | None = None  # set by ui.launch: quitting is its job
+        self._quit_confirmed = False
         self.cloud = CloudController(desk, self.cloud_text, self._spawn)
         self.tray = Tray(self, app_icon(), self.name_of)
         self.sidebar.activate_requested.connect(self.activate)
@@ -166,7 +176,31 @@ class MainWindow(QMainWindow):
             self._dirty.add("terminals")
         elif kind == "error":
             self.statusBar().showMessage(f"⚠ {ev.get('message')}", 15000)
+        elif kind == "job":
+            self._job_event(ev)
+        elif kind == "activity":
+            self.activity.add(ev)
+        elif kind == "notice":
+            self._notice(ev)
         self.tray.on_event(ev)
+
+    def _job_event(self, ev: dict[str, Any]) -> None:
+        """A job's end reaches the owner in the status bar (the tray and the activity log get it too)."""
+        if ev.get("job") == "verify" or ev.get("state") not in ("done", "failed", "cancelled", "aborted"):
+            return
+        what = "Close all positions" if ev.get("job") == "close_all" else str(ev.get("job"))
+        verdict = {"done": "done", "failed": "FAILED"}.get(str(ev.get("state")), "cancelled")
+        mark = "✓" if verdict == "done" else "⚠"
+        self.statusBar().showMessage(f"{mark} {what} on {self.name_of(ev.get('account') or '')}: {verdict} — "
+                                     f"{job_result_text(ev)}", 60000)
+        self._dirty.add("status")
+
+    def _notice(self, ev: dict[str, Any]) -> None:
+        title, message = str(ev.get("title") or ""), str(ev.get("message") or "")
+        self.statusBar().showMessage(f"{title}: {message}" if message else title, 30000)
+        if ev.get("level") == "warning":
+            self.notice_text.setText(f"⚠ {title}")
+            self.notice_text.setToolTip(message)
 
     def repaint_dirty(self) -> None:
         dirty, self._dirty = self._dirty, set()
@@ -200,6 +234,7 @@ class MainWindow(QMainWindow):
         self.focused = key
         series = self.series.setdefault(key, Series()) if key else None
         self.chart.show_account(key, self.name_of(key) if key else "", series)
+        self.chart.readout.setText("")  # the crosshair's values belonged to the account shown before
         if key and key not in self._loaded:
             self._loaded.add(key)
             self._spawn(self._load_history(key))
@@ -289,7 +324,59 @@ class MainWindow(QMainWindow):
         self._settings.setValue("focused", self.focused or "")
         self._settings.sync()
 
+    # ---- start and quit ----------------------------------------------------------------------------
+    async def start_desk(self) -> None:
+        """Start the Desk (its accounts appear as soon as the vault is read), then the stored activity."""
+        self._spawn(self._load_activity())
+        await self.desk.start()
+        self.on_event({"event": "accounts", "accounts": self.desk.accounts()})
+
+    async def _load_activity(self) -> None:
+        self.activity.load(await self.desk.recent_activity())
+
+    def request_quit(self, ask: bool = True) -> bool:
+        """Quit through ui.launch's orderly shutdown; with a job queued or running, ask first.
+        Returns False when the owner chose to stay."""
+        jobs = self.desk.pending_jobs() if ask and not self._quit_confirmed else []
+        if jobs:
+            names = "\n".join(f"• {'Close all positions' if j.get('job') == 'close_all' else j.get('job')} on "
+                               f"{self.name_of(j.get('account') or '')} ({j.get('state')})" for j in jobs)
+            box = QMessageBox(QMessageBox.Icon.Warning, "A job is not finished",
+                              f"{names}\n\nQuit anyway? A job that has not started is dropped; a running one is "
+                              "interrupted, and some positions may stay open.", QMessageBox.StandardButton.Cancel,
+                              self)
+            quit_button = box.addButton("Quit anyway", QMessageBox.ButtonRole.DestructiveRole)
+            box.setDefaultButton(QMessageBox.StandardButton.Cancel)
+            box.buttonClicked.connect(lambda b: self._confirmed_quit() if b is quit_button else None)
+            box.open()
+            return False
+        self._confirmed_quit()
+        return True
+
+    def _confirmed_quit(self) -> None:
+        self._quit_confirmed = True
+        if self.quit_handler is not None:
+            self.quit_handler("the owner quit")
+        else:
+            self.close()
+
+    async def shutdown(self) -> None:
+        """Stop repainting and finish the window's own tasks before the Desk stops."""
+        self.save_state()
+        self.timer.stop()
+        tasks = [t for t in self._tasks if not t.done()]
+        for t in tasks:
+            t.cancel()
+        if tasks:
+            await asyncio.wait(tasks, timeout=5)
+        self.tray.hide()
+        self.quit_handler = None  # the close that follows is the real one
+
     def closeEvent(self, event: Any) -> None:
+        if self.quit_handler is not None:
+            event.ignore()  # the title bar's close asks for an orderly quit; ui.launch closes us after
+            self.request_quit()
+            return
         self.save_state()
         self.timer.stop()
         for t in list(self._tasks):

@@ -133,8 +133,8 @@ class AccountDelegate(QStyledItemDelegate):
         values_w = 0
         if snap:
             cur = snap.get("currency") or ""
-            profit = float(snap.get("profit") or 0.0)
-            pl = money(profit, None, sign=True)
+            profit = float(snap["profit"]) if snap.get("profit") is not None else 0.0
+            pl = money(profit if snap.get("profit") is not None else None, None, sign=True)  # unknown: "—"
             eq = f"{money(snap.get('equity'))} {cur}"
             line = QRect(x, r.top() + 26, r.right() - x - 6, 20)
             p.setPen(QColor(PROFIT if profit > 0 else LOSS if profit < 0 else "#5f6368"))
