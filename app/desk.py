@@ -23,6 +23,7 @@ from app import last_values
 from app.activity import ACTIVITY_FILE, JOB_END_STATES, ActivityLog, entry_for
 from app.desk_accounts import AccountOps
 from app.desk_health import HealthWatch
+from app.desk_rates import RatesOps
 from app.desk_sweep import SweepOps
 from app.history import HistoryStore
 from app.lanes import SHARED, Lane, LaneAccount, LaneConfig
@@ -39,7 +40,7 @@ RECORD_EVERY = 30.0  # seconds between last-known-value writes to the vault, per
 REPEAT_ACTIVITY_AFTER = 60.0  # the same failure logged again only after this long (no storm)
 
 
-class Desk(QObject, AccountOps, SweepOps):
+class Desk(QObject, AccountOps, SweepOps, RatesOps):
     event = Signal(dict)
 
     def __init__(self, data_dir: Path, backend: str = "auto", *, timeout_ms: int = 60000,
@@ -66,6 +67,8 @@ class Desk(QObject, AccountOps, SweepOps):
         self._jobs: dict[str, dict[str, Any]] = {}  # jobs queued or started, by id
         self._logged: dict[str, float] = {}  # activity title+detail -> when, to fold repeats
         self._last_values_saved = 0.0
+        self.rates: dict[str, dict[str, Any]] = {}  # "EUR/USD" -> {rate, symbol, time, asked}
+        self._rates_asked = 0.0
         self.store = HistoryStore(history_path(self.data_dir), self.data_dir / STATUS_FILE)
         self.activity = ActivityLog(self.data_dir / ACTIVITY_FILE)
         self.health = HealthWatch(self)
@@ -305,6 +308,8 @@ class Desk(QObject, AccountOps, SweepOps):
             await target.action(action)
 
     async def save_settings(self, settings: dict[str, Any]) -> None:
+        if settings.get("base_currency") != self.settings.get("base_currency"):
+            self._rates_asked = 0.0  # a new base currency: ask for its rates at once
         self.settings.update(settings)
         await self.io(save_settings, self.data_dir, self.settings)
         for lane in [self.shared, *self.dedicated.values()]:
@@ -374,6 +379,7 @@ class Desk(QObject, AccountOps, SweepOps):
         now = time.time()
         self.health.check(now)
         self._maybe_sweep(now)
+        self._maybe_fetch_rates(now)
         self.store.write_status({
             "pid": os.getpid(), "updated": now,
             "holder": (self._lock_state.get("holder") or {}).get("account"),

@@ -36,7 +36,7 @@ def test_tray_alerts_once_per_minute_per_problem(qtbot) -> None:
     tray.on_event({"event": "account_state", "account": "2@S", "state": "offline", "message": "broker lost"})
     tray.on_event({"event": "terminal", "lane": "dedicated 3@S", "state": "failed", "message": "keeps crashing"})
     tray.on_event({"event": "account_state", "account": "1@S", "state": "live"})
-    assert [t for t, _ in tray.alerts] == ["Acct 1@S failed to log in", "Acct 2@S disconnected",
+    assert [t for t, _ in tray.alerts] == ["Acct 1@S failed to log in", "Acct 2@S is offline",
                                           "A terminal keeps crashing"]
 
 

@@ -32,6 +32,7 @@ from ui.dialogs import EditDialog, LinkDialog, SettingsDialog, confirm
 from ui.equity_chart import EquityChart, Series
 from ui.lock_banner import LockBanner
 from ui.overview import Overview
+from ui.portfolio_settings import add_portfolio_settings
 from ui.sidebar import AccountSidebar, AccountsModel
 from ui.terminals_panel import TerminalsPanel
 from ui.theme import app_icon, apply_theme, lock_icon
@@ -174,6 +175,8 @@ class MainWindow(QMainWindow):
             self._dirty |= {"rows", "overview", "status", "chart"}
         elif kind in ("terminal", "worker"):
             self._dirty.add("terminals")
+        elif kind in ("rates", "alert"):
+            self._dirty.add("overview")
         elif kind == "error":
             self.statusBar().showMessage(f"⚠ {ev.get('message')}", 15000)
         elif kind == "job":
@@ -196,11 +199,13 @@ class MainWindow(QMainWindow):
         self._dirty.add("status")
 
     def _notice(self, ev: dict[str, Any]) -> None:
+        """A notice: its title in the status bar for a while (the whole text in the activity log);
+        a warning stays as a short mark whose tooltip says it all."""
         title, message = str(ev.get("title") or ""), str(ev.get("message") or "")
-        self.statusBar().showMessage(f"{title}: {message}" if message else title, 30000)
+        self.statusBar().showMessage(f"{title} (details under Activity)" if message else title, 30000)
         if ev.get("level") == "warning":
-            self.notice_text.setText(f"⚠ {title}")
-            self.notice_text.setToolTip(message)
+            self.notice_text.setText("⚠ Notice")
+            self.notice_text.setToolTip(f"{title}\n\n{message}")
 
     def repaint_dirty(self) -> None:
         dirty, self._dirty = self._dirty, set()
@@ -217,7 +222,8 @@ class MainWindow(QMainWindow):
             self.model.holder = (lock.get("holder") or {}).get("account")
             self.model.refresh()
         if "overview" in dirty:
-            self.overview.refresh(states, snaps, self.series)
+            self.overview.refresh(states, snaps, self.series, base=self.desk.base_currency(), rates=self.desk.rates,
+                                  margin_warned={k for k in snaps if self.desk.health.margin_warned(k)})
         if "chart" in dirty and self.focused:
             self.chart.redraw()
             self.chart.set_status((states.get(self.focused) or {}).get("state") == "live", snaps.get(self.focused))
@@ -287,11 +293,16 @@ class MainWindow(QMainWindow):
         return dialog
 
     def open_settings(self) -> SettingsDialog:
+        extra: dict[str, Callable[[], Any]] = {}
+
         def save(values: dict[str, Any]) -> None:
             apply_theme(values.get("theme", "light"))
-            self._spawn(self.desk.save_settings(values))
+            self._spawn(self.desk.save_settings({**values, **{k: get() for k, get in extra.items()}}))
 
         dialog = SettingsDialog(self, dict(self.desk.settings), save)
+        currencies = sorted({(self.desk.last_snapshot(a["key"]) or {}).get("currency") or ""
+                             for a in self.model.accounts} - {""})
+        extra.update(add_portfolio_settings(dialog, self.desk.settings, currencies))
         dialog.open()
         return dialog
 
