@@ -170,7 +170,8 @@ def test_after_a_restart_idle_accounts_show_their_last_pl(qtbot, qloop, data_dir
             assert restored["profit"] == pytest.approx(profit[idle]) and restored.get("restored")
             await until(lambda: window.overview.tiles[idle].pl.text() not in ("", "+0.00"), what="the tile's P/L")
             assert window.overview.tiles[idle].pl.text() == f"{profit[idle]:+,.2f}"
-            assert "Idle" in window.overview.tiles[idle].badge.text() and "ago" in window.overview.tiles[idle].badge.text()
+            badge = window.overview.tiles[idle].badge.text()
+            assert "Idle" in badge and "ago" in badge
         finally:
             await window.shutdown()
             await desk2.stop()
