@@ -304,8 +304,22 @@ class Desk(QObject, AccountOps, SweepOps, RatesOps):
     async def lane_action(self, lane: str, action: str) -> None:
         target = self.shared if lane == SHARED else next(
             (ln for ln in self.dedicated.values() if ln.name == lane), None)
-        if target is not None:
-            await target.action(action)
+        if target is None:
+            return
+        await target.action(action)
+        where = "the shared terminal" if lane == SHARED else "its own terminal"
+        if action == "stop":
+            # the lock calls this a worker crash ("restarting it"); it is the owner's stop: no restart comes
+            waiting = [r.account for r in target.lock.queue]
+            for key in waiting:
+                target.lock.set_account_state(key, "offline", f"{where} was stopped from the Terminals tab; "
+                                                              "press Start there to log in again")
+            self.log_activity({"kind": "terminal", "title": f"{where.capitalize()} stopped",
+                               "detail": "stopped from the Terminals tab; it stays stopped until you press Start"
+                                         + (f" ({len(waiting)} account(s) wait for it)" if waiting else "")})
+        else:
+            self.log_activity({"kind": "terminal", "title": f"{where.capitalize()} {action}ed",
+                               "detail": "from the Terminals tab"})
 
     async def save_settings(self, settings: dict[str, Any]) -> None:
         if settings.get("base_currency") != self.settings.get("base_currency"):

@@ -63,3 +63,33 @@ def test_badges_show_queue_place_and_age() -> None:
     assert badge_text({"state": "idle"}, {"ts": 1000.0}, now=1125.0) == "Idle · 2m ago"
     assert badge_text({"state": "auth_error"}, None) == "Login failed"
     assert badge_text(None, None) == "Idle"
+
+
+def test_terminals_buttons_act_only_on_a_selected_row(qtbot) -> None:
+    from ui.terminals_panel import TerminalsPanel
+
+    acted: list[tuple[str, str]] = []
+    panel = TerminalsPanel(lambda lane, verb: acted.append((lane, verb)), str)
+    qtbot.addWidget(panel)
+    panel.refresh([{"lane": "shared", "accounts": ["1@S"]}, {"lane": "dedicated 2@S", "accounts": ["2@S"]}])
+    assert not any(b.isEnabled() for b in panel.buttons.values())
+    panel.buttons["stop"].click()
+    assert acted == []
+    panel.table.selectRow(1)
+    assert all(b.isEnabled() for b in panel.buttons.values())
+    panel.buttons["stop"].click()
+    assert acted == [("dedicated 2@S", "stop")]
+
+
+def test_the_crosshair_readout_is_cleared_when_another_account_is_focused(qtbot, qloop, data_dir) -> None:
+    from app.desk import Desk
+    from ui.main_window import MainWindow
+
+    desk = Desk(data_dir, "sim")
+    window = MainWindow(desk)
+    qtbot.addWidget(window)
+    window.chart.readout.setText("12:00:00   Equity 1,000.00")
+    window.focus("2@S")
+    assert window.chart.readout.text() == ""
+    qloop.run_until_complete(window.shutdown())
+    qloop.run_until_complete(desk.stop())

@@ -41,10 +41,15 @@ class TerminalsPanel(QWidget):
         header.setSectionResizeMode(QHeaderView.ResizeMode.ResizeToContents)
         header.setSectionResizeMode(2, QHeaderView.ResizeMode.Stretch)
         buttons = QHBoxLayout()
+        self.buttons: dict[str, QPushButton] = {}
         for label, verb in (("Start", "start"), ("Stop", "stop"), ("Restart", "restart")):
             b = QPushButton(label)
+            b.setEnabled(False)  # until a lane is selected: a button never acts on a guessed row
+            b.setToolTip("Select a terminal in the list first")
             b.clicked.connect(lambda _=False, v=verb: self._act(v))
             buttons.addWidget(b)
+            self.buttons[verb] = b
+        self.table.itemSelectionChanged.connect(self._selection_changed)
         buttons.addStretch(1)
         lay = QVBoxLayout(self)
         lay.setContentsMargins(8, 4, 8, 4)
@@ -52,9 +57,19 @@ class TerminalsPanel(QWidget):
         lay.addLayout(buttons)
         self._lanes: list[str] = []
 
+    def _selected_row(self) -> int:
+        rows = self.table.selectionModel().selectedRows()
+        return rows[0].row() if rows and rows[0].row() < len(self._lanes) else -1
+
+    def _selection_changed(self) -> None:
+        chosen = self._selected_row() >= 0
+        for b in self.buttons.values():
+            b.setEnabled(chosen)
+            b.setToolTip("" if chosen else "Select a terminal in the list first")
+
     def _act(self, verb: str) -> None:
-        row = self.table.currentRow()
-        if 0 <= row < len(self._lanes):
+        row = self._selected_row()
+        if row >= 0:
             self.action(self._lanes[row], verb)
 
     def refresh(self, lanes: list[dict[str, Any]]) -> None:
