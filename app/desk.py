@@ -250,6 +250,11 @@ class Desk(QObject, AccountOps, SweepOps, RatesOps):
     def accounts(self) -> list[dict[str, Any]]:
         return list(self._accounts)
 
+    @property
+    def started(self) -> bool:
+        """The lanes run (before: the accounts may be listed, the terminals are still starting)."""
+        return self._started
+
     def lock_state(self) -> dict[str, Any]:
         return dict(self._lock_state)
 
@@ -270,9 +275,10 @@ class Desk(QObject, AccountOps, SweepOps, RatesOps):
                         "accounts": list(lane.accounts), **events})
         return out
 
-    async def history(self, key: str, since: float | None = None) -> list[tuple[float, float, float]]:
+    async def history(self, key: str, since: float | None = None,
+                      max_points: int = 20000) -> list[tuple[float, float, float]]:
         """(ts, balance, equity) of an account from the history store, read on the I/O thread."""
-        return await self.io(self.store.read, key, since)
+        return await self.io(self.store.read, key, since, max_points)
 
     def job_running(self) -> str | None:
         holder = self._lock_state.get("holder") or {}

@@ -93,3 +93,22 @@ def test_the_crosshair_readout_is_cleared_when_another_account_is_focused(qtbot,
     assert window.chart.readout.text() == ""
     qloop.run_until_complete(window.shutdown())
     qloop.run_until_complete(desk.stop())
+
+
+def test_the_status_bar_never_counts_0_accounts_while_starting(qtbot, qloop, data_dir) -> None:
+    from app.desk import Desk
+    from ui.main_window import MainWindow
+
+    desk = Desk(data_dir, "sim")
+    window = MainWindow(desk)
+    qtbot.addWidget(window)
+    window.repaint_dirty()
+    assert "0 accounts" not in window.status_text.text()
+    assert window.status_text.text() == "Starting: reading your accounts…"
+    window.on_event({"event": "accounts", "accounts": [
+        {"key": f"{n}@S", "login": n, "server": "S", "label": "", "mode": "shared", "investor": False}
+        for n in (1, 2)]})
+    window.repaint_dirty()
+    assert window.status_text.text() == "2 accounts · 0 live · starting the terminals…"
+    qloop.run_until_complete(window.shutdown())
+    qloop.run_until_complete(desk.stop())

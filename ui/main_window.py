@@ -41,6 +41,8 @@ from ui.tray import Tray
 log = logging.getLogger("mt5desk.ui")
 REPAINT_MS = 250
 HISTORY_WINDOW = 7 * 86400.0
+TILE_POINTS = 600  # a small chart needs no more: the full history is read when an account is focused
+CHART_POINTS = 4000  # about two points per pixel of a wide chart: more only costs paint time
 
 
 class MainWindow(QMainWindow):
@@ -54,7 +56,7 @@ class MainWindow(QMainWindow):
         self.focused: str | None = None
         self._dirty: set[str] = set()
         self._tasks: set[asyncio.Task[Any]] = set()
-        self._loaded: set[str] = set()
+        self._loaded: dict[str, int] = {}  # account -> how many history points were asked for
         self.model = AccountsModel()
         self.sidebar = AccountSidebar(self.model, lock_icon())
         self.banner = LockBanner(self.name_of)
@@ -161,8 +163,7 @@ class MainWindow(QMainWindow):
                 self.focus(self.focused)  # the account focused last time
             for key in keys:  # the overview's small charts start from each account's history
                 if key not in self._loaded:
-                    self._loaded.add(key)
-                    self._spawn(self._load_history(key))
+                    self._load(key, TILE_POINTS)
             self._dirty |= {"rows", "overview", "status"}
         elif kind == "snapshot":
             key = ev["account"]
@@ -230,10 +231,22 @@ class MainWindow(QMainWindow):
         if "terminals" in dirty:
             self.terminals.refresh(self.desk.lanes())
         if "status" in dirty:
-            live = sum(1 for s in states.values() if s.get("state") == "live")
-            holder = (lock.get("holder") or {}).get("account")
-            self.status_text.setText(f"{len(self.model.accounts)} accounts · {live} live · shared terminal: "
-                                     f"{self.name_of(holder) if holder else 'free'}")
+            self.status_text.setText(self._status_line(states, lock))
+
+    def _status_line(self, states: dict[str, dict[str, Any]], lock: dict[str, Any]) -> str:
+        """'9 accounts · 3 live · 1 stale · shared terminal: …'; while starting, says so instead of '0'."""
+        started = bool(getattr(self.desk, "started", True))
+        keys = [a["key"] for a in self.model.accounts]
+        if not keys:
+            return "Starting: reading your accounts…" if not started else "No accounts linked yet"
+        count = {s: sum(1 for k in keys if (states.get(k) or {}).get("state") == s)
+                 for s in ("live", "stale", "disconnected")}
+        parts = [f"{len(keys)} account{'s' if len(keys) != 1 else ''}", f"{count['live']} live"]
+        parts += [f"{n} {s}" for s, n in count.items() if s != "live" and n]
+        if not started:
+            return " · ".join([*parts, "starting the terminals…"])
+        holder = (lock.get("holder") or {}).get("account")
+        return " · ".join([*parts, f"shared terminal: {self.name_of(holder) if holder else 'free'}"])
 
     # ---- the owner's actions ----------------------------------------------------------------------
     def focus(self, key: str | None) -> None:
@@ -241,13 +254,17 @@ class MainWindow(QMainWindow):
         series = self.series.setdefault(key, Series()) if key else None
         self.chart.show_account(key, self.name_of(key) if key else "", series)
         self.chart.readout.setText("")  # the crosshair's values belonged to the account shown before
-        if key and key not in self._loaded:
-            self._loaded.add(key)
-            self._spawn(self._load_history(key))
+        if key:
+            self._load(key, CHART_POINTS)
         self._dirty.add("chart")
 
-    async def _load_history(self, key: str) -> None:
-        points = await self.desk.history(key, time.time() - HISTORY_WINDOW)
+    def _load(self, key: str, points: int) -> None:
+        if self._loaded.get(key, 0) < points:
+            self._loaded[key] = points
+            self._spawn(self._load_history(key, points))
+
+    async def _load_history(self, key: str, max_points: int = CHART_POINTS) -> None:
+        points = await self.desk.history(key, time.time() - HISTORY_WINDOW, max_points)
         self.series.setdefault(key, Series()).load(points)
         if key == self.focused:
             self.chart.show_account(key, self.name_of(key), self.series[key])
