@@ -11,6 +11,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import time
 from pathlib import Path
 from types import SimpleNamespace
@@ -208,3 +209,79 @@ def test_a_failed_login_is_not_retried_unasked(desk) -> None:
     desk.settings.update({"sweep_enabled": True, "sweep_min_minutes": 1})
     desk._maybe_sweep(time.time() + 3600)
     assert desk.shared.lock.holder is None and not desk.shared.lock.queue
+
+
+@pytest.mark.slow
+def test_a_cancelled_login_that_lands_later_is_said_and_not_watched(qloop, data_dir: Path, sim_world: Path) -> None:
+    from multi_user.mt5sim import control
+
+    demo = control.demo_accounts(sim_world)
+    keys = link_accounts(data_dir, demo[3:5])
+    desk = fast_desk(data_dir)
+    rec = Recorder(desk)
+
+    async def scenario() -> None:
+        await desk.start()
+        try:
+            desk.activate(keys[0])
+            await rec.wait_for(state_of(keys[0], "live"))
+            worker = desk.shared.worker
+            send = worker.request
+
+            async def request(op: str, **kw):
+                sent = asyncio.ensure_future(send(op, **kw))
+                if op == "switch" and kw.get("login") == demo[4]["login"]:
+                    await asyncio.sleep(0)  # the request is on its way to the worker
+                    desk.cancel(keys[1])  # the owner cancels while the terminal is logging it in
+                return await sent
+
+            worker.request = request
+            desk.activate(keys[1])
+            entry = await rec.wait_for(lambda e: e.get("event") == "activity" and "cancelled login" in e["title"])
+            assert entry["account"] == keys[1]
+            assert desk.account_states()[keys[1]]["state"] == "idle"
+        finally:
+            await desk.stop()
+
+    run(qloop, scenario())
+
+
+def test_the_key_file_notice_reaches_the_window(qtbot, qloop, data_dir: Path) -> None:
+    from app.desk import Desk
+    from ui.main_window import MainWindow
+
+    desk = Desk(data_dir, "sim")
+    window = MainWindow(desk)
+    qtbot.addWidget(window)
+    desk._vault = SimpleNamespace(credentials=SimpleNamespace(key_source="file"))
+    desk._key_file_notice()
+    assert window.notice_text.text() == "⚠ Notice"
+    assert "encryption key is kept in a file" in window.notice_text.toolTip()
+    assert str(data_dir / "encryption.key") in window.notice_text.toolTip()
+    assert any("kept in a file" in t for t in window.activity.titles())
+    desk._vault = None
+    qloop.run_until_complete(window.shutdown())
+    qloop.run_until_complete(desk.stop())
+
+
+@pytest.mark.slow
+def test_the_first_start_visits_are_explained(qloop, data_dir: Path, sim_world: Path) -> None:
+    from app.settings import save_settings
+    from multi_user.mt5sim import control
+
+    link_accounts(data_dir, control.demo_accounts(sim_world)[3:6])
+    desk = fast_desk(data_dir)
+    save_settings(data_dir, {"sweep_enabled": True, "sweep_min_minutes": 5})
+    desk.settings.update({"sweep_enabled": True, "sweep_min_minutes": 5})
+    rec = Recorder(desk)
+
+    async def scenario() -> None:
+        await desk.start()
+        try:
+            notice = await rec.wait_for(lambda e: e.get("event") == "notice" and "Visiting" in e["title"])
+            assert notice["title"] == "Visiting 3 accounts once for fresh values"
+            assert "logs each in briefly" in notice["message"]
+        finally:
+            await desk.stop()
+
+    run(qloop, scenario())
