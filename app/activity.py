@@ -136,7 +136,9 @@ def entry_for(ev: dict[str, Any], name_of: Callable[[str], str] = str,
     if kind == "account_state":
         state = ev.get("state")
         if state == "live" and previous_state == "connecting":
-            return {**base, "kind": "switch", "level": "info", "title": f"{who} is live",
+            lane = ev.get("lane")
+            where = "" if not lane else " on the shared terminal" if lane == "shared" else " on its own terminal"
+            return {**base, "kind": "switch", "level": "info", "title": f"{who} is live{where}",
                     "detail": ev.get("message") or ""}
         if state in STATE_ENTRIES and previous_state != state:
             level, what = STATE_ENTRIES[state]

@@ -95,6 +95,10 @@ class Desk(QObject, AccountOps, SweepOps, RatesOps):
         elif kind == "account_state":
             previous = (self._states.get(ev["account"]) or {}).get("state")
             self._states[ev["account"]] = ev
+            holder = self.shared.lock.holder if self.shared is not None else None
+            if holder is not None and holder.account == ev["account"] and holder.reason != "viewing" \
+                    and ev.get("state") == "live":
+                previous = "live"  # a sweep visit or a job: its own entries tell it, not "is live"
         elif kind in ("terminal", "worker"):
             self._lane_events.setdefault(ev["lane"], {})[kind] = ev
         elif kind == "job":

@@ -112,3 +112,27 @@ def test_the_status_bar_never_counts_0_accounts_while_starting(qtbot, qloop, dat
     assert window.status_text.text() == "2 accounts · 0 live · starting the terminals…"
     qloop.run_until_complete(window.shutdown())
     qloop.run_until_complete(desk.stop())
+
+
+def test_tray_tooltip_has_the_portfolio_and_how_many_are_live(qtbot, qloop, data_dir) -> None:
+    import time
+
+    from app.desk import Desk
+    from ui.main_window import MainWindow
+
+    desk = Desk(data_dir, "sim")
+    desk._started = True
+    window = MainWindow(desk)
+    qtbot.addWidget(window)
+    window.on_event({"event": "accounts", "accounts": [
+        {"key": f"{n}@S", "login": n, "server": "S", "label": "", "mode": "shared", "investor": False}
+        for n in (1, 2)]})
+    desk._snapshots = {"1@S": {"currency": "USD", "equity": 100.0, "profit": 1.0, "ts": time.time()},
+                       "2@S": {"currency": "EUR", "equity": 50.0, "profit": 2.0, "ts": time.time()}}
+    desk._states = {"1@S": {"state": "live"}}
+    window._dirty.add("overview")
+    window.repaint_dirty()
+    assert window.tray.tooltip == "MT5 Desk · 2 accounts · 1 live\n50.00 EUR (1 not live)\n100.00 USD"
+    desk._started = False
+    qloop.run_until_complete(window.shutdown())
+    qloop.run_until_complete(desk.stop())

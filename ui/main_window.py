@@ -31,7 +31,7 @@ from ui.cloud_panel import CloudController, CloudDialog
 from ui.dialogs import EditDialog, LinkDialog, SettingsDialog, confirm
 from ui.equity_chart import EquityChart, Series
 from ui.lock_banner import LockBanner
-from ui.overview import Overview
+from ui.overview import Overview, total_plain
 from ui.portfolio_settings import add_portfolio_settings
 from ui.sidebar import AccountSidebar, AccountsModel
 from ui.terminals_panel import TerminalsPanel
@@ -230,8 +230,10 @@ class MainWindow(QMainWindow):
             self.chart.set_status((states.get(self.focused) or {}).get("state") == "live", snaps.get(self.focused))
         if "terminals" in dirty:
             self.terminals.refresh(self.desk.lanes())
-        if "status" in dirty:
+        if "status" in dirty or "overview" in dirty:
             self.status_text.setText(self._status_line(states, lock))
+            self.tray.set_tooltip("MT5 Desk · " + self.status_text.text().split(" · shared")[0] + "\n"
+                                  + total_plain(snaps, states, self.desk.base_currency(), self.desk.rates))
 
     def _status_line(self, states: dict[str, dict[str, Any]], lock: dict[str, Any]) -> str:
         """'9 accounts · 3 live · 1 stale · shared terminal: …'; while starting, says so instead of '0'."""

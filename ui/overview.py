@@ -160,6 +160,16 @@ def _pl(value: float, unknown: int) -> str:
     return f"<span style='color:{colour}'>({text})</span>"
 
 
+def total_plain(snapshots: dict[str, dict], states: dict[str, dict], base: str, rates: dict[str, dict]) -> str:
+    """One line per currency (and the base total) for the tray's tooltip."""
+    parts = per_currency(states, snapshots)
+    lines = [money(p.equity, p.currency) + (f" ({p.not_live} not live)" if p.not_live else "") for p in parts]
+    total = in_base(parts, base, rates)
+    if total is not None and len(parts) > 1:
+        lines.append(f"In {base}: {money(total.equity, base)}" + (" (some not converted)" if total.missing else ""))
+    return "\n".join(lines)
+
+
 def total_html(snapshots: dict[str, dict], states: dict[str, dict], base: str, rates: dict[str, dict],
                now: float) -> str:
     """Per currency, then in the base currency; parts that are not live say so, with the oldest age."""

@@ -25,6 +25,7 @@ class Tray:
         self.window = window
         self.alerts: list[tuple[str, str]] = []  # (title, message), kept for tests and the status bar
         self._last: dict[str, float] = {}
+        self.tooltip = "MT5 Desk"
         self.icon = QSystemTrayIcon(icon, window) if QSystemTrayIcon.isSystemTrayAvailable() else None
         if self.icon is not None:
             menu = QMenu(window)
@@ -59,8 +60,11 @@ class Tray:
                         str(ev.get("message") or ""))
 
     def set_tooltip(self, text: str) -> None:
-        if self.icon is not None and self.icon.toolTip() != text:
-            self.icon.setToolTip(text)
+        """The portfolio at a glance when the pointer rests on the tray icon."""
+        if text != self.tooltip:
+            self.tooltip = text
+            if self.icon is not None:
+                self.icon.setToolTip(text)
 
     def hide(self) -> None:
         if self.icon is not None:
