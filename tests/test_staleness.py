@@ -285,3 +285,30 @@ def test_the_first_start_visits_are_explained(qloop, data_dir: Path, sim_world: 
             await desk.stop()
 
     run(qloop, scenario())
+
+
+@pytest.mark.slow
+def test_a_failed_own_terminal_moved_back_is_not_left_offline(qloop, data_dir: Path, sim_world: Path) -> None:
+    from app.settings import save_settings
+    from multi_user.mt5sim import control
+
+    demo = control.demo_accounts(sim_world)
+    keys = link_accounts(data_dir, demo[3:5])
+    desk = fast_desk(data_dir)
+    save_settings(data_dir, {"base_install": str(data_dir / "no-such-install" / "terminal64.exe")})
+    desk.settings["base_install"] = str(data_dir / "no-such-install" / "terminal64.exe")
+    rec = Recorder(desk)
+
+    async def scenario() -> None:
+        await desk.start()
+        try:
+            await desk.update_account(keys[1], mode="dedicated")
+            await rec.wait_for(state_of(keys[1], "offline"))
+            after = len(rec.events)
+            await desk.update_account(keys[1], mode="shared")
+            await rec.wait_for(state_of(keys[1], "idle"), after=after)
+            assert desk.account_states()[keys[1]]["state"] == "idle"
+        finally:
+            await desk.stop()
+
+    run(qloop, scenario())
