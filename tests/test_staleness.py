@@ -125,9 +125,9 @@ def test_tile_and_total_show_unknown_pl_and_not_live_parts(qtbot) -> None:
              "c": {"currency": "EUR", "equity": 10.0, "profit": 1.0, "ts": now}}
     states = {"b": {"state": "live"}, "c": {"state": "live"}, "a": {"state": "idle"}}
     html = total_html(snaps, states, "USD", {"EUR/USD": {"rate": 1.1, "symbol": "EURUSD", "time": now - 3}}, now)
-    assert "150.00 USD" in html and "P/L of 1 unknown" in html and "1 not live, oldest 10m old" in html
-    assert "161.00 USD" in html and "1 EUR = 1.1 USD (EURUSD quote, 3s old)" in html
-    assert "includes 1 not live" in html
+    assert "150.00 USD" in html and "P/L of 1 unknown" in html and "1 not live, oldest 10m ago" in html
+    assert "161.00 USD" in html and "1 EUR = 1.1 USD (EURUSD, 3s ago)" in html
+    assert "· 1 not live</span>" in html
     assert "no quote yet" in total_html(snaps, states, "JPY", {}, now)
     overview = Overview(str)
     qtbot.addWidget(overview)

@@ -104,6 +104,7 @@ class Overview(QWidget):
         self.total = QLabel()
         self.total.setObjectName("PortfolioTotal")
         self.total.setTextFormat(Qt.TextFormat.RichText)
+        self.total.setWordWrap(True)  # a long total wraps; it never widens the window
         self.grid_host = QWidget()
         self.grid = QGridLayout(self.grid_host)
         self.grid.setAlignment(Qt.AlignmentFlag.AlignTop | Qt.AlignmentFlag.AlignLeft)
@@ -180,7 +181,7 @@ def total_html(snapshots: dict[str, dict], states: dict[str, dict], base: str, r
     for p in parts:
         note = f"{p.accounts} account{'s' if p.accounts != 1 else ''}"
         if p.not_live:
-            oldest = f", oldest {age(now - p.oldest)} old" if p.oldest else ""
+            oldest = f", oldest {age(now - p.oldest)} ago" if p.oldest else ""
             note += f" <span style='color:{LOSS if p.not_live == p.accounts else '#a8710b'}'>({p.not_live} not live" \
                     f"{oldest})</span>"
         shown.append(f"<b>{money(p.equity, p.currency)}</b> {_pl(p.profit, p.profit_unknown)}"
@@ -189,11 +190,11 @@ def total_html(snapshots: dict[str, dict], states: dict[str, dict], base: str, r
     total = in_base(parts, base, rates)
     if total is not None:
         unknown = sum(p.profit_unknown for p in parts if p.currency not in total.missing)
-        quotes = [f"1 {pair.split('/')[0]} = {float(q['rate']):.5g} {base} ({q.get('symbol')} quote, "
-                  f"{age(rate_age(q, now))} old)" for pair, q in sorted(total.rates.items())]
+        quotes = [f"1 {pair.split('/')[0]} = {float(q['rate']):.5g} {base} ({q.get('symbol')}, "
+                  f"{age(rate_age(q, now))} ago)" for pair, q in sorted(total.rates.items())]
         missing = [f"{c}: no quote yet, left out" for c in total.missing]
         not_live = sum(p.not_live for p in parts)
         html += (f"<br><b>In {base}:</b> &nbsp; <b>{money(total.equity, base)}</b> {_pl(total.profit, unknown)}"
-                 + (f" <span style='color:#a8710b'>· includes {not_live} not live</span>" if not_live else "")
+                 + (f" <span style='color:#a8710b'>· {not_live} not live</span>" if not_live else "")
                  + f" <span style='color:{GREY}'>· " + " · ".join(quotes + missing) + "</span>")
     return html
