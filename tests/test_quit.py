@@ -35,12 +35,12 @@ def _need(*tools: str) -> None:
         pytest.skip(reason)
 
 
-def _wait(predicate, timeout: float, what: str) -> None:
+def _wait(predicate, timeout: float, what: str, log: Path | None = None) -> None:
     """Poll a condition of another process (no event to wait on across processes) until a deadline."""
     deadline = time.monotonic() + timeout
     while not predicate():
         if time.monotonic() > deadline:
-            raise AssertionError(f"timed out waiting for {what}")
+            raise AssertionError(f"timed out waiting for {what}" + (f":\n{log.read_text()[-3000:]}" if log else ""))
         time.sleep(0.1)
 
 
@@ -97,11 +97,12 @@ def _quit_and_check(env: dict[str, str], data_dir: Path, log: Path, how) -> None
     before = marked_processes()
     app = _start_app(env, data_dir, log)
     try:
-        _wait(lambda: _window_listed(env), 60, "the window to appear")
-        _wait(lambda: _desk_running(data_dir), 60, "the desk to log an account in")
+        # generous limits: a first start makes the simulator's world and starts three terminals
+        _wait(lambda: _window_listed(env), 120, "the window to appear", log)
+        _wait(lambda: _desk_running(data_dir), 120, "the desk to log an account in", log)
         assert _children_of(app.pid) - before, "the app runs its terminals and workers"
         how(app)
-        code = app.wait(60)
+        code = app.wait(120)
     finally:
         if app.poll() is None:
             app.kill()

@@ -392,6 +392,7 @@ class MainWindow(QMainWindow):
 
     async def shutdown(self) -> None:
         """Stop repainting and finish the window's own tasks before the Desk stops."""
+        self._quit_confirmed = True  # a second close while shutting down asks nothing again
         self.save_state()
         self.timer.stop()
         tasks = [t for t in self._tasks if not t.done()]
