@@ -32,7 +32,7 @@ class ActivityPanel(QWidget):
         header = self.table.horizontalHeader()
         header.setSectionResizeMode(0, QHeaderView.ResizeMode.ResizeToContents)
         header.setSectionResizeMode(1, QHeaderView.ResizeMode.Interactive)
-        header.resizeSection(1, 320)
+        header.resizeSection(1, 400)
         header.setStretchLastSection(True)
         lay = QVBoxLayout(self)
         lay.setContentsMargins(8, 4, 8, 4)

@@ -86,6 +86,8 @@ class MainWindow(QMainWindow):
         self.setCentralWidget(self.splitter)
         self._build_toolbar()
         self.status_text = QLabel()
+        # a long account name in the status line is cut, it never widens the window
+        self.status_text.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Preferred)
         self.statusBar().addWidget(self.status_text, 1)
         self.notice_text = QLabel()
         self.notice_text.setObjectName("NoticeText")
