@@ -137,17 +137,3 @@ def test_tray_tooltip_has_the_portfolio_and_how_many_are_live(qtbot, qloop, data
     qloop.run_until_complete(window.shutdown())
     qloop.run_until_complete(desk.stop())
 
-
-def test_a_long_name_in_the_status_line_does_not_widen_the_window(qtbot, qloop, data_dir) -> None:
-    from app.desk import Desk
-    from ui.main_window import MainWindow
-
-    desk = Desk(data_dir, "sim")
-    window = MainWindow(desk)
-    qtbot.addWidget(window)
-    window.show()
-    before = window.minimumSizeHint().width()
-    window.status_text.setText("9 accounts · 3 live · shared terminal: " + "A very long account name " * 12)
-    assert window.minimumSizeHint().width() == before
-    qloop.run_until_complete(window.shutdown())
-    qloop.run_until_complete(desk.stop())
