@@ -53,10 +53,16 @@ class HealthWatch:
         return {k for k, s in self.desk.account_states().items() if s.get("state") == "auth_error"}
 
     # ---- verdicts -----------------------------------------------------------------------------
-    def verdict(self, key: str, snap: dict[str, Any] | None, now: float) -> tuple[str, str] | None:
-        """("disconnected"|"stale", why) for a logged-in account whose values are not current, else None."""
-        if snap is None or snap.get("restored"):
-            return "stale", "no values from the terminal yet"
+    def verdict(self, key: str, snap: dict[str, Any] | None, now: float,
+                since: float = 0.0) -> tuple[str, str] | None:
+        """("disconnected"|"stale", why) for an account logged in ``since`` whose values are not
+        current, else None. Values from before this login count as none (with the same grace)."""
+        fresh = snap is not None and not snap.get("restored") and taken_at(snap) >= since
+        if not fresh:
+            waited = now - since if since else self.stale_after() + 1
+            return ("stale", f"no values from the terminal for {waited:.0f} s") \
+                if waited > self.stale_after() else None
+        assert snap is not None
         if connected(snap) is False:
             return "disconnected", "the terminal has no connection to the broker; values are frozen"
         age = now - taken_at(snap)
@@ -95,7 +101,7 @@ class HealthWatch:
             state = (desk.account_states().get(holder.account) or {}).get("state")
             if state not in ("live", *UNHEALTHY):
                 continue
-            verdict = self.verdict(holder.account, desk.last_snapshot(holder.account), now)
+            verdict = self.verdict(holder.account, desk.last_snapshot(holder.account), now, holder.since)
             if verdict is not None and verdict[0] != state:
                 lane.lock.set_account_state(holder.account, *verdict)
 

@@ -312,3 +312,12 @@ def test_a_failed_own_terminal_moved_back_is_not_left_offline(qloop, data_dir: P
             await desk.stop()
 
     run(qloop, scenario())
+
+
+def test_values_from_before_the_login_get_a_grace_then_turn_stale(desk) -> None:
+    since = desk.shared.lock.holder.since
+    desk._snapshots[KEY] = {**snap(ts=since - 3600), "restored": True}
+    desk.health.check(since + 1)
+    assert state(desk) == "live", "a fresh login gets a few seconds for its first values"
+    desk.health.check(since + 6)
+    assert state(desk) == "stale" and "no values from the terminal for 6 s" in desk.account_states()[KEY]["message"]
