@@ -177,3 +177,22 @@ def test_quitting_without_a_job_does_not_ask(qtbot, qloop, data_dir: Path) -> No
     assert window.request_quit() is True and asked == ["the owner quit"]
     qloop.run_until_complete(window.shutdown())
     qloop.run_until_complete(desk.stop())
+
+
+def test_ctrl_q_quits_the_same_way(qtbot, qloop, data_dir: Path) -> None:
+    from PySide6.QtCore import Qt
+
+    from app.desk import Desk
+    from ui.main_window import MainWindow
+
+    desk = Desk(data_dir, "sim")
+    window = MainWindow(desk)
+    qtbot.addWidget(window)
+    window.show()
+    qtbot.waitExposed(window)
+    asked: list[str] = []
+    window.quit_handler = asked.append
+    qtbot.keyClick(window, Qt.Key.Key_Q, Qt.KeyboardModifier.ControlModifier)
+    assert asked == ["the owner quit"]
+    qloop.run_until_complete(window.shutdown())
+    qloop.run_until_complete(desk.stop())

@@ -107,6 +107,7 @@ class MainWindow(QMainWindow):
         self.banner.release_requested.connect(self.desk.release)
         for n in range(1, 10):
             QShortcut(QKeySequence(f"Ctrl+{n}"), self, activated=lambda n=n: self._activate_nth(n))
+        QShortcut(QKeySequence("Ctrl+Q"), self, activated=self.request_quit)  # the same quit as the close box
         desk.event.connect(self.on_event)
         self.timer = QTimer(self)
         self.timer.setInterval(REPAINT_MS)
