@@ -189,7 +189,8 @@ def test_ctrl_q_quits_the_same_way(qtbot, qloop, data_dir: Path) -> None:
     window = MainWindow(desk)
     qtbot.addWidget(window)
     window.show()
-    qtbot.waitExposed(window)
+    with qtbot.waitActive(window):
+        window.activateWindow()
     asked: list[str] = []
     window.quit_handler = asked.append
     qtbot.keyClick(window, Qt.Key.Key_Q, Qt.KeyboardModifier.ControlModifier)
