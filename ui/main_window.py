@@ -42,7 +42,7 @@ log = logging.getLogger("mt5desk.ui")
 REPAINT_MS = 250
 HISTORY_WINDOW = 7 * 86400.0
 TILE_POINTS = 600  # a small chart needs no more: the full history is read when an account is focused
-CHART_POINTS = 4000  # about two points per pixel of a wide chart: more only costs paint time
+CHART_POINTS = 2000  # about one point per pixel of a wide chart: more only costs paint time
 
 
 class MainWindow(QMainWindow):
