@@ -137,3 +137,31 @@ def test_tray_tooltip_has_the_portfolio_and_how_many_are_live(qtbot, qloop, data
     qloop.run_until_complete(window.shutdown())
     qloop.run_until_complete(desk.stop())
 
+
+
+def test_settings_choose_the_base_currency_and_the_margin_warning(qtbot, qloop, data_dir) -> None:
+    import asyncio
+
+    from PySide6.QtWidgets import QComboBox, QDialogButtonBox, QDoubleSpinBox
+
+    from app.desk import Desk
+    from app.settings import load_settings
+    from ui.main_window import MainWindow
+
+    desk = Desk(data_dir, "sim")
+    window = MainWindow(desk)
+    qtbot.addWidget(window)
+    dialog = window.open_settings()
+    base = dialog.findChild(QComboBox, "BaseCurrency")
+    base.setCurrentIndex(base.findData("EUR"))
+    dialog.findChild(QDoubleSpinBox, "MarginWarning").setValue(200)
+    dialog.findChild(QDialogButtonBox).button(QDialogButtonBox.StandardButton.Save).click()
+
+    async def saved() -> None:
+        while load_settings(data_dir).get("base_currency") != "EUR":
+            await asyncio.sleep(0.02)
+
+    qloop.run_until_complete(asyncio.wait_for(saved(), 10))
+    assert desk.base_currency() == "EUR" and load_settings(data_dir)["margin_warning_level"] == 200
+    qloop.run_until_complete(window.shutdown())
+    qloop.run_until_complete(desk.stop())
