@@ -131,7 +131,8 @@ def install_quit_signals(on_signal: Callable[[int], None]) -> Callable[[], None]
     def readable() -> None:
         with contextlib.suppress(OSError):
             for number in rsock.recv(64):
-                on_signal(number)
+                if number in QUIT_SIGNALS:  # the wakeup fd also carries any other handled signal
+                    on_signal(number)
 
     notifier.activated.connect(readable)
 
