@@ -19,7 +19,12 @@ from typing import Any, TypeVar
 
 from PySide6.QtCore import QObject, QTimer, Signal
 
+from app import last_values
+from app.activity import ACTIVITY_FILE, JOB_END_STATES, ActivityLog, entry_for
 from app.desk_accounts import AccountOps
+from app.desk_health import HealthWatch
+from app.desk_rates import RatesOps
+from app.desk_sweep import SweepOps
 from app.history import HistoryStore
 from app.lanes import SHARED, Lane, LaneAccount, LaneConfig
 from app.settings import load_settings, save_settings
@@ -32,9 +37,10 @@ T = TypeVar("T")
 
 STATUS_FILE = "status.json"
 RECORD_EVERY = 30.0  # seconds between last-known-value writes to the vault, per account
+REPEAT_ACTIVITY_AFTER = 60.0  # the same failure logged again only after this long (no storm)
 
 
-class Desk(QObject, AccountOps):
+class Desk(QObject, AccountOps, SweepOps, RatesOps):
     event = Signal(dict)
 
     def __init__(self, data_dir: Path, backend: str = "auto", *, timeout_ms: int = 60000,
@@ -57,7 +63,15 @@ class Desk(QObject, AccountOps):
         self._swept: dict[str, float] = {}
         self._temp_passwords: dict[str, str] = {}  # credentials being verified, memory only
         self._tasks: set[asyncio.Task[Any]] = set()
+        self._cancelled: set[str] = set()  # logins cancelled while the terminal was already logging in
+        self._jobs: dict[str, dict[str, Any]] = {}  # jobs queued or started, by id
+        self._logged: dict[str, float] = {}  # activity title+detail -> when, to fold repeats
+        self._last_values_saved = 0.0
+        self.rates: dict[str, dict[str, Any]] = {}  # "EUR/USD" -> {rate, symbol, time, asked}
+        self._rates_asked = 0.0
         self.store = HistoryStore(history_path(self.data_dir), self.data_dir / STATUS_FILE)
+        self.activity = ActivityLog(self.data_dir / ACTIVITY_FILE)
+        self.health = HealthWatch(self)
         self.shared: Lane | None = None
         self.dedicated: dict[str, Lane] = {}
         self._timer = QTimer(self)
@@ -73,15 +87,67 @@ class Desk(QObject, AccountOps):
     def emit(self, ev: dict[str, Any]) -> None:
         ev.setdefault("ts", time.time())
         kind = ev.get("event")
+        previous = None
         if kind == "lock":
             if ev.get("lane") not in (None, SHARED):
                 return  # a dedicated lane's private lock is not the shared terminal's lock
             self._lock_state = ev
         elif kind == "account_state":
+            previous = (self._states.get(ev["account"]) or {}).get("state")
             self._states[ev["account"]] = ev
+            holder = self.shared.lock.holder if self.shared is not None else None
+            if holder is not None and holder.account == ev["account"] and holder.reason != "viewing" \
+                    and ev.get("state") == "live":
+                previous = "live"  # a sweep visit or a job: its own entries tell it, not "is live"
         elif kind in ("terminal", "worker"):
             self._lane_events.setdefault(ev["lane"], {})[kind] = ev
+        elif kind == "job":
+            self._track_job(ev)
         self.event.emit(ev)
+        entry = entry_for(ev, self.name_of, previous)
+        if entry is not None:
+            self.log_activity(entry)
+
+    def name_of(self, key: str) -> str:
+        a = next((a for a in self._accounts if a["key"] == key), None)
+        return f"{a['label']} ({a['login']})" if a and a.get("label") else key
+
+    @staticmethod
+    def job_id(ev: dict[str, Any]) -> str:
+        """The job's id; before the lock gave ids (CONTRACTS 1), its lane, account and job name."""
+        return str(ev.get("id") or f"{ev.get('lane')}|{ev.get('account')}|{ev.get('job')}")
+
+    def _track_job(self, ev: dict[str, Any]) -> None:
+        jid = self.job_id(ev)
+        if ev.get("state") in JOB_END_STATES:
+            self._jobs.pop(jid, None)
+        else:
+            self._jobs[jid] = ev
+
+    def pending_jobs(self) -> list[dict[str, Any]]:
+        """Jobs queued or running on any lane (the owner is asked before quitting drops them)."""
+        return [j for j in self._jobs.values() if j.get("job") != "verify"]
+
+    def log_activity(self, entry: dict[str, Any]) -> None:
+        """Show an entry at once (an ``activity`` event) and store it on the I/O thread."""
+        entry = {"ts": time.time(), "level": "info", "kind": "info", "account": None, "detail": "", **entry}
+        fold = f"{entry['title']}|{entry['detail']}"
+        if entry["level"] in ("error", "warning"):
+            if entry["ts"] - self._logged.get(fold, -REPEAT_ACTIVITY_AFTER) < REPEAT_ACTIVITY_AFTER:
+                return
+            self._logged[fold] = entry["ts"]
+        self.event.emit({**entry, "event": "activity", "ts": entry["ts"]})
+        with contextlib.suppress(RuntimeError):  # the I/O thread is gone: the app is past its end
+            self._io.submit(self._store_activity, entry)
+
+    def _store_activity(self, entry: dict[str, Any]) -> None:
+        try:
+            self.activity.add(entry)
+        except Exception as exc:  # a full disk must not stop the desk; the window showed it already
+            log.warning("could not store an activity entry: %s", exc)
+
+    async def recent_activity(self, limit: int = 500) -> list[dict[str, Any]]:
+        return await self.io(self.activity.recent, limit)
 
     # ---- lifecycle -----------------------------------------------------------------------------
     async def start(self) -> None:
@@ -90,11 +156,14 @@ class Desk(QObject, AccountOps):
         self._vault = await self.io(Vault.open, self.data_dir)
         if self.simulator and not self.settings.get("demo_linked"):
             await self.link_demo_accounts()
-        await self.io(self.store.compact)
+        await self.reload_accounts()  # the window lists the accounts before anything slower runs
+        self._key_file_notice()
         latest = await self.io(self.store.latest)
-        for key, snap in latest.items():
-            self._snapshots[key] = {"event": "snapshot", "account": key, **snap}
-        await self.reload_accounts()
+        stored = await self.io(last_values.load, self.data_dir)
+        for key, snap in last_values.merge(latest, stored).items():
+            # the last values from before the restart, with their own ts: shown with their age
+            self._snapshots[key] = {"event": "snapshot", "account": key, **snap, "restored": True}
+            self.event.emit(self._snapshots[key])
         loop = asyncio.get_running_loop()  # the writer reports from its own thread: hop to the loop
         self.store.on_state = lambda ev: loop.call_soon_threadsafe(self.emit, ev)
         self.store.start()
@@ -112,43 +181,27 @@ class Desk(QObject, AccountOps):
         self._timer.start()
         self._started = True
         self._spawn(self._resume())
+        self._spawn(self.io(self.store.compact))  # downsampling old history waits for nobody
+        self._spawn(self.io(self.activity.prune))
 
-    async def _resume(self) -> None:
-        """After start: one sweep visit per idle shared account (when sweeps are on), then log the
-        account the owner was watching last time back in."""
-        lane = self.shared
-        if lane is None:
+    def _key_file_notice(self) -> None:
+        """No OS keyring: the key that encrypts the passwords sits in a file. Say so in the window."""
+        creds = getattr(self._vault, "credentials", None)
+        if getattr(creds, "key_source", None) != "file":
             return
-        if self.settings.get("sweep_enabled"):
-            min_gap = 60.0 * float(self.settings.get("sweep_min_minutes") or 30)
-            now = time.time()
-            for key in list(lane.accounts):
-                if now - float((self._snapshots.get(key) or {}).get("ts") or 0.0) < min_gap:
-                    continue
-                if lane.lock.sweep_next(key) is None:
-                    break  # the owner asked for something meanwhile: theirs comes first
-                self._swept[key] = now
-                await self._wait_visit(key)
-        last = self.settings.get("last_active")
-        target = last if last in lane.accounts else next(iter(lane.accounts), None)
-        if target is not None and lane.lock.holder is None and not lane.lock.queue:
-            self.activate(target)
+        from multi_user.paths import key_file_path
 
-    async def _wait_visit(self, key: str, timeout: float = 20.0) -> None:
-        done = asyncio.get_running_loop().create_future()
-
-        def watch(ev: dict[str, Any]) -> None:
-            lane = self.shared
-            if lane is not None and (lane.lock.holder is None or lane.lock.holder.account != key) and not done.done():
-                done.set_result(None)
-
-        self.event.connect(watch)
-        try:
-            await asyncio.wait_for(done, timeout)
-        except TimeoutError:
-            log.warning("sweep visit of %s took longer than %.0f s", key, timeout)
-        finally:
-            self.event.disconnect(watch)
+        path = key_file_path(self.data_dir)
+        ev = {"event": "notice", "level": "warning", "title": "The encryption key is kept in a file",
+              "message": f"No OS keyring works here, so the key that encrypts your passwords is kept in {path} "
+                         "(readable only by you). Anyone who can read that file and the vault can read the "
+                         "passwords: keep the data folder private, or set MT5_ENCRYPTION_KEY instead."}
+        if self.settings.get("key_file_notice_logged"):
+            self.event.emit(ev)  # shown in the window every start, logged in the activity log once
+            return
+        self.settings["key_file_notice_logged"] = True
+        self._spawn(self.io(save_settings, self.data_dir, {"key_file_notice_logged": True}))
+        self.emit(ev)
 
     def _spawn(self, coro: Any) -> None:
         task = asyncio.ensure_future(coro)
@@ -156,6 +209,8 @@ class Desk(QObject, AccountOps):
         task.add_done_callback(self._tasks.discard)
 
     async def stop(self) -> None:
+        """Orderly end: lanes (workers, terminals) stopped, jobs that never ran reported dropped,
+        last values, history and the activity log flushed, the vault closed."""
         self._timer.stop()
         for task in list(self._tasks):
             task.cancel()
@@ -165,11 +220,20 @@ class Desk(QObject, AccountOps):
             await self.io(save_settings, self.data_dir, {"last_active": self.settings.get("last_active")})
         lanes = [lane for lane in [self.shared, *self.dedicated.values()] if lane is not None]
         await asyncio.gather(*(lane.stop() for lane in lanes), return_exceptions=True)
+        for job in list(self._jobs.values()):
+            started = job.get("state") == "started"
+            self.emit({**job, "event": "job", "state": "failed" if started else "cancelled", "ts": time.time(),
+                       "seq": None, "message": "interrupted because the app quit: check the positions" if started
+                       else "dropped because the app quit"})
+        with contextlib.suppress(Exception):
+            await self.io(self._save_last_values)
         self.store.stop()
         self.store.on_state = None  # drop the store -> Desk reference (no cycle left for the GC)
         if self._vault is not None:
             with contextlib.suppress(Exception):
                 await self.io(self._vault.close)
+        with contextlib.suppress(Exception):
+            await self.io(self.activity.close)
         self._io.shutdown(wait=True)
         with contextlib.suppress(OSError):
             (self.data_dir / STATUS_FILE).unlink()
@@ -193,6 +257,11 @@ class Desk(QObject, AccountOps):
     def accounts(self) -> list[dict[str, Any]]:
         return list(self._accounts)
 
+    @property
+    def started(self) -> bool:
+        """The lanes run (before: the accounts may be listed, the terminals are still starting)."""
+        return self._started
+
     def lock_state(self) -> dict[str, Any]:
         return dict(self._lock_state)
 
@@ -213,9 +282,10 @@ class Desk(QObject, AccountOps):
                         "accounts": list(lane.accounts), **events})
         return out
 
-    async def history(self, key: str, since: float | None = None) -> list[tuple[float, float, float]]:
+    async def history(self, key: str, since: float | None = None,
+                      max_points: int = 20000) -> list[tuple[float, float, float]]:
         """(ts, balance, equity) of an account from the history store, read on the I/O thread."""
-        return await self.io(self.store.read, key, since)
+        return await self.io(self.store.read, key, since, max_points)
 
     def job_running(self) -> str | None:
         holder = self._lock_state.get("holder") or {}
@@ -231,7 +301,9 @@ class Desk(QObject, AccountOps):
 
     def cancel(self, key: str) -> None:
         if self.shared is not None:
-            self.shared.lock.cancel(key)
+            holder = self.shared.lock.holder
+            if self.shared.lock.cancel(key) and holder is not None and holder.account == key:
+                self._cancelled.add(key)  # its login may still land on the terminal: see _on_snapshot
 
     def release(self) -> None:
         if self.shared is not None and self.shared.lock.holder is not None:
@@ -245,10 +317,26 @@ class Desk(QObject, AccountOps):
     async def lane_action(self, lane: str, action: str) -> None:
         target = self.shared if lane == SHARED else next(
             (ln for ln in self.dedicated.values() if ln.name == lane), None)
-        if target is not None:
-            await target.action(action)
+        if target is None:
+            return
+        await target.action(action)
+        where = "the shared terminal" if lane == SHARED else "its own terminal"
+        if action == "stop":
+            # the lock calls this a worker crash ("restarting it"); it is the owner's stop: no restart comes
+            waiting = [r.account for r in target.lock.queue]
+            for key in waiting:
+                target.lock.set_account_state(key, "offline", f"{where} was stopped from the Terminals tab; "
+                                                              "press Start there to log in again")
+            self.log_activity({"kind": "terminal", "title": f"{where.capitalize()} stopped",
+                               "detail": "stopped from the Terminals tab; it stays stopped until you press Start"
+                                         + (f" ({len(waiting)} account(s) wait for it)" if waiting else "")})
+        else:
+            self.log_activity({"kind": "terminal", "title": f"{where.capitalize()} {action}ed",
+                               "detail": "from the Terminals tab"})
 
     async def save_settings(self, settings: dict[str, Any]) -> None:
+        if settings.get("base_currency") != self.settings.get("base_currency"):
+            self._rates_asked = 0.0  # a new base currency: ask for its rates at once
         self.settings.update(settings)
         await self.io(save_settings, self.data_dir, self.settings)
         for lane in [self.shared, *self.dedicated.values()]:
@@ -267,18 +355,44 @@ class Desk(QObject, AccountOps):
     def _on_snapshot(self, key: str, data: dict[str, Any]) -> None:
         ev = {"event": "snapshot", "account": key, **data}
         self._snapshots[key] = ev
+        lane = self.lane_of(key)
+        if lane is self.shared and lane is not None and (lane.lock.holder is None or lane.lock.holder.account != key):
+            self._unheld_snapshot(lane, key)
         self.store.add(key, float(ev.get("ts") or time.time()), float(data.get("balance") or 0.0),
                          float(data.get("equity") or 0.0), str(data.get("currency") or ""))
-        state = self._states.get(key, {}).get("state")
-        lane = self.lane_of(key)
-        if state == "stale" and lane is not None and lane.lock.holder and lane.lock.holder.account == key:
-            lane.lock.set_account_state(key, "live")
+        self.health.on_snapshot(key, ev)
         self.emit(ev)
         now = time.monotonic()
+        if now - self._last_values_saved > RECORD_EVERY:
+            self._last_values_saved = now
+            with contextlib.suppress(RuntimeError):
+                self._io.submit(self._save_last_values)
         if now - self._recorded.get(key, 0.0) > RECORD_EVERY and self._vault is not None:
             self._recorded[key] = now
             login, server = key.split("@", 1)
             self._io.submit(self._record_quietly, int(login), server, data)
+
+    def _unheld_snapshot(self, lane: Lane, key: str) -> None:
+        """Values of an account that does not hold the shared terminal: a cancelled login that landed
+        after all, or a finished sweep visit. Stop watching it (never while another login runs)."""
+        if key in self._cancelled:
+            self._cancelled.discard(key)
+            self.log_activity({"kind": "switch", "level": "warning", "account": key,
+                               "title": f"The cancelled login of {self.name_of(key)} landed on the terminal",
+                               "detail": "the terminal was already logging it in; MT5 Desk stopped watching it "
+                                         "and no order is sent for it"})
+        if lane.lock.holder is None and lane.worker.running:
+            self._spawn(self._release_quietly(lane))
+
+    async def _release_quietly(self, lane: Lane) -> None:
+        with contextlib.suppress(Exception):
+            await lane.worker.request("release")
+
+    def _save_last_values(self) -> None:
+        try:
+            last_values.save(self.data_dir, {k: last_values.keep(v) for k, v in list(self._snapshots.items())})
+        except OSError as exc:
+            log.warning("could not save the last values: %s", exc)
 
     def _record_quietly(self, login: int, server: str, data: dict[str, Any]) -> None:
         try:
@@ -290,16 +404,9 @@ class Desk(QObject, AccountOps):
 
     def _every_second(self) -> None:
         now = time.time()
-        stale_after = max(5.0, 5 * float(self.settings.get("snapshot_rate") or 1.0))
-        for lane in [self.shared, *self.dedicated.values()]:
-            holder = lane.lock.holder if lane is not None else None
-            if holder is None or holder.phase != "active":
-                continue
-            snap = self._snapshots.get(holder.account)
-            if self._states.get(holder.account, {}).get("state") == "live" and (
-                    snap is None or now - float(snap.get("ts") or 0) > stale_after):
-                lane.lock.set_account_state(holder.account, "stale", "no fresh values from the terminal")
+        self.health.check(now)
         self._maybe_sweep(now)
+        self._maybe_fetch_rates(now)
         self.store.write_status({
             "pid": os.getpid(), "updated": now,
             "holder": (self._lock_state.get("holder") or {}).get("account"),
@@ -307,21 +414,6 @@ class Desk(QObject, AccountOps):
             "accounts": {k: {"state": v.get("state"), **{f: (self._snapshots.get(k) or {}).get(f) for f in
                                                           ("balance", "equity", "currency", "ts")}}
                          for k, v in self._states.items()}})
-
-    def _maybe_sweep(self, now: float) -> None:
-        lane = self.shared
-        if lane is None or not self.settings.get("sweep_enabled"):
-            return
-        if lane.lock.holder is not None or self._lock_state.get("queue"):
-            return
-        min_gap = 60.0 * float(self.settings.get("sweep_min_minutes") or 30)
-        for key in lane.accounts:
-            last = self._swept.get(key, 0.0)
-            snap_ts = float((self._snapshots.get(key) or {}).get("ts") or 0.0)
-            if now - last >= min_gap and now - snap_ts >= min_gap:
-                self._swept[key] = now
-                lane.lock.sweep_next(key)
-                return
 
 
 def make_desk(data_dir: Path, backend: str = "auto") -> Desk:

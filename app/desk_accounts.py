@@ -162,6 +162,13 @@ class AccountOps:
             lane = self.dedicated.pop(key)
             await lane.stop()
             self._lane_events.pop(lane.name, None)
+            if key in by_key:  # back on the shared terminal: not live until it is logged in there
+                self._set_idle(key, "back on the shared terminal")
+        for key, a in by_key.items():
+            state = (self._states.get(key) or {}).get("state")
+            if a["mode"] == "shared" and key not in self.shared.accounts and state in ("offline", "live", "stale",
+                                                                                        "disconnected", "connecting"):
+                self._set_idle(key, "back on the shared terminal")  # e.g. a failed own-terminal attempt
         shared = [self._lane_account(a) for a in self._accounts if a["mode"] == "shared"]
         holder = self.shared.lock.holder
         if holder is not None and holder.account not in {a.key for a in shared}:
@@ -171,6 +178,9 @@ class AccountOps:
             self._states.setdefault(a["key"], {"event": "account_state", "account": a["key"], "state": "idle"})
             if a["mode"] == "dedicated" and a["key"] not in self.dedicated:
                 await self._start_dedicated(a)
+
+    def _set_idle(self: Desk, key: str, message: str) -> None:
+        self.emit({"event": "account_state", "account": key, "state": "idle", "place": None, "message": message})
 
     async def _start_dedicated(self: Desk, a: dict[str, Any]) -> None:
         key = a["key"]

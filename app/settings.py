@@ -19,6 +19,8 @@ DEFAULTS: dict[str, Any] = {
     "sweep_enabled": False,  # visit idle shared accounts for a fresh snapshot (brokers flag login storms)
     "sweep_min_minutes": 30,  # at least this long between two sweep logins of one account
     "theme": "light",
+    "base_currency": "",  # the portfolio total converted to this currency ("" : per currency only)
+    "margin_warning_level": 150.0,  # percent: warn when an account's margin level falls below
     "demo_linked": False,  # the simulator's demo accounts were linked once on first start
 }
 

@@ -160,6 +160,21 @@ class Worker:
         self._next_push = 0.0
         return result
 
+    def op_rates(self, req: dict[str, Any]) -> dict[str, Any]:
+        """Conversion rates from this terminal's own quotes (d2-truth: the portfolio in one currency):
+        {"EUR/USD": {"rate", "symbol", "time"}} per requested [base, quote] pair it has a symbol for."""
+        mt5, out = self.bridge.mt5, {}
+        for base, quote in ((str(a).upper(), str(b).upper()) for a, b in req.get("pairs") or []):
+            for name, invert in ((base + quote, False), (quote + base, True)):
+                found = [name, *(s.name for s in mt5.symbols_get(f"{name}*") or () if s.name != name)][:2]
+                tick = next((t for t in (mt5.symbol_select(n, True) and mt5.symbol_info_tick(n) for n in found)
+                             if t and t.bid > 0 and t.ask > 0), None)  # also a broker's suffixed name
+                if tick is not None:
+                    mid = (tick.bid + tick.ask) / 2
+                    out[f"{base}/{quote}"] = {"rate": 1 / mid if invert else mid, "symbol": name, "time": tick.time}
+                    break
+        return out
+
     def op_health(self, req: dict[str, Any]) -> dict[str, Any]:
         self.push_health(force=True)
         return dict(self._last_health or {})

@@ -36,7 +36,7 @@ def test_tray_alerts_once_per_minute_per_problem(qtbot) -> None:
     tray.on_event({"event": "account_state", "account": "2@S", "state": "offline", "message": "broker lost"})
     tray.on_event({"event": "terminal", "lane": "dedicated 3@S", "state": "failed", "message": "keeps crashing"})
     tray.on_event({"event": "account_state", "account": "1@S", "state": "live"})
-    assert [t for t, _ in tray.alerts] == ["Acct 1@S failed to log in", "Acct 2@S disconnected",
+    assert [t for t, _ in tray.alerts] == ["Acct 1@S failed to log in", "Acct 2@S is offline",
                                           "A terminal keeps crashing"]
 
 
@@ -77,3 +77,105 @@ def test_screenshot_size_and_theme_options() -> None:
             assert exc.code == 2
         else:
             raise AssertionError(f"--size {bad} was accepted")
+
+
+def test_terminals_buttons_act_only_on_a_selected_row(qtbot) -> None:
+    from ui.terminals_panel import TerminalsPanel
+
+    acted: list[tuple[str, str]] = []
+    panel = TerminalsPanel(lambda lane, verb: acted.append((lane, verb)), str)
+    qtbot.addWidget(panel)
+    panel.refresh([{"lane": "shared", "accounts": ["1@S"]}, {"lane": "dedicated 2@S", "accounts": ["2@S"]}])
+    assert not any(b.isEnabled() for b in panel.buttons.values())
+    panel.buttons["stop"].click()
+    assert acted == []
+    panel.table.selectRow(1)
+    assert all(b.isEnabled() for b in panel.buttons.values())
+    panel.buttons["stop"].click()
+    assert acted == [("dedicated 2@S", "stop")]
+
+
+def test_the_crosshair_readout_is_cleared_when_another_account_is_focused(qtbot, qloop, data_dir) -> None:
+    from app.desk import Desk
+    from ui.main_window import MainWindow
+
+    desk = Desk(data_dir, "sim")
+    window = MainWindow(desk)
+    qtbot.addWidget(window)
+    window.chart.readout.setText("12:00:00   Equity 1,000.00")
+    window.focus("2@S")
+    assert window.chart.readout.text() == ""
+    qloop.run_until_complete(window.shutdown())
+    qloop.run_until_complete(desk.stop())
+
+
+def test_the_status_bar_never_counts_0_accounts_while_starting(qtbot, qloop, data_dir) -> None:
+    from app.desk import Desk
+    from ui.main_window import MainWindow
+
+    desk = Desk(data_dir, "sim")
+    window = MainWindow(desk)
+    qtbot.addWidget(window)
+    window.repaint_dirty()
+    assert "0 accounts" not in window.status_text.text()
+    assert window.status_text.text() == "Starting: reading your accounts…"
+    window.on_event({"event": "accounts", "accounts": [
+        {"key": f"{n}@S", "login": n, "server": "S", "label": "", "mode": "shared", "investor": False}
+        for n in (1, 2)]})
+    window.repaint_dirty()
+    assert window.status_text.text() == "2 accounts · 0 live · starting the terminals…"
+    qloop.run_until_complete(window.shutdown())
+    qloop.run_until_complete(desk.stop())
+
+
+def test_tray_tooltip_has_the_portfolio_and_how_many_are_live(qtbot, qloop, data_dir) -> None:
+    import time
+
+    from app.desk import Desk
+    from ui.main_window import MainWindow
+
+    desk = Desk(data_dir, "sim")
+    desk._started = True
+    window = MainWindow(desk)
+    qtbot.addWidget(window)
+    window.on_event({"event": "accounts", "accounts": [
+        {"key": f"{n}@S", "login": n, "server": "S", "label": "", "mode": "shared", "investor": False}
+        for n in (1, 2)]})
+    desk._snapshots = {"1@S": {"currency": "USD", "equity": 100.0, "profit": 1.0, "ts": time.time()},
+                       "2@S": {"currency": "EUR", "equity": 50.0, "profit": 2.0, "ts": time.time()}}
+    desk._states = {"1@S": {"state": "live"}}
+    window._dirty.add("overview")
+    window.repaint_dirty()
+    assert window.tray.tooltip == "MT5 Desk · 2 accounts · 1 live\n50.00 EUR (1 not live)\n100.00 USD"
+    desk._started = False
+    qloop.run_until_complete(window.shutdown())
+    qloop.run_until_complete(desk.stop())
+
+
+
+def test_settings_choose_the_base_currency_and_the_margin_warning(qtbot, qloop, data_dir) -> None:
+    import asyncio
+
+    from PySide6.QtWidgets import QComboBox, QDialogButtonBox, QDoubleSpinBox
+
+    from app.desk import Desk
+    from app.settings import load_settings
+    from ui.main_window import MainWindow
+
+    desk = Desk(data_dir, "sim")
+    window = MainWindow(desk)
+    qtbot.addWidget(window)
+    dialog = window.open_settings()
+    base = dialog.findChild(QComboBox, "BaseCurrency")
+    base.setCurrentIndex(base.findData("EUR"))
+    dialog.findChild(QDoubleSpinBox, "MarginWarning").setValue(200)
+    dialog.findChild(QDialogButtonBox).button(QDialogButtonBox.StandardButton.Save).click()
+
+    async def saved() -> None:
+        while load_settings(data_dir).get("base_currency") != "EUR":
+            await asyncio.sleep(0.02)
+
+    qloop.run_until_complete(asyncio.wait_for(saved(), 10))
+    assert desk.base_currency() == "EUR" and load_settings(data_dir)["margin_warning_level"] == 200
+    qloop.run_until_complete(window.shutdown())
+    qloop.run_until_complete(desk.stop())

@@ -167,3 +167,28 @@ def test_unlink_asks_first(qtbot, qloop, data_dir: Path, demo: list[dict]) -> No
             await desk.stop()
 
     run(qloop, scenario())
+
+
+def test_stopping_the_shared_terminal_says_stopped_not_restarting(qtbot, qloop, data_dir: Path,
+                                                                 demo: list[dict]) -> None:
+    keys = link_accounts(data_dir, demo[3:4])
+    desk, window = make_window(qtbot, data_dir)
+
+    async def scenario() -> None:
+        await desk.start()
+        try:
+            await until(lambda: (desk.account_states().get(keys[0]) or {}).get("state") == "live", what="live")
+            window.tabs.setCurrentWidget(window.terminals)
+            window.repaint_dirty()
+            await until(lambda: window.terminals.table.rowCount() >= 1, what="the terminals list")
+            window.terminals.table.selectRow(window.terminals._lanes.index("shared"))
+            window.terminals.buttons["stop"].click()
+            await until(lambda: "stopped" in str((desk.account_states().get(keys[0]) or {}).get("message")),
+                        what=lambda: f"the stop message: {desk.account_states().get(keys[0])}")
+            state = desk.account_states()[keys[0]]
+            assert state["state"] == "offline" and "restarting" not in state["message"]
+            assert "press Start" in state["message"]
+        finally:
+            await desk.stop()
+
+    run(qloop, scenario())

@@ -16,7 +16,7 @@ from ui.dialogs import LinkDialog, suggest_server
 from ui.settings_dialog import EditDialog, SettingsDialog
 from ui.terminals_panel import TerminalsPanel
 from ui.theme import app_icon
-from ui.tray import Tray, summary
+from ui.tray import Tray
 
 
 def run(loop: asyncio.AbstractEventLoop, coro: Any) -> Any:
@@ -142,17 +142,6 @@ def test_terminal_buttons_need_a_selected_lane(qtbot) -> None:
     assert done == [("dedicated 2@S", "restart")]
     panel.table.clearSelection()
     assert not panel.buttons["stop"].isEnabled()
-
-
-def test_tray_tooltip_sums_the_portfolio_and_counts_live_accounts() -> None:
-    states = {"a": {"state": "live"}, "b": {"state": "idle"}, "c": {"state": "live"}}
-    snaps = {"a": {"equity": 1000.0, "profit": 5.0, "currency": "USD"},
-             "b": {"equity": 2000.0, "profit": -1.0, "currency": "USD"},
-             "c": {"equity": 500.0, "profit": 0.0, "currency": "EUR"}, "d": None}
-    text = summary(states, snaps, 4)
-    assert text.splitlines() == ["MT5 Desk · 2 of 4 accounts live", "500.00 EUR (+0.00)",
-                                 "3,000.00 USD (+4.00), 1 not live"]
-    assert len(summary(states, {f"k{i}": {"equity": 1.0, "currency": f"C{i:02d}"} for i in range(40)}, 40)) <= 127
 
 
 def test_minimize_to_tray_hides_the_window_only_when_chosen(qtbot, tmp_path: Path) -> None:

@@ -14,6 +14,7 @@ STATE_LABELS = {
     "auth_error": "Login failed",
     "offline": "Offline",
     "stale": "Stale",
+    "disconnected": "Disconnected",
     "mismatch": "Wrong account",
 }
 
@@ -25,6 +26,7 @@ STATE_COLOURS = {  # badge background
     "auth_error": "#c5221f",
     "offline": "#80868b",
     "stale": "#a8710b",
+    "disconnected": "#c5221f",
     "mismatch": "#c5221f",
 }
 
@@ -60,3 +62,16 @@ def badge_text(state: dict | None, snapshot: dict | None, now: float | None = No
         ts = (snapshot or {}).get("ts")
         return f"Idle · {age_since(ts, now)}" if ts else "Idle"
     return STATE_LABELS.get(s, s)
+
+
+def margin_text(snap: dict | None) -> str:
+    """'Free 9,500.00 · level 812 %' (or 'no margin used'); '' when the snapshot has no margin figures."""
+    if not snap or snap.get("margin") is None:
+        return ""
+    free = snap.get("margin_free", snap.get("free_margin"))
+    free_text = f"Free {money(float(free))}" if free is not None else ""
+    if not float(snap.get("margin") or 0.0):
+        return f"{free_text} · no margin used" if free_text else "no margin used"
+    level = snap.get("margin_level")
+    level_text = f"level {float(level):,.0f} %" if level is not None else ""
+    return " · ".join(t for t in (free_text, level_text) if t)

@@ -2,17 +2,28 @@
 
 A second start for the same data dir asks the first window to come forward and exits (two apps
 would fight over the terminal). ``--screenshot PNG --after S`` renders the window and exits.
+
+Quitting is one path whatever asks for it (the title bar's close, the tray's Quit, SIGTERM at a
+logout, SIGINT): the window only *requests* a quit; ``_run`` then shuts the window's tasks, cloud
+sync, the Desk (workers, terminals, history flush) down in order and only then returns, so the
+qasync loop never stops under a pending future. Qt's own quit-on-last-window-closed is off: it
+would stop the loop mid-shutdown ("Event loop stopped before Future completed").
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import hashlib
 import logging
+import signal
+import socket
 import sys
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+from PySide6.QtCore import QSocketNotifier
 from PySide6.QtNetwork import QLocalServer, QLocalSocket
 from PySide6.QtWidgets import QApplication
 
@@ -81,13 +92,63 @@ def run_gui(args: Any) -> int:
     from app.instance import acquire
 
     owner = acquire(args.data_dir, "gui")  # one app per data dir: a headless host here makes this exit 5
+    app.setQuitOnLastWindowClosed(False)  # the window asks _run to quit; see the module's docstring
     loop = qasync.QEventLoop(app)
     asyncio.set_event_loop(loop)
     try:
         return loop.run_until_complete(_run(app, args, name))
     finally:
+        _drain(loop)
         loop.close()
         owner.release()
+
+
+def _drain(loop: asyncio.AbstractEventLoop) -> None:
+    """Cancel and finish whatever task is still pending, so none is destroyed while pending."""
+    pending = [t for t in asyncio.all_tasks(loop) if not t.done()]
+    for t in pending:
+        t.cancel()
+    if pending:
+        with contextlib.suppress(Exception):
+            loop.run_until_complete(asyncio.wait(pending, timeout=5))
+
+
+QUIT_SIGNALS = tuple(getattr(signal, n) for n in ("SIGTERM", "SIGINT", "SIGHUP") if hasattr(signal, n))
+
+
+def install_quit_signals(on_signal: Callable[[int], None]) -> Callable[[], None]:
+    """Turn SIGTERM/SIGINT/SIGHUP into an orderly quit. Qt's loop runs no Python while it waits,
+    so the signal wakes it through a socket (signal.set_wakeup_fd) watched by a QSocketNotifier.
+    Returns a function that restores the previous handlers."""
+    rsock, wsock = socket.socketpair()
+    rsock.setblocking(False)
+    wsock.setblocking(False)
+    try:
+        old_fd = signal.set_wakeup_fd(wsock.fileno())
+    except ValueError:  # not the main thread (tests): no signal handling
+        rsock.close()
+        wsock.close()
+        return lambda: None
+    old = {sig: signal.signal(sig, lambda *_: None) for sig in QUIT_SIGNALS}
+    notifier = QSocketNotifier(rsock.fileno(), QSocketNotifier.Type.Read)
+
+    def readable() -> None:
+        with contextlib.suppress(OSError):
+            for number in rsock.recv(64):
+                if number in QUIT_SIGNALS:  # the wakeup fd also carries any other handled signal
+                    on_signal(number)
+
+    notifier.activated.connect(readable)
+
+    def restore() -> None:
+        notifier.setEnabled(False)
+        signal.set_wakeup_fd(old_fd)
+        for sig, handler in old.items():
+            signal.signal(sig, handler)
+        rsock.close()
+        wsock.close()
+
+    return restore
 
 
 async def _run(app: QApplication, args: Any, name: str) -> int:
@@ -107,30 +168,38 @@ async def _run(app: QApplication, args: Any, name: str) -> int:
 
     control = ControlServer(desk, args.data_dir, "gui")
     control.listen()
-    closed = asyncio.Event()
-    app.lastWindowClosed.connect(closed.set)
+    quit_requested: asyncio.Future[str] = asyncio.get_running_loop().create_future()
+
+    def request_quit(why: str) -> None:
+        if not quit_requested.done():
+            log.info("quitting: %s", why)
+            quit_requested.set_result(why)
+
+    window.quit_handler = request_quit
+    restore_signals = install_quit_signals(lambda n: request_quit(f"signal {signal.Signals(n).name}"))
     window.show()
     code = 0
     try:
-        await desk.start()
+        await window.start_desk()
         control.started()
-        window.on_event({"event": "accounts", "accounts": desk.accounts()})
-        if not args.screenshot:
-            window._spawn(window.cloud.start())
         if args.screenshot:
-            await asyncio.sleep(max(0.0, float(args.after)))
+            await asyncio.wait({quit_requested}, timeout=max(0.0, float(args.after)))
             window.repaint_dirty()
             code = 0 if save_screenshot(window, Path(args.screenshot)) else 1
         else:
-            await closed.wait()
+            window._spawn(window.cloud.start())
+            await quit_requested
     finally:
-        window.save_state()
-        await window.cloud.close()
+        window.statusBar().showMessage("Closing: stopping the terminals and saving…")
+        await window.shutdown()
+        with contextlib.suppress(Exception):
+            await window.cloud.close()
         await control.close()
         await desk.stop()
         if single is not None:
             single.close()
         window.close()
+        restore_signals()
         del mutex
     return code
 

@@ -7,6 +7,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
+from collections.abc import Callable
 from typing import Any
 
 from PySide6.QtCore import QSettings, Qt, QTimer
@@ -24,12 +25,15 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from app.activity import job_result_text
+from ui.activity_panel import ActivityPanel
 from ui.cloud_panel import CloudController, CloudDialog
 from ui.dialogs import EditDialog, LinkDialog, SettingsDialog, confirm
 from ui.elided_label import ElidedLabel
 from ui.equity_chart import EquityChart, Series
 from ui.lock_banner import LockBanner
-from ui.overview import Overview
+from ui.overview import Overview, total_plain
+from ui.portfolio_settings import add_portfolio_settings
 from ui.sidebar import AccountSidebar, AccountsModel
 from ui.terminals_panel import TerminalsPanel
 from ui.theme import app_icon, apply_theme, lock_icon
@@ -38,6 +42,8 @@ from ui.tray import Tray
 log = logging.getLogger("mt5desk.ui")
 REPAINT_MS = 250
 HISTORY_WINDOW = 7 * 86400.0
+TILE_POINTS = 600  # a small chart needs no more: the full history is read when an account is focused
+CHART_POINTS = 2000  # about one point per pixel of a wide chart: more only costs paint time
 
 
 class MainWindow(QMainWindow):
@@ -51,7 +57,7 @@ class MainWindow(QMainWindow):
         self.focused: str | None = None
         self._dirty: set[str] = set()
         self._tasks: set[asyncio.Task[Any]] = set()
-        self._loaded: set[str] = set()
+        self._loaded: dict[str, int] = {}  # account -> how many history points were asked for
         self.model = AccountsModel()
         self.sidebar = AccountSidebar(self.model, lock_icon())
         self.banner = LockBanner(self.name_of)
@@ -62,6 +68,8 @@ class MainWindow(QMainWindow):
         self.tabs = QTabWidget()
         self.tabs.addTab(self.overview, "All accounts")
         self.tabs.addTab(self.terminals, "Terminals")
+        self.activity = ActivityPanel()
+        self.tabs.addTab(self.activity, "Activity")
         centre = QSplitter(Qt.Orientation.Vertical)
         centre.addWidget(self.chart)
         centre.addWidget(self.tabs)
@@ -81,8 +89,13 @@ class MainWindow(QMainWindow):
         self._build_toolbar()
         self.status_text = ElidedLabel()
         self.statusBar().addWidget(self.status_text, 1)
+        self.notice_text = QLabel()
+        self.notice_text.setObjectName("NoticeText")
+        self.statusBar().addPermanentWidget(self.notice_text)
         self.cloud_text = ElidedLabel()  # a long cloud error is cut here, whole in the tooltip
         self.statusBar().addPermanentWidget(self.cloud_text)
+        self.quit_handler: Callable[[str], None] | None = None  # set by ui.launch: quitting is its job
+        self._quit_confirmed = False
         self.cloud = CloudController(desk, self.cloud_text, self._spawn)
         self.tray = Tray(self, app_icon(), self.name_of)
         self.sidebar.activate_requested.connect(self.activate)
@@ -94,6 +107,7 @@ class MainWindow(QMainWindow):
         self.banner.release_requested.connect(self.desk.release)
         for n in range(1, 10):
             QShortcut(QKeySequence(f"Ctrl+{n}"), self, activated=lambda n=n: self._activate_nth(n))
+        QShortcut(QKeySequence("Ctrl+Q"), self, activated=self.request_quit)  # the same quit as the close box
         desk.event.connect(self.on_event)
         self.timer = QTimer(self)
         self.timer.setInterval(REPAINT_MS)
@@ -152,8 +166,7 @@ class MainWindow(QMainWindow):
                 self.focus(self.focused)  # the account focused last time
             for key in keys:  # the overview's small charts start from each account's history
                 if key not in self._loaded:
-                    self._loaded.add(key)
-                    self._spawn(self._load_history(key))
+                    self._load(key, TILE_POINTS)
             self._dirty |= {"rows", "overview", "status"}
         elif kind == "snapshot":
             key = ev["account"]
@@ -166,9 +179,37 @@ class MainWindow(QMainWindow):
             self._dirty |= {"rows", "overview", "status", "chart"}
         elif kind in ("terminal", "worker"):
             self._dirty.add("terminals")
+        elif kind in ("rates", "alert"):
+            self._dirty.add("overview")
         elif kind == "error":
             self.statusBar().showMessage(f"⚠ {ev.get('message')}", 15000)
+        elif kind == "job":
+            self._job_event(ev)
+        elif kind == "activity":
+            self.activity.add(ev)
+        elif kind == "notice":
+            self._notice(ev)
         self.tray.on_event(ev)
+
+    def _job_event(self, ev: dict[str, Any]) -> None:
+        """A job's end reaches the owner in the status bar (the tray and the activity log get it too)."""
+        if ev.get("job") == "verify" or ev.get("state") not in ("done", "failed", "cancelled", "aborted"):
+            return
+        what = "Close all positions" if ev.get("job") == "close_all" else str(ev.get("job"))
+        verdict = {"done": "done", "failed": "FAILED"}.get(str(ev.get("state")), "cancelled")
+        mark = "✓" if verdict == "done" else "⚠"
+        self.statusBar().showMessage(f"{mark} {what} on {self.name_of(ev.get('account') or '')}: {verdict} — "
+                                     f"{job_result_text(ev)}", 60000)
+        self._dirty.add("status")
+
+    def _notice(self, ev: dict[str, Any]) -> None:
+        """A notice: its title in the status bar for a while (the whole text in the activity log);
+        a warning stays as a short mark whose tooltip says it all."""
+        title, message = str(ev.get("title") or ""), str(ev.get("message") or "")
+        self.statusBar().showMessage(f"{title} (details under Activity)" if message else title, 30000)
+        if ev.get("level") == "warning":
+            self.notice_text.setText("⚠ Notice")
+            self.notice_text.setToolTip(f"{title}\n\n{message}")
 
     def repaint_dirty(self) -> None:
         dirty, self._dirty = self._dirty, set()
@@ -185,17 +226,32 @@ class MainWindow(QMainWindow):
             self.model.holder = (lock.get("holder") or {}).get("account")
             self.model.refresh()
         if "overview" in dirty:
-            self.overview.refresh(states, snaps, self.series)
+            self.overview.refresh(states, snaps, self.series, base=self.desk.base_currency(), rates=self.desk.rates,
+                                  margin_warned={k for k in snaps if self.desk.health.margin_warned(k)})
         if "chart" in dirty and self.focused:
             self.chart.redraw()
             self.chart.set_status((states.get(self.focused) or {}).get("state") == "live", snaps.get(self.focused))
         if "terminals" in dirty:
             self.terminals.refresh(self.desk.lanes())
-        if "status" in dirty:
-            live = sum(1 for s in states.values() if s.get("state") == "live")
-            holder = (lock.get("holder") or {}).get("account")
-            self.status_text.setText(f"{len(self.model.accounts)} accounts · {live} live · shared terminal: "
-                                     f"{self.name_of(holder) if holder else 'free'}")
+        if "status" in dirty or "overview" in dirty:
+            self.status_text.setText(self._status_line(states, lock))
+            self.tray.set_tooltip("MT5 Desk · " + self.status_text.text().split(" · shared")[0] + "\n"
+                                  + total_plain(snaps, states, self.desk.base_currency(), self.desk.rates))
+
+    def _status_line(self, states: dict[str, dict[str, Any]], lock: dict[str, Any]) -> str:
+        """'9 accounts · 3 live · 1 stale · shared terminal: …'; while starting, says so instead of '0'."""
+        started = bool(getattr(self.desk, "started", True))
+        keys = [a["key"] for a in self.model.accounts]
+        if not keys:
+            return "Starting: reading your accounts…" if not started else "No accounts linked yet"
+        count = {s: sum(1 for k in keys if (states.get(k) or {}).get("state") == s)
+                 for s in ("live", "stale", "disconnected")}
+        parts = [f"{len(keys)} account{'s' if len(keys) != 1 else ''}", f"{count['live']} live"]
+        parts += [f"{n} {s}" for s, n in count.items() if s != "live" and n]
+        if not started:
+            return " · ".join([*parts, "starting the terminals…"])
+        holder = (lock.get("holder") or {}).get("account")
+        return " · ".join([*parts, f"shared terminal: {self.name_of(holder) if holder else 'free'}"])
 
     # ---- the owner's actions ----------------------------------------------------------------------
     def focus(self, key: str | None) -> None:
@@ -203,13 +259,18 @@ class MainWindow(QMainWindow):
         self.sidebar.select(key)  # Ctrl+1…9 and the overview's tiles move the selection too
         series = self.series.setdefault(key, Series()) if key else None
         self.chart.show_account(key, self.name_of(key) if key else "", series)
-        if key and key not in self._loaded:
-            self._loaded.add(key)
-            self._spawn(self._load_history(key))
+        self.chart.readout.setText("")  # the crosshair's values belonged to the account shown before
+        if key:
+            self._load(key, CHART_POINTS)
         self._dirty.add("chart")
 
-    async def _load_history(self, key: str) -> None:
-        points = await self.desk.history(key, time.time() - HISTORY_WINDOW)
+    def _load(self, key: str, points: int) -> None:
+        if self._loaded.get(key, 0) < points:
+            self._loaded[key] = points
+            self._spawn(self._load_history(key, points))
+
+    async def _load_history(self, key: str, max_points: int = CHART_POINTS) -> None:
+        points = await self.desk.history(key, time.time() - HISTORY_WINDOW, max_points)
         self.series.setdefault(key, Series()).load(points)
         if key == self.focused:
             self.chart.show_account(key, self.name_of(key), self.series[key])
@@ -255,11 +316,16 @@ class MainWindow(QMainWindow):
         return dialog
 
     def open_settings(self) -> SettingsDialog:
+        extra: dict[str, Callable[[], Any]] = {}
+
         def save(values: dict[str, Any]) -> None:
             apply_theme(values.get("theme", "light"))
-            self._spawn(self.desk.save_settings(values))
+            self._spawn(self.desk.save_settings({**values, **{k: get() for k, get in extra.items()}}))
 
         dialog = SettingsDialog(self, dict(self.desk.settings), save)
+        currencies = sorted({(self.desk.last_snapshot(a["key"]) or {}).get("currency") or ""
+                             for a in self.model.accounts} - {""})
+        extra.update(add_portfolio_settings(dialog, self.desk.settings, currencies))
         dialog.open()
         return dialog
 
@@ -292,7 +358,60 @@ class MainWindow(QMainWindow):
         self._settings.setValue("focused", self.focused or "")
         self._settings.sync()
 
+    # ---- start and quit ----------------------------------------------------------------------------
+    async def start_desk(self) -> None:
+        """Start the Desk (its accounts appear as soon as the vault is read), then the stored activity."""
+        self._spawn(self._load_activity())
+        await self.desk.start()
+        self.on_event({"event": "accounts", "accounts": self.desk.accounts()})
+
+    async def _load_activity(self) -> None:
+        self.activity.load(await self.desk.recent_activity())
+
+    def request_quit(self, ask: bool = True) -> bool:
+        """Quit through ui.launch's orderly shutdown; with a job queued or running, ask first.
+        Returns False when the owner chose to stay."""
+        jobs = self.desk.pending_jobs() if ask and not self._quit_confirmed else []
+        if jobs:
+            names = "\n".join(f"• {'Close all positions' if j.get('job') == 'close_all' else j.get('job')} on "
+                               f"{self.name_of(j.get('account') or '')} ({j.get('state')})" for j in jobs)
+            box = QMessageBox(QMessageBox.Icon.Warning, "A job is not finished",
+                              f"{names}\n\nQuit anyway? A job that has not started is dropped; a running one is "
+                              "interrupted, and some positions may stay open.", QMessageBox.StandardButton.Cancel,
+                              self)
+            quit_button = box.addButton("Quit anyway", QMessageBox.ButtonRole.DestructiveRole)
+            box.setDefaultButton(QMessageBox.StandardButton.Cancel)
+            box.buttonClicked.connect(lambda b: self._confirmed_quit() if b is quit_button else None)
+            box.open()
+            return False
+        self._confirmed_quit()
+        return True
+
+    def _confirmed_quit(self) -> None:
+        self._quit_confirmed = True
+        if self.quit_handler is not None:
+            self.quit_handler("the owner quit")
+        else:
+            self.close()
+
+    async def shutdown(self) -> None:
+        """Stop repainting and finish the window's own tasks before the Desk stops."""
+        self._quit_confirmed = True  # a second close while shutting down asks nothing again
+        self.save_state()
+        self.timer.stop()
+        tasks = [t for t in self._tasks if not t.done()]
+        for t in tasks:
+            t.cancel()
+        if tasks:
+            await asyncio.wait(tasks, timeout=5)
+        self.tray.hide()
+        self.quit_handler = None  # the close that follows is the real one
+
     def closeEvent(self, event: Any) -> None:
+        if self.quit_handler is not None:
+            event.ignore()  # the title bar's close asks for an orderly quit; ui.launch closes us after
+            self.request_quit()
+            return
         self.save_state()
         self.timer.stop()
         for t in list(self._tasks):

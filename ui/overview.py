@@ -1,4 +1,5 @@
-"""Every account at a glance: a grid of small equity charts, plus the portfolio total per currency."""
+"""Every account at a glance: a grid of small equity charts, plus the portfolio total per currency
+and in the owner's base currency, each part saying how current it is."""
 
 from __future__ import annotations
 
@@ -11,9 +12,11 @@ import pyqtgraph as pg
 from PySide6.QtCore import Qt, Signal
 from PySide6.QtWidgets import QFrame, QGridLayout, QHBoxLayout, QLabel, QScrollArea, QVBoxLayout, QWidget
 
+from app.portfolio import in_base, per_currency, rate_age
+from app.text import age
 from ui.elided_label import ElidedLabel
 from ui.equity_chart import Series
-from ui.formatting import STATE_COLOURS, badge_text, money
+from ui.formatting import LOSS, STATE_COLOURS, badge_text, margin_text, money
 from ui.theme import colours, notifier, pl_colour
 
 TILE_WIDTH = 240  # the narrowest a tile gets; tiles share any width left over in a row
@@ -63,7 +66,16 @@ class Tile(QFrame):
         lay.addLayout(top)
         lay.addLayout(mid)
         lay.addWidget(self.spark)
+        self.margin = QLabel()
+        self.margin.setObjectName("TileMargin")
+        lay.addWidget(self.margin)
         self._drawn = -1
+
+    def show_margin(self, snap: dict | None, warned: bool) -> None:
+        text = margin_text(snap)
+        self.margin.setText(("⚠ " if warned else "") + text)
+        self.margin.setStyleSheet(f"color:{LOSS}; font-weight:bold;" if warned else "color:#5f6368;")
+        self.margin.setVisible(bool(text))
 
     def mousePressEvent(self, event: Any) -> None:
         self.clicked.emit(self.key)
@@ -81,9 +93,9 @@ class Tile(QFrame):
         self.badge.setStyleSheet(f"background:{STATE_COLOURS.get(s, '#5f6368')}; color:white; border-radius:7px;")
         if snap:
             self.value.setText(money(snap.get("equity"), snap.get("currency")))
-            profit = float(snap.get("profit") or 0.0)
-            self.pl.setText(money(profit, sign=True))
-            self.pl.setStyleSheet(f"color:{pl_colour(profit)}")
+            profit = snap.get("profit")  # None after a restart without a stored P/L: unknown, never 0
+            self.pl.setText(money(None if profit is None else float(profit), sign=True))
+            self.pl.setStyleSheet(f"color:{pl_colour(float(profit or 0.0))}")
         else:
             self.value.setText("no values yet")
             self.pl.setText("")
@@ -144,22 +156,57 @@ class Overview(QWidget):
         if self.tiles:
             self._layout(getattr(self, "_keys", list(self.tiles)))
 
-    def refresh(self, states: dict[str, dict], snapshots: dict[str, dict], series: dict[str, Series]) -> None:
+    def refresh(self, states: dict[str, dict], snapshots: dict[str, dict], series: dict[str, Series],
+                base: str = "", rates: dict[str, dict] | None = None, margin_warned: set[str] | None = None) -> None:
         now = time.time()
-        totals: dict[str, list[float]] = {}
         for key, tile in self.tiles.items():
             snap = snapshots.get(key)
             tile.update_from(self.name_of(key), states.get(key), snap, series.get(key), now)
-            if snap and snap.get("currency"):
-                t = totals.setdefault(snap["currency"], [0.0, 0.0, 0])
-                t[0] += float(snap.get("equity") or 0.0)
-                t[1] += float(snap.get("profit") or 0.0)
-                t[2] += 1
-        parts = []
-        for cur, (eq, pl, n) in sorted(totals.items()):
-            muted = colours().muted
-            colour = pl_colour(pl)
-            parts.append(f"<b>{money(eq, cur)}</b> <span style='color:{colour}'>({money(pl, sign=True)})</span>"
-                         f" <span style='color:{muted}'>· {n} account{'s' if n != 1 else ''}</span>")
-        self.total.setText("<b>Portfolio equity:</b> &nbsp; " + " &nbsp;&nbsp;|&nbsp;&nbsp; ".join(parts)
-                           if parts else "<b>Portfolio equity:</b> no values yet")
+            tile.show_margin(snap, key in (margin_warned or set()))
+        self.total.setText(total_html({k: v for k, v in snapshots.items() if k in self.tiles}, states, base,
+                                      rates or {}, now))
+
+
+def _pl(value: float, unknown: int) -> str:
+    colour = pl_colour(value)
+    text = money(value, sign=True) + (f", P/L of {unknown} unknown" if unknown else "")
+    return f"<span style='color:{colour}'>({text})</span>"
+
+
+def total_plain(snapshots: dict[str, dict], states: dict[str, dict], base: str, rates: dict[str, dict]) -> str:
+    """One line per currency (and the base total) for the tray's tooltip."""
+    parts = per_currency(states, snapshots)
+    lines = [money(p.equity, p.currency) + (f" ({p.not_live} not live)" if p.not_live else "") for p in parts]
+    total = in_base(parts, base, rates)
+    if total is not None and len(parts) > 1:
+        lines.append(f"In {base}: {money(total.equity, base)}" + (" (some not converted)" if total.missing else ""))
+    return "\n".join(lines)
+
+
+def total_html(snapshots: dict[str, dict], states: dict[str, dict], base: str, rates: dict[str, dict],
+               now: float) -> str:
+    """Per currency, then in the base currency; parts that are not live say so, with the oldest age."""
+    parts = per_currency(states, snapshots)
+    if not parts:
+        return "<b>Portfolio equity:</b> no values yet"
+    shown = []
+    for p in parts:
+        note = f"{p.accounts} account{'s' if p.accounts != 1 else ''}"
+        if p.not_live:
+            oldest = f", oldest {age(now - p.oldest)} ago" if p.oldest else ""
+            note += f" <span style='color:{LOSS if p.not_live == p.accounts else '#a8710b'}'>({p.not_live} not live" \
+                    f"{oldest})</span>"
+        shown.append(f"<b>{money(p.equity, p.currency)}</b> {_pl(p.profit, p.profit_unknown)}"
+                     f" <span style='color:{colours().muted}'>· {note}</span>")
+    html = "<b>Portfolio equity:</b> &nbsp; " + " &nbsp;&nbsp;|&nbsp;&nbsp; ".join(shown)
+    total = in_base(parts, base, rates)
+    if total is not None:
+        unknown = sum(p.profit_unknown for p in parts if p.currency not in total.missing)
+        quotes = [f"1 {pair.split('/')[0]} = {float(q['rate']):.5g} {base} ({q.get('symbol')}, "
+                  f"{age(rate_age(q, now))} ago)" for pair, q in sorted(total.rates.items())]
+        missing = [f"{c}: no quote yet, left out" for c in total.missing]
+        not_live = sum(p.not_live for p in parts)
+        html += (f"<br><b>In {base}:</b> &nbsp; <b>{money(total.equity, base)}</b> {_pl(total.profit, unknown)}"
+                 + (f" <span style='color:#a8710b'>· {not_live} not live</span>" if not_live else "")
+                 + f" <span style='color:{colours().muted}'>· " + " · ".join(quotes + missing) + "</span>")
+    return html

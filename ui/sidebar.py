@@ -81,9 +81,11 @@ class AccountDelegate(QStyledItemDelegate):
         snap = self.model.snapshots.get(key)
         if not snap:
             return sub, " · ".join(markers), "", "", 0.0
-        profit = float(snap.get("profit") or 0.0)
+        known = snap.get("profit") is not None
+        profit = float(snap["profit"]) if known else 0.0
+        # an unknown floating P/L is "—", never an invented +0.00
         return sub, " · ".join(markers), f"{money(snap.get('equity'))} {snap.get('currency') or ''}".strip(), \
-            money(profit, None, sign=True), profit
+            money(profit if known else None, None, sign=True), profit
 
     def is_tall(self, key: str, font: QFont, width: int) -> bool:
         sub, _markers, eq, pl, _ = self.texts(key)

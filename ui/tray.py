@@ -1,7 +1,8 @@
 """Tray icon and alerts: a notification when an account disconnects, fails authorization, or its
-terminal keeps crashing (each at most once per minute, so a flapping connection is not a storm).
-The tooltip gives the portfolio total and how many accounts are live; with the "minimize to the
-tray" setting a minimized window leaves the task bar and comes back from the tray."""
+terminal keeps crashing (each at most once per minute, so a flapping connection is not a storm),
+when a job such as closing all positions ends (always: its result matters), and on alerts such as
+a margin call ahead. The tooltip gives the portfolio total and how many accounts are live; with the
+"minimize to tray" setting a minimized window leaves the task bar and comes back from the tray."""
 
 from __future__ import annotations
 
@@ -13,29 +14,12 @@ from PySide6.QtCore import QEvent, QObject, QTimer
 from PySide6.QtGui import QIcon
 from PySide6.QtWidgets import QMenu, QSystemTrayIcon, QWidget
 
-from ui.formatting import money
+from app.activity import JOB_END_STATES, JOB_NAMES, job_result_text
 
-ALERT_STATES = {"offline": "disconnected", "auth_error": "failed to log in", "mismatch": "shows the wrong account"}
+ALERT_STATES = {"offline": "is offline", "auth_error": "failed to log in", "mismatch": "shows the wrong account",
+                "disconnected": "lost the broker connection"}
 REPEAT_AFTER = 60.0
-TOOLTIP_MS = 2000
 TOOLTIP_MAX = 127  # Windows cuts tray tooltips longer than this
-
-
-def summary(states: dict[str, dict[str, Any]], snapshots: dict[str, dict[str, Any] | None], total: int) -> str:
-    """"MT5 Desk · 3 of 9 live" and the equity per currency, saying how much of it is not live."""
-    live = {k for k, s in states.items() if (s or {}).get("state") == "live"}
-    lines = [f"MT5 Desk · {len(live)} of {total} account{'s' if total != 1 else ''} live"]
-    totals: dict[str, list[float]] = {}
-    for key, snap in snapshots.items():
-        if snap and snap.get("currency"):
-            t = totals.setdefault(snap["currency"], [0.0, 0.0, 0])
-            t[0] += float(snap.get("equity") or 0.0)
-            t[1] += float(snap.get("profit") or 0.0)
-            t[2] += key not in live
-    for cur, (eq, pl, old) in sorted(totals.items()):
-        lines.append(f"{money(eq, cur)} ({money(pl, sign=True)})" + (f", {int(old)} not live" if old else ""))
-    text = "\n".join(lines)
-    return text if len(text) <= TOOLTIP_MAX else text[: TOOLTIP_MAX - 1] + "…"
 
 
 class Tray(QObject):
@@ -44,38 +28,24 @@ class Tray(QObject):
         self.name_of = name_of
         self.window = window
         self.alerts: list[tuple[str, str]] = []  # (title, message), kept for tests and the status bar
-        self.tooltip = "MT5 Desk"
         self._last: dict[str, float] = {}
         self._told_hidden = False
+        self.tooltip = "MT5 Desk"
         self.icon = QSystemTrayIcon(icon, window) if QSystemTrayIcon.isSystemTrayAvailable() else None
         if self.icon is not None:
             menu = QMenu(window)
             menu.addAction("Show MT5 Desk", self._show)
-            menu.addAction("Quit", window.close)
+            menu.addAction("Quit", getattr(window, "request_quit", window.close))
             self.icon.setContextMenu(menu)
             self.icon.setToolTip(self.tooltip)
             self.icon.activated.connect(lambda _reason: self._show())
             self.icon.show()
         window.installEventFilter(self)
-        self.timer = QTimer(self)
-        self.timer.setInterval(TOOLTIP_MS)
-        self.timer.timeout.connect(self.refresh_tooltip)
-        self.timer.start()
 
     def _show(self) -> None:
         self.window.showNormal()
         self.window.raise_()
         self.window.activateWindow()
-
-    # ---- tooltip ----------------------------------------------------------------------------------
-    def refresh_tooltip(self) -> None:
-        desk = getattr(self.window, "desk", None)
-        if desk is None:
-            return
-        keys = [a["key"] for a in desk.accounts()]
-        self.tooltip = summary(desk.account_states(), {k: desk.last_snapshot(k) for k in keys}, len(keys))
-        if self.icon is not None and self.icon.toolTip() != self.tooltip:
-            self.icon.setToolTip(self.tooltip)
 
     # ---- minimize to the tray ---------------------------------------------------------------------
     def minimize_to_tray(self) -> bool:
@@ -101,12 +71,37 @@ class Tray(QObject):
                         ev.get("message") or "")
         elif kind == "terminal" and ev.get("state") == "failed":
             self.notify(f"lane:{ev.get('lane')}", "A terminal keeps crashing", ev.get("message") or "")
+        elif kind == "job" and ev.get("state") in JOB_END_STATES and ev.get("job") != "verify":
+            what = JOB_NAMES.get(str(ev.get("job")), str(ev.get("job")))
+            ok = ev.get("state") == "done" and not int((ev.get("result") or {}).get("failed") or 0)
+            verdict = "done" if ok else "failed" if ev.get("state") in ("done", "failed") else "cancelled"
+            self.notify(None, f"{what} on {self.name_of(ev.get('account') or '')}: {verdict}", job_result_text(ev),
+                        warning=not ok)
+        elif kind == "alert":
+            self.notify(f"alert:{ev.get('account')}:{ev.get('kind')}", str(ev.get("title") or "Alert"),
+                        str(ev.get("message") or ""))
 
-    def notify(self, key: str, title: str, message: str) -> None:
+    def set_tooltip(self, text: str) -> None:
+        """The portfolio at a glance when the pointer rests on the tray icon."""
+        if len(text) > TOOLTIP_MAX:
+            text = text[: TOOLTIP_MAX - 1] + "…"
+        if text != self.tooltip:
+            self.tooltip = text
+            if self.icon is not None:
+                self.icon.setToolTip(text)
+
+    def hide(self) -> None:
+        if self.icon is not None:
+            self.icon.hide()
+
+    def notify(self, key: str | None, title: str, message: str, warning: bool = True) -> None:
+        """``key``: at most one notification per key per minute; None: always (a job's result)."""
         now = time.monotonic()
-        if now - self._last.get(key, -REPEAT_AFTER) < REPEAT_AFTER:
-            return
-        self._last[key] = now
+        if key is not None:
+            if now - self._last.get(key, -REPEAT_AFTER) < REPEAT_AFTER:
+                return
+            self._last[key] = now
         self.alerts.append((title, message))
         if self.icon is not None:
-            self.icon.showMessage(title, message, QSystemTrayIcon.MessageIcon.Warning, 8000)
+            icon = QSystemTrayIcon.MessageIcon.Warning if warning else QSystemTrayIcon.MessageIcon.Information
+            self.icon.showMessage(title, message, icon, 8000)
