@@ -7,6 +7,7 @@ import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
+from types import SimpleNamespace
 from typing import Any
 
 from PySide6.QtCore import QObject, Signal
@@ -43,6 +44,8 @@ class FakeDesk(QObject):
                                  "currency": "USD", "ts": now - 30 * i} for i, a in enumerate(accounts)}
         self.saved: list[dict[str, Any]] = []
         self.activated: list[str] = []
+        self.rates: dict[str, dict[str, Any]] = {}
+        self.health = SimpleNamespace(margin_warned=lambda key: False)  # app/desk_health.py's view the window reads
 
     def accounts(self) -> list[dict[str, Any]]:
         return list(self._accounts)
@@ -68,8 +71,18 @@ class FakeDesk(QObject):
     def job_running(self) -> str | None:
         return None
 
-    async def history(self, key: str, since: float | None = None) -> list[tuple[float, float, float]]:
+    async def history(self, key: str, since: float | None = None,
+                      max_points: int | None = None) -> list[tuple[float, float, float]]:
         return []
+
+    async def recent_activity(self) -> list[dict[str, Any]]:
+        return []
+
+    def pending_jobs(self) -> list[dict[str, Any]]:
+        return []
+
+    def base_currency(self) -> str:
+        return "USD"
 
     async def save_settings(self, values: dict[str, Any]) -> None:
         self.settings.update(values)
@@ -108,7 +121,6 @@ def fake_window(qtbot: Any, loop: asyncio.AbstractEventLoop, desk: FakeDesk) -> 
         yield window
     finally:
         window.timer.stop()
-        window.tray.timer.stop()
         for task in list(window._tasks):
             task.cancel()
         loop.run_until_complete(asyncio.sleep(0))

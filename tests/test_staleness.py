@@ -204,7 +204,9 @@ def test_back_to_the_shared_terminal_is_not_left_live(qloop, data_dir: Path, sim
 
 
 def test_a_failed_login_is_not_retried_unasked(desk) -> None:
-    desk.shared.lock.switch_failed(KEY, "auth", "rejected")
+    desk.shared.lock.release(KEY)
+    desk.shared.lock.activate(KEY)  # logging in again ...
+    desk.shared.lock.switch_failed(KEY, "auth", "rejected")  # ... and the broker says no
     assert desk.health.login_failed() == {KEY}
     desk.settings.update({"sweep_enabled": True, "sweep_min_minutes": 1})
     desk._maybe_sweep(time.time() + 3600)

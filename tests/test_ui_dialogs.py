@@ -150,8 +150,8 @@ def test_minimize_to_tray_hides_the_window_only_when_chosen(qtbot, tmp_path: Pat
     window.desk = FakeDesk(tmp_path, fake_accounts(3))
     tray = Tray(window, app_icon(), str)
     tray.icon = QSystemTrayIcon(app_icon(), window)  # offscreen has no tray; stand one in
-    tray.refresh_tooltip()
-    assert tray.tooltip.startswith("MT5 Desk · 1 of 3 accounts live")
+    tray.set_tooltip("MT5 Desk · " + "1,000.00 USD\n" * 20)
+    assert len(tray.tooltip) == 127 and tray.tooltip.endswith("…")  # Windows cuts longer tray tooltips
     window.show()
     qtbot.waitExposed(window)
     window.showMinimized()
