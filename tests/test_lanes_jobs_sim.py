@@ -102,8 +102,9 @@ def test_a_dedicated_account_that_falls_idle_takes_its_own_terminal_again(qloop,
             for drop in (lambda: lane.lock.release(key), lambda: lane.lock.forget(key) or lane.lock.release(key)):
                 mark = len(rec.events)
                 drop()
-                await rec.wait_for(snapshot_of(key), after=mark)
+                await rec.wait_for(state_of(key, "live"), after=mark)  # logged in again, not only streaming
                 assert lane.lock.holder is not None and lane.lock.holder.account == key
-            assert desk.dedicated[key].lock.states.get(key, ("?",))[0] == "live"
+                mark = len(rec.events)
+                await rec.wait_for(snapshot_of(key), after=mark)
 
     run(qloop, scenario())
