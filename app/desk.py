@@ -19,6 +19,7 @@ from typing import Any, TypeVar
 
 from PySide6.QtCore import QObject, QTimer, Signal
 
+from app.deals_sync import DealsSync
 from app.desk_accounts import AccountOps
 from app.history import HistoryStore
 from app.lanes import SHARED, Lane, LaneAccount, LaneConfig
@@ -58,6 +59,7 @@ class Desk(QObject, AccountOps):
         self._temp_passwords: dict[str, str] = {}  # credentials being verified, memory only
         self._tasks: set[asyncio.Task[Any]] = set()
         self.store = HistoryStore(history_path(self.data_dir), self.data_dir / STATUS_FILE)
+        self.deals = DealsSync(self.data_dir, io=self.io, emit=self.emit, spawn=self._spawn)  # [E] 1
         self.shared: Lane | None = None
         self.dedicated: dict[str, Lane] = {}
         self._timer = QTimer(self)
@@ -270,6 +272,8 @@ class Desk(QObject, AccountOps):
                          float(data.get("equity") or 0.0), str(data.get("currency") or ""))
         state = self._states.get(key, {}).get("state")
         lane = self.lane_of(key)
+        if lane is not None:
+            self.deals.on_snapshot(key, lane.worker)  # [E] 1: fetch its deals now and then while live
         if state == "stale" and lane is not None and lane.lock.holder and lane.lock.holder.account == key:
             lane.lock.set_account_state(key, "live")
         self.emit(ev)

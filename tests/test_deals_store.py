@@ -4,15 +4,12 @@ data dir across restarts and a kill -9 of the writer, fetched incrementally, and
 from __future__ import annotations
 
 import asyncio
-import os
-import signal
 import sqlite3
-import subprocess
-import sys
 from pathlib import Path
 from types import ModuleType
 
 import pytest
+from kill9 import kill_writer_after
 
 from app.deals_store import SCHEMA_VERSION, DealsStore, DealsStoreError
 from app.deals_sync import DealsSync
@@ -79,18 +76,7 @@ def test_the_next_fetch_is_incremental_and_adds_only_new_deals(live, sim_world: 
 
 def test_deals_survive_a_kill_9_of_the_writer(tmp_path: Path) -> None:
     path = tmp_path / "deals.sqlite3"
-    proc = subprocess.Popen([sys.executable, str(ROOT / "tests" / "helpers" / "deals_writer.py"), str(path)],
-                            stdout=subprocess.PIPE, text=True)
-    try:
-        committed = 0
-        for line in proc.stdout:  # wait on its output, never on a clock
-            committed = int(line.split()[1])
-            if committed >= 5000:
-                break
-        os.kill(proc.pid, signal.SIGKILL)
-    finally:
-        proc.wait(timeout=30)
-        proc.stdout.close()
+    committed = kill_writer_after(ROOT / "tests" / "helpers" / "deals_writer.py", path, 5000)
     store = DealsStore(path)
     con = sqlite3.connect(path)
     try:
