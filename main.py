@@ -46,6 +46,9 @@ def build_parser() -> argparse.ArgumentParser:
     unlink.add_argument("--json", action="store_true")
     rot = asub.add_parser("rotate", help="re-encrypt every stored password to the current key")
     rot.add_argument("--json", action="store_true")
+    from app.commands.history_cmd import add_history_arguments
+
+    add_history_arguments(asub)  # [E] 5: history|trades|stats|report
 
     run = sub.add_parser("run", help="run the lanes")
     run.add_argument("--headless", action="store_true", required=True, help="without a window")
@@ -95,6 +98,10 @@ def main(argv: list[str] | None = None) -> int:
     try:
         args.data_dir = resolve_data_dir(args.data_dir)
         setup_logging(args.data_dir, args.log_level, console=args.command is not None)
+        if args.command == "accounts" and args.accounts_command in ("history", "trades", "stats", "report"):
+            from app.commands.history_cmd import run_history
+
+            return run_history(args)
         if args.command == "accounts":
             from app.commands.accounts_cmd import run_accounts
 

@@ -50,7 +50,7 @@ def _day(ts: float) -> str:
     return datetime.fromtimestamp(ts, UTC).strftime("%Y-%m-%d")
 
 
-def _in(ts: float, start: float | None, end: float | None) -> bool:
+def in_range(ts: float, start: float | None, end: float | None) -> bool:
     return (start is None or ts >= start) and (end is None or ts <= end)
 
 
@@ -130,7 +130,7 @@ def flows(deals: Iterable[Deal], start: float | None = None, end: float | None =
     """(deposits, withdrawals) in the range: positive sums of DEAL_TYPE_BALANCE deals."""
     dep = wd = 0.0
     for d in deals:
-        if int(d.get("type", -1)) == DEAL_BALANCE and _in(float(d["time"]), start, end):
+        if int(d.get("type", -1)) == DEAL_BALANCE and in_range(float(d["time"]), start, end):
             m = money(d)
             if m > 0:
                 dep += m
@@ -141,7 +141,7 @@ def flows(deals: Iterable[Deal], start: float | None = None, end: float | None =
 
 def net_profit(deals: Iterable[Deal], start: float | None = None, end: float | None = None) -> float:
     """Every non-flow deal's money in the range: trade results, commissions, swaps, fees, charges."""
-    return sum(money(d) for d in deals if not is_flow(d) and _in(float(d["time"]), start, end))
+    return sum(money(d) for d in deals if not is_flow(d) and in_range(float(d["time"]), start, end))
 
 
 # ---- closed positions -----------------------------------------------------------------------------------
@@ -194,7 +194,7 @@ def closed_trades(deals: Iterable[Deal], orders: Iterable[dict[str, Any]] = (), 
         if vout + EPS < vin:
             continue  # still (partly) open
         close_time = float(outs[-1]["time"])
-        if not _in(close_time, start, end):
+        if not in_range(close_time, start, end):
             continue
         first = ins[0]
         sl, tp = stops.get(pid, (0.0, 0.0))
@@ -252,7 +252,7 @@ def daily_pl(deals: Iterable[Deal], start: float | None = None, end: float | Non
     """Closed P/L (non-flow deals' money) per UTC day, 'YYYY-MM-DD' → amount; days without deals absent."""
     out: dict[str, float] = defaultdict(float)
     for d in deals:
-        if not is_flow(d) and _in(float(d["time"]), start, end) and money(d):
+        if not is_flow(d) and in_range(float(d["time"]), start, end) and money(d):
             out[_day(float(d["time"]))] += money(d)
     return {k: round(v, 2) for k, v in sorted(out.items())}
 
@@ -269,7 +269,7 @@ def daily_returns(deals: Sequence[Deal], start: float | None = None, end: float 
     earlier that day counts in the base), for every day with closed P/L and a positive base."""
     first: dict[str, float] = {}
     for d in _sorted(deals):
-        if not is_flow(d) and money(d) and _in(float(d["time"]), start, end):
+        if not is_flow(d) and money(d) and in_range(float(d["time"]), start, end):
             first.setdefault(_day(float(d["time"])), float(d["time"]))
     out = []
     for day, pl in daily_pl(deals, start, end).items():
@@ -292,7 +292,7 @@ def sharpe(returns: Sequence[float]) -> float | None:
 def summary(deals: Sequence[Deal], points: Sequence[Point] = (), orders: Sequence[dict[str, Any]] = (),
             start: float | None = None, end: float | None = None) -> dict[str, Any]:
     """The statistics of [E] 4 for one account over [start, end] (None: unbounded), money unrounded-ish."""
-    pts = [p for p in points if _in(float(p[0]), start, end)]
+    pts = [p for p in points if in_range(float(p[0]), start, end)]
     trades = closed_trades(deals, orders, start, end)
     results = [t.result for t in trades]
     wins, losses = [r for r in results if r > 0], [r for r in results if r < 0]
