@@ -170,3 +170,22 @@ def test_bad_input_exits_2_and_writes_nothing(stored, data_dir: Path) -> None:
     assert r.returncode == 2 and "No history for 123@" in r.stderr and not out.exists()
     r = cli(data_dir, "accounts", "stats", "--login", str(a["login"]), "--json")
     assert r.returncode == 2 and "both --login and --server" in r.stderr
+
+
+def test_stats_refresh_fetches_through_the_terminal_only_while_no_app_runs(demo_accounts, data_dir: Path) -> None:
+    from app.instance import acquire
+
+    a = demo_accounts[0]
+    who = ("--login", str(a["login"]), "--server", a["server"])
+    assert cli(data_dir, "accounts", "link", *who, "--no-verify", stdin=a["password"] + "\n").returncode == 0
+    assert cli(data_dir, "accounts", "stats", *who, "--json").returncode == 2  # nothing fetched yet
+    owner = acquire(data_dir, "gui", "test")
+    try:
+        r = cli(data_dir, "accounts", "stats", *who, "--refresh", "--json")
+        assert r.returncode == 5 and "run without --refresh" in r.stderr
+    finally:
+        owner.release()
+    r = cli(data_dir, "accounts", "stats", *who, "--refresh", "--json")
+    assert r.returncode == 0, r.stderr
+    [acc] = json.loads(r.stdout)["accounts"]
+    assert acc["trades"] > 20 and acc["deposits"] > 0 and a["password"] not in r.stdout + r.stderr

@@ -56,7 +56,7 @@ def add_history_arguments(asub: Any) -> None:
         else:
             p.add_argument("--json", action="store_true")
             p.add_argument("--refresh", action="store_true",
-                           help="fetch new deals through the terminal first (not yet: the app fetches them)")
+                           help="fetch new deals through the terminal first (only while no MT5 Desk runs here)")
 
 
 def parse_date(text: str | None, *, end: bool = False) -> float | None:
@@ -217,13 +217,13 @@ def run_history(args: Any) -> int:
     start, end = parse_date(args.date_from), parse_date(args.date_to, end=True)
     if start is not None and end is not None and start > end:
         raise BadInput("--from is after --to", field="date")
-    if cmd == "stats":
-        if (args.login is None) != (args.server is None):
-            raise BadInput("give both --login and --server, or neither (all accounts)", field="login")
-        if args.refresh:
-            raise BadInput("--refresh is not available yet: the running app fetches a live account's deals every "
-                           "5 minutes; run without --refresh", field="refresh")
+    if cmd == "stats" and (args.login is None) != (args.server is None):
+        raise BadInput("give both --login and --server, or neither (all accounts)", field="login")
     key = _key(args) if args.login is not None else None
+    if cmd == "stats" and args.refresh:
+        from app.commands.history_refresh import refresh_deals
+
+        refresh_deals(args, data_dir, [key] if key else None)
     stores = Stores(data_dir)
     if key is not None:
         _known(stores, key)
