@@ -32,9 +32,15 @@ class DealsSync:
         self._last: dict[str, float] = {}  # monotonic time of the last attempt per account
         self._busy: set[str] = set()
 
-    def on_snapshot(self, key: str, worker: Any) -> None:
-        """Called for every snapshot of a live account (GUI thread); starts a fetch when one is due."""
+    def on_snapshot(self, key: str, lane: Any) -> None:
+        """Called for every snapshot of a live account (GUI thread) with its lane; starts a fetch when one
+        is due. Not during a sweep visit of the shared terminal: a sweep stays brief, and a fetch queued in
+        its worker would hold up the next account's switch."""
         now = time.monotonic()
+        holder = getattr(getattr(lane, "lock", None), "holder", None)
+        if holder is not None and (holder.account != key or holder.reason == "sweep"):
+            return
+        worker = getattr(lane, "worker", None)
         if worker is None or key in self._busy or now - self._last.get(key, -1e18) < self.every:
             return
         self._last[key] = now

@@ -273,7 +273,7 @@ class Desk(QObject, AccountOps):
         state = self._states.get(key, {}).get("state")
         lane = self.lane_of(key)
         if lane is not None:
-            self.deals.on_snapshot(key, lane.worker)  # [E] 1: fetch its deals now and then while live
+            self.deals.on_snapshot(key, lane)  # [E] 1: fetch its deals now and then while live
         if state == "stale" and lane is not None and lane.lock.holder and lane.lock.holder.account == key:
             lane.lock.set_account_state(key, "live")
         self.emit(ev)

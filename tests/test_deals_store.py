@@ -112,6 +112,12 @@ def test_new_york_close_times_follow_their_own_date() -> None:
     assert deal_time.utc_to_server(summer, 7200) == summer + 3 * 3600
 
 
+class FakeLane:
+    def __init__(self, worker: FakeWorker, holder=None) -> None:
+        self.worker = worker
+        self.lock = type("Lock", (), {"holder": holder})()
+
+
 class FakeWorker:
     def __init__(self, answer: dict) -> None:
         self.answer, self.asked = answer, []
@@ -132,10 +138,12 @@ def test_deals_sync_fetches_a_live_account_once_per_interval(data_dir: Path) -> 
         worker = FakeWorker({"login": 7, "server": "S", "currency": "USD", "offset": 0, "fetched_at": 1.0,
                              "since": None, "orders": [],
                              "deals": [{"ticket": 1, "time": 1.0, "time_msc": 1000, "type": 2, "profit": 100.0}]})
-        sync.on_snapshot("7@S", worker)
-        sync.on_snapshot("7@S", worker)  # within the interval (and while busy): no second fetch
+        sweep = type("Holder", (), {"account": "7@S", "reason": "sweep"})()
+        sync.on_snapshot("7@S", FakeLane(worker, sweep))  # a sweep visit stays brief: no fetch
+        sync.on_snapshot("7@S", FakeLane(worker))
+        sync.on_snapshot("7@S", FakeLane(worker))  # within the interval (and while busy): no second fetch
         await asyncio.gather(*tasks)
-        sync.on_snapshot("7@S", worker)
+        sync.on_snapshot("7@S", FakeLane(worker))
         await asyncio.gather(*tasks)
         assert [op for op, _ in worker.asked] == ["history"]
         assert worker.asked[0][1]["since"] is None
