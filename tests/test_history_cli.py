@@ -189,3 +189,19 @@ def test_stats_refresh_fetches_through_the_terminal_only_while_no_app_runs(demo_
     assert r.returncode == 0, r.stderr
     [acc] = json.loads(r.stdout)["accounts"]
     assert acc["trades"] > 20 and acc["deposits"] > 0 and a["password"] not in r.stdout + r.stderr
+
+
+def test_the_running_host_fetches_live_accounts_deals_for_the_exports(data_dir: Path, demo_accounts) -> None:
+    """[E] 1 end to end: the host fetches a live account's deals (a `deals` event) into the data dir,
+    and the exports read them after it has quit."""
+    from test_headless import Headless
+
+    with Headless(data_dir, duration=120) as host:
+        ev = host.wait_for(lambda e: e["event"] == "deals" and e["state"] == "ok" and e["full"], timeout=90)
+        assert ev["new"] > 20
+        host.send({"cmd": "quit"})
+        assert host.finish() == 0
+    login, server = ev["account"].split("@", 1)
+    r = cli(data_dir, "accounts", "stats", "--login", login, "--server", server, "--json")
+    assert r.returncode == 0, r.stderr
+    assert json.loads(r.stdout)["accounts"][0]["trades"] > 10
