@@ -106,3 +106,11 @@ def test_history_survives_a_kill_9_of_the_writer(tmp_path: Path) -> None:
         assert tier_last == con.execute("SELECT MAX(ts) FROM snapshots").fetchone()[0]
     finally:
         con.close()
+
+
+def test_a_stretch_without_snapshots_is_a_gap_not_a_line() -> None:
+    from app.account_history import segments
+
+    pts = [(float(t), 1.0, 1.0, 1.0, 1.0) for t in (0, 60, 120, 4000, 4060)]
+    assert [len(s) for s in segments(pts, 180.0)] == [3, 2]
+    assert segments([], 180.0) == []

@@ -24,19 +24,15 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-from app import equity_tiers
-from app.deals_store import FILE_NAME as DEALS_FILE
-from app.deals_store import DealsStore
+from app.account_history import AccountHistory, iso
 from multi_user import stats
 from multi_user.errors import BadInput
-from multi_user.paths import history_path
 from multi_user.validation import parse_login, parse_server
 
 COMMANDS = ("history", "trades", "stats", "report")
 HISTORY_COLUMNS = ("time_utc", "balance", "equity", "equity_low", "equity_high")
 TRADE_COLUMNS = ("position", "symbol", "type", "volume", "open_time_utc", "close_time_utc", "open_price",
                  "close_price", "sl", "tp", "commission", "swap", "profit", "magic", "comment")
-STATS_POINTS = 20000  # equity points per account for drawdown and TWR (90 days: the 15-minute tier)
 
 
 def add_history_arguments(asub: Any) -> None:
@@ -75,68 +71,11 @@ def parse_date(text: str | None, *, end: bool = False) -> float | None:
     return (at if at.tzinfo else at.replace(tzinfo=UTC)).timestamp()
 
 
-def iso(ts: float | None) -> str:
-    if not ts:
-        return ""
-    return datetime.fromtimestamp(float(ts), UTC).isoformat(timespec="seconds").replace("+00:00", "Z")
-
-
-class Stores:
-    """The two local stores, read-only in spirit (opening may create an empty deals file)."""
-
-    def __init__(self, data_dir: Path) -> None:
-        self.data_dir = data_dir
-        self.deals = DealsStore(data_dir / DEALS_FILE)
-        self.history = history_path(data_dir)
-
-    def accounts(self) -> list[str]:
-        keys = {a["account"] for a in self.deals.accounts()}
-        if self.history.exists():
-            import sqlite3
-
-            conn = sqlite3.connect(self.history)
-            try:
-                keys |= {r[0] for r in conn.execute("SELECT DISTINCT account FROM snapshots")}
-            except sqlite3.OperationalError:
-                pass
-            finally:
-                conn.close()
-        return sorted(keys)
-
-    def currency(self, key: str) -> str:
-        meta = self.deals.account(key)
-        if meta and meta.get("currency"):
-            return str(meta["currency"])
-        if self.history.exists():
-            import sqlite3
-
-            conn = sqlite3.connect(self.history)
-            try:
-                row = conn.execute("SELECT currency FROM snapshots WHERE account=? ORDER BY ts DESC LIMIT 1",
-                                   (key,)).fetchone()
-            finally:
-                conn.close()
-            if row:
-                return str(row[0])
-        return ""
-
-    def points(self, key: str, start: float | None, end: float | None,
-               max_points: int = equity_tiers.DEFAULT_POINTS) -> list[tuple[float, float, float, float, float]]:
-        """Equity points for the range; before the first snapshot, the balance rebuilt from the deals."""
-        pts: list[tuple[float, float, float, float, float]] = []
-        if self.history.exists():
-            pts = equity_tiers.read_points(self.history, key, start, end, max_points)
-        first = pts[0][0] if pts else float("inf")
-        rebuilt = [(t, b, b, b, b) for t, b in stats.balance_curve(self.deals.deals(key))
-                   if t < first and (start is None or t >= start) and (end is None or t <= end)]
-        return rebuilt + pts
-
-
 def _key(args: Any) -> str:
     return f"{parse_login(args.login)}@{parse_server(args.server)}"
 
 
-def _known(stores: Stores, key: str) -> None:
+def _known(stores: AccountHistory, key: str) -> None:
     if key not in stores.accounts():
         raise BadInput(f"No history for {key} in {stores.data_dir}: its deals are fetched while the account is "
                        "live in MT5 Desk", field="login")
@@ -169,32 +108,17 @@ def _num(x: float, places: int = 2) -> str:
     return f"{x:.{places}f}"
 
 
-def history_csv(stores: Stores, key: str, start: float | None, end: float | None) -> str:
+def history_csv(stores: AccountHistory, key: str, start: float | None, end: float | None) -> str:
     pts = stores.points(key, start, end, max_points=200_000)
     return _csv(HISTORY_COLUMNS, [[iso(t), _num(b), _num(e), _num(lo), _num(hi)] for t, b, e, lo, hi in pts])
 
 
-def trades_csv(stores: Stores, key: str, start: float | None, end: float | None) -> str:
+def trades_csv(stores: AccountHistory, key: str, start: float | None, end: float | None) -> str:
     trades = stats.closed_trades(stores.deals.deals(key), stores.deals.orders(key), start, end)
     return _csv(TRADE_COLUMNS, [
         [t.position, t.symbol, t.type, f"{t.volume:g}", iso(t.open_time), iso(t.close_time), f"{t.open_price:.6g}",
          f"{t.close_price:.6g}", f"{t.sl:.6g}", f"{t.tp:.6g}", _num(t.commission + t.fee), _num(t.swap),
          _num(t.profit), t.magic, t.comment] for t in trades])
-
-
-def account_stats(stores: Stores, key: str, start: float | None, end: float | None) -> dict[str, Any]:
-    login, server = key.split("@", 1)
-    deals = stores.deals.deals(key)
-    # the points start a day early: the TWR needs the floating P/L just before the range's start
-    points = stores.points(key, None if start is None else start - 86400, end, STATS_POINTS)
-    summary = stats.summary(deals, points, stores.deals.orders(key), start, end)
-    return {"login": int(login), "server": server, "currency": stores.currency(key), **summary}
-
-
-def stats_payload(stores: Stores, keys: list[str], start: float | None, end: float | None) -> dict[str, Any]:
-    accounts = [account_stats(stores, k, start, end) for k in keys]
-    return {"from": iso(start) or None, "to": iso(end) or None, "accounts": accounts,
-            "portfolio": stats.portfolio([(a["currency"], a) for a in accounts])}
 
 
 def _stats_text(payload: dict[str, Any]) -> str:
@@ -224,7 +148,7 @@ def run_history(args: Any) -> int:
         from app.commands.history_refresh import refresh_deals
 
         refresh_deals(args, data_dir, [key] if key else None)
-    stores = Stores(data_dir)
+    stores = AccountHistory(data_dir)
     if key is not None:
         _known(stores, key)
     if cmd == "history":
@@ -232,14 +156,14 @@ def run_history(args: Any) -> int:
     elif cmd == "trades":
         _write(args.csv, trades_csv(stores, key, start, end))
     elif cmd == "stats":
-        payload = stats_payload(stores, [key] if key else stores.accounts(), start, end)
+        payload = stores.stats_payload([key] if key else stores.accounts(), start, end)
         print(json.dumps(payload) if args.json else _stats_text(payload))
     elif cmd == "report":
         from app.commands.report_html import render_report
 
         all_deals = stores.deals.deals(key)
         _write(args.html, render_report(
-            account_stats(stores, key, start, end), [d for d in all_deals if stats.in_range(d["time"], start, end)],
+            stores.stats(key, start, end), [d for d in all_deals if stats.in_range(d["time"], start, end)],
             stores.deals.orders(key, start, end), stats.closed_trades(all_deals, stores.deals.orders(key), start, end),
             start, end, opening_balance=stats.balance_before(all_deals, start) if start is not None else 0.0))
     return 0
