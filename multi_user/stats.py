@@ -267,16 +267,15 @@ def monthly_pl(deals: Iterable[Deal], start: float | None = None, end: float | N
 def daily_returns(deals: Sequence[Deal], start: float | None = None, end: float | None = None) -> list[float]:
     """Each UTC day's closed P/L over the balance just before that day's first P/L deal (a deposit
     earlier that day counts in the base), for every day with closed P/L and a positive base."""
-    first: dict[str, float] = {}
+    base_of: dict[str, float] = {}  # the balance just before each day's first P/L deal, in one pass
+    bal = 0.0
     for d in _sorted(deals):
-        if not is_flow(d) and money(d) and in_range(float(d["time"]), start, end):
-            first.setdefault(_day(float(d["time"])), float(d["time"]))
-    out = []
-    for day, pl in daily_pl(deals, start, end).items():
-        base = balance_before(deals, first[day])
-        if base > EPS:
-            out.append(pl / base)
-    return out
+        t = float(d["time"])
+        if not is_flow(d) and money(d) and in_range(t, start, end):
+            base_of.setdefault(_day(t), bal)
+        if int(d.get("type", -1)) != DEAL_CREDIT:
+            bal += money(d)
+    return [pl / base_of[day] for day, pl in daily_pl(deals, start, end).items() if base_of[day] > EPS]
 
 
 def sharpe(returns: Sequence[float]) -> float | None:
