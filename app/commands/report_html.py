@@ -94,6 +94,9 @@ def render_report(account: dict[str, Any], deals: list[dict[str, Any]], orders: 
     def share(part: list[Any], whole: list[Any]) -> str:
         return f"{len(part)} ({len(part) / len(whole) * 100:.2f} %)" if whole else "0"
 
+    def won(side: list[stats.Trade]) -> str:  # as the terminal: all of that side, and the share won
+        return f"{len(side)} ({sum(t.result > 0 for t in side) / len(side) * 100:.2f} %)" if side else "0"
+
     def streak(sign: int) -> int:
         best = run = 0
         for t in trades:
@@ -111,8 +114,7 @@ def render_report(account: dict[str, Any], deals: list[dict[str, Any]], orders: 
         ("Absolute gain", f"{_m(a.get('absolute_gain_pct'))} %"),
         ("Maximal drawdown (equity)", f"{_m(a.get('max_drawdown'))} ({_m(a.get('max_drawdown_pct'))} %)"),
         ("Total trades", str(len(trades))),
-        ("Short trades (won %)", share([t for t in shorts if t.result > 0], shorts)),
-        ("Long trades (won %)", share([t for t in longs if t.result > 0], longs)),
+        ("Short trades (won %)", won(shorts)), ("Long trades (won %)", won(longs)),
         ("Profit trades (% of total)", share(wins, trades)), ("Loss trades (% of total)", share(losses, trades)),
         ("Largest profit trade", _m(max((t.result for t in wins), default=None))),
         ("Largest loss trade", _m(min((t.result for t in losses), default=None))),
