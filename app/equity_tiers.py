@@ -4,7 +4,8 @@ its last balance, so a drawdown is never smoothed away, and reads that never loa
 Tiers live next to the snapshots in history.sqlite3 (table ``equity_tiers``), one row per account,
 tier and bucket. They are maintained as snapshots are written (the history writer calls ``roll_up`` in
 the same transaction as the insert, so a crash never leaves them apart), built once from the existing
-snapshots when an older file is opened (``migrate``), and pruned by age at start-up (``prune``).
+snapshots of an older file and pruned by age at start-up (``upgrade_and_prune``, from the store's
+compaction, which the app runs off the GUI thread before old snapshots are thinned).
 
 A read (``read_points``) picks the finest tier whose buckets put at most ``max_points`` in the range
 and returns ``(ts, balance, equity, equity_low, equity_high)`` rows: ``ts`` is the time of the bucket's
@@ -49,13 +50,20 @@ ON CONFLICT(account, tier, bucket) DO UPDATE SET
 Row = Sequence[object]  # (account, ts, balance, equity, currency), as the history writer queues them
 
 
+def ensure(conn: sqlite3.Connection) -> None:
+    """Create the tiers table (cheap: the history store's constructor may run on the GUI thread)."""
+    with conn:
+        conn.execute(SCHEMA.strip().rstrip(";"))
+
+
 def migrate(conn: sqlite3.Connection) -> None:
-    """Create the tiers table; on a file without it, build the tiers from the snapshots there are."""
+    """On a file from before the tiers, build them once from the snapshots there are. It reads every
+    snapshot: it runs with the start-up compaction, off the GUI thread, before old snapshots are thinned."""
     version = conn.execute("PRAGMA user_version").fetchone()[0]
     if version >= SCHEMA_VERSION:
         return
+    ensure(conn)
     with conn:
-        conn.execute(SCHEMA.strip().rstrip(";"))
         for tier in TIERS:
             conn.execute(
                 "INSERT OR REPLACE INTO equity_tiers "
@@ -99,9 +107,11 @@ def prune(conn: sqlite3.Connection, now: float | None = None) -> int:
     return removed
 
 
-def prune_file(path: Path, now: float | None = None, timeout: float = 10.0) -> int:
+def upgrade_and_prune(path: Path, now: float | None = None, timeout: float = 10.0) -> int:
+    """The start-up step of the history store: build the tiers of an older file, drop aged fine tiers."""
     conn = sqlite3.connect(path, timeout=timeout)
     try:
+        migrate(conn)
         return prune(conn, now)
     finally:
         conn.close()

@@ -76,7 +76,7 @@ class HistoryStore:
         self._thread: threading.Thread | None = None
         with _connect(path) as conn:
             conn.executescript(SCHEMA)
-        equity_tiers.migrate(conn)  # [E] 2: lows and highs kept per bucket
+        equity_tiers.ensure(conn)  # [E] 2: lows and highs kept per bucket
         conn.close()
 
     def start(self) -> None:
@@ -253,7 +253,7 @@ class HistoryStore:
         """Downsample old snapshots; returns how many rows were removed (0 when the file is held: next start)."""
         now = time.time() if now is None else now
         try:
-            equity_tiers.prune_file(self.path, now, self._busy_timeout)
+            equity_tiers.upgrade_and_prune(self.path, now, self._busy_timeout)
             return self._compact(now)
         except sqlite3.OperationalError as exc:  # another program holds the file: not worth failing a start for
             log.warning("history not compacted this time: %s", exc)

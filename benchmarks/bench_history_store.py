@@ -51,7 +51,7 @@ def tier_rows(day_start: float, eq: list[float], balance: float, tier: int) -> l
 
 
 def build(path: Path, days: int, now: float) -> float:
-    HistoryStore(path)  # the store's own schema, with tiers
+    HistoryStore(path).compact(now)  # the store's own schema, with tiers (an empty file: nothing to thin)
     conn = sqlite3.connect(path)
     conn.execute("PRAGMA journal_mode=WAL")
     conn.execute("PRAGMA synchronous=NORMAL")
