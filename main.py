@@ -59,6 +59,9 @@ def build_parser() -> argparse.ArgumentParser:
     unlink.add_argument("--json", action="store_true")
     rot = asub.add_parser("rotate", help="re-encrypt every stored password to the current key")
     rot.add_argument("--json", action="store_true")
+    from app.commands.history_cmd import add_history_arguments
+
+    add_history_arguments(asub)  # [E] 5: history|trades|stats|report
 
     key = sub.add_parser("key", help="carry the encryption key to another machine: export, import, fingerprint")
     from app.commands.key_cmd import add_key_arguments
@@ -117,6 +120,10 @@ def main(argv: list[str] | None = None) -> int:
     try:
         args.data_dir = resolve_data_dir(args.data_dir)
         setup_logging(args.data_dir, args.log_level, console=args.command is not None)
+        if args.command == "accounts" and args.accounts_command in ("history", "trades", "stats", "report"):
+            from app.commands.history_cmd import run_history
+
+            return run_history(args)
         if args.command == "accounts":
             from app.commands.accounts_cmd import run_accounts
 

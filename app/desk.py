@@ -21,6 +21,7 @@ from PySide6.QtCore import QObject, QTimer, Signal
 
 from app import last_values
 from app.activity import ACTIVITY_FILE, JOB_END_STATES, ActivityLog, entry_for
+from app.deals_sync import DealsSync
 from app.desk_accounts import AccountOps
 from app.desk_health import HealthWatch
 from app.desk_rates import RatesOps
@@ -72,6 +73,7 @@ class Desk(QObject, AccountOps, SweepOps, RatesOps):
         self.store = HistoryStore(history_path(self.data_dir), self.data_dir / STATUS_FILE)
         self.activity = ActivityLog(self.data_dir / ACTIVITY_FILE)
         self.health = HealthWatch(self)
+        self.deals = DealsSync(self.data_dir, io=self.io, emit=self.emit, spawn=self._spawn)  # [E] 1
         self.shared: Lane | None = None
         self.dedicated: dict[str, Lane] = {}
         self._timer = QTimer(self)
@@ -361,6 +363,8 @@ class Desk(QObject, AccountOps, SweepOps, RatesOps):
         self.store.add(key, float(ev.get("ts") or time.time()), float(data.get("balance") or 0.0),
                          float(data.get("equity") or 0.0), str(data.get("currency") or ""))
         self.health.on_snapshot(key, ev)
+        if lane is not None:
+            self.deals.on_snapshot(key, lane)  # [E] 1: fetch its deals now and then while live
         self.emit(ev)
         now = time.monotonic()
         if now - self._last_values_saved > RECORD_EVERY:

@@ -25,6 +25,8 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+from app import equity_tiers
+
 log = logging.getLogger("mt5desk.history")
 
 SCHEMA = """
@@ -74,6 +76,7 @@ class HistoryStore:
         self._thread: threading.Thread | None = None
         with _connect(path) as conn:
             conn.executescript(SCHEMA)
+        equity_tiers.ensure(conn)  # [E] 2: lows and highs kept per bucket
         conn.close()
 
     def start(self) -> None:
@@ -178,6 +181,7 @@ class HistoryStore:
                         conn = _connect(self.path, self._busy_timeout)
                     with conn:
                         conn.executemany("INSERT INTO snapshots VALUES (?,?,?,?,?)", [row for _, row in batch])
+                        equity_tiers.roll_up(conn, [row for _, row in batch])
                     self._committed(batch)
             except Exception as exc:  # sqlite3.Error mostly; anything else must not end the thread either
                 if conn is not None:
@@ -249,6 +253,7 @@ class HistoryStore:
         """Downsample old snapshots; returns how many rows were removed (0 when the file is held: next start)."""
         now = time.time() if now is None else now
         try:
+            equity_tiers.upgrade_and_prune(self.path, now, self._busy_timeout)
             return self._compact(now)
         except sqlite3.OperationalError as exc:  # another program holds the file: not worth failing a start for
             log.warning("history not compacted this time: %s", exc)

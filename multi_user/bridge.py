@@ -219,6 +219,39 @@ class UserMT5Bridge:
             raise self._error("Could not read the positions")
         return [p._asdict() for p in positions]
 
+    def history(self, since: float | None = None, offset: int | None = None) -> dict[str, Any]:
+        """Deals and history orders from ``since`` (UTC) (None: all), times converted to UTC ([E] 1).
+
+        The server's offset is learned from the newest tick; ``offset`` (the last one learned) is used
+        when no tick is fresh enough (a weekend)."""
+        from multi_user.deal_time import deal_to_utc, order_to_utc, utc_to_server
+        from multi_user.servertime import learn_offset
+
+        info = self.mt5.account_info()
+        if info is None:
+            raise self._error("Could not read the account")
+        newest = self._newest_tick(set(), str(info.server))
+        now = time.time()
+        learned = learn_offset(newest / 1000.0, now) if newest else None
+        if offset is not None and (learned is None or abs(newest / 1000.0 - learned - now) > 900):
+            learned = offset  # no fresh tick: fall back on the offset learned before
+        if learned is None:
+            raise TerminalError("Could not read the history: the broker's clock offset is unknown (no fresh "
+                                "tick); try again while the market is open")
+        # a day either side: the server's date range is in its wall time, and ours is a guess at its zone
+        lo = max(0.0, utc_to_server(since, learned) - 86400) if since else 0
+        hi = utc_to_server(now, learned) + 86400
+        deals = self.mt5.history_deals_get(int(lo), int(hi))
+        if deals is None:
+            raise self._error("Could not read the deals")
+        orders = self.mt5.history_orders_get(int(lo), int(hi))
+        if orders is None:
+            raise self._error("Could not read the history orders")
+        return {"login": int(info.login), "server": str(info.server), "currency": str(info.currency),
+                "offset": learned, "fetched_at": now, "since": since,
+                "deals": [deal_to_utc(d._asdict(), learned) for d in deals],
+                "orders": [order_to_utc(o._asdict(), learned) for o in orders]}
+
     def _filling(self, symbol: str) -> int:
         info = self.mt5.symbol_info(symbol)
         mode = getattr(info, "filling_mode", 0) if info is not None else 0

@@ -146,6 +146,12 @@ class Worker:
         self._check_identity()
         return self.bridge.positions()
 
+    def op_history(self, req: dict[str, Any]) -> dict[str, Any]:
+        """Deals and history orders since ``since`` (UTC; absent: all), times in UTC ([E] 1)."""
+        self._check_identity()
+        since, offset = req.get("since"), req.get("offset")
+        return self.bridge.history(float(since) if since else None, int(offset) if offset is not None else None)
+
     def op_close_all(self, req: dict[str, Any]) -> dict[str, Any]:
         self._check_identity()
         # one progress push per position: the client counts any line as a sign of life
