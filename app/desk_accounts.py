@@ -83,6 +83,9 @@ class AccountOps:
             raise BadInput(f"No terminal64.exe in {terminal}", field="terminal")
         key = f"{login_n}@{server_s}"
         snapshot = await self.verify_credentials(login_n, server_s, password)
+        spelled = str((snapshot or {}).get("server") or "")
+        if spelled != server_s and spelled.casefold() == server_s.casefold():
+            server_s, key = spelled, f"{login_n}@{spelled}"  # [W] 7: stored as the terminal spells it
         await self.io(lambda: self._vault.link(login_n, server_s, password, label=label,
                                                investor=True if investor else None,
                                                mode="dedicated" if dedicated else None, terminal_path=terminal))

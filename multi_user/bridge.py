@@ -26,6 +26,9 @@ RES_E_AUTH_FAILED = -6
 RES_E_INTERNAL_FAIL_INIT = -10003
 RES_E_INTERNAL_FAIL_CONNECT = -10004
 RES_E_INTERNAL_FAIL_TIMEOUT = -10005
+# attach() without an account: enough for a logged-in terminal to answer, short enough not to stall a
+# new portable terminal's lane (which attaches with its first login instead)
+ATTACH_PROBE_MS = 2000
 
 
 @dataclass(frozen=True)
@@ -56,6 +59,11 @@ class TickWatch:
         return self.seen_at
 
 
+def same_server(a: str | None, b: str | None) -> bool:
+    """Server names as the terminal compares them: the owner may type another case than the broker's."""
+    return (a or "").strip().casefold() == (b or "").strip().casefold()
+
+
 def _norm(path: str | os.PathLike[str] | None) -> str | None:
     if not path:
         return None
@@ -74,6 +82,7 @@ class UserMT5Bridge:
         # that would be a second, unsupervised copy in the same folder (it outlives the app): there only
         # an explicit connect() — sent by the app once its terminal is up — may attach.
         self.may_launch = may_launch
+        self.terminal_up = False  # supervised: the app said its terminal is up (attach allowed until it is lost)
         self.terminal_path = str(terminal_path) if terminal_path else None
         self.portable = portable
         self.timeout_ms = timeout_ms
@@ -103,20 +112,53 @@ class UserMT5Bridge:
         return TerminalError(f"{context}: {message} (MT5 error {code})", code)
 
     # ---- connection ---------------------------------------------------------------------------
-    def connect(self) -> None:
-        """Attach to the terminal (starting it if needed), without logging in."""
+    def connect(self, login: int | None = None, password: str | None = None, server: str | None = None, *,
+                timeout_ms: int | None = None) -> None:
+        """Attach to the terminal (starting it if allowed). The real initialize() returns only once the
+        terminal is connected to a trade server, so a terminal with no saved account answers it only
+        with an account to log in: ``login``/``password``/``server`` are passed whenever given."""
         if self._initialized:
             return
-        kwargs: dict[str, Any] = {"timeout": self.timeout_ms}
+        if not self.may_launch and not self.terminal_up:
+            raise TerminalError("the terminal is not running; the app is restarting it and logs the account in "
+                                "again when it is up", RES_E_INTERNAL_FAIL_CONNECT)
+        kwargs: dict[str, Any] = {"timeout": timeout_ms or self.timeout_ms}
         if self.terminal_path:
             kwargs["path"] = self.terminal_path
             if self.portable:
                 kwargs["portable"] = True
+        if login is not None:
+            kwargs.update(login=login, password=password, server=server)
         with without_secrets():  # initialize() may start the terminal: it must not inherit the key
             ok = self.mt5.initialize(**kwargs)
         if not ok:
-            raise self._error("Could not connect to MetaTrader 5")
+            if login is None:
+                raise self._error("Could not connect to MetaTrader 5")
+            err = self._error(f"Could not log in to {login} on {server}", login, server)
+            if err.code == RES_E_INTERNAL_FAIL_TIMEOUT:
+                raise TerminalError(f"Could not log in to {login} on {server}: the terminal did not connect to "
+                                    f"the trade server within {kwargs['timeout'] / 1000:.0f} s — check the server "
+                                    "name and the network, then try again", err.code)
+            raise err
         self._initialized = True
+
+    def attach(self) -> bool:
+        """The terminal is up (the app started it, or may start it): attach without logging in. A terminal
+        with no saved account (a new portable folder) does not answer initialize() without one: then
+        False, and the first switch attaches with its account."""
+        self.terminal_up = True
+        try:
+            self.connect(timeout_ms=min(self.timeout_ms, ATTACH_PROBE_MS))
+        except TerminalError as exc:
+            if exc.code == RES_E_INTERNAL_FAIL_TIMEOUT:
+                return False
+            raise
+        return True
+
+    def lost(self) -> None:
+        """The terminal went away: attach afresh next time, and (supervised) only once the app says it is up."""
+        self._initialized = False
+        self.terminal_up = False
 
     def shutdown(self) -> None:
         if self._initialized:
@@ -130,14 +172,19 @@ class UserMT5Bridge:
         if terminal_path and _norm(terminal_path) != _norm(self.terminal_path):
             self.shutdown()
             self.terminal_path = str(terminal_path)
-        if not self._initialized and not self.may_launch:
-            raise TerminalError(f"Could not log in to {login} on {server}: the terminal is not running; the app "
-                                "is restarting it and logs the account in again when it is up",
-                                RES_E_INTERNAL_FAIL_CONNECT)
-        self.connect()
+        if not self._initialized:
+            self.ticks.reset()
+            try:
+                self.connect(login, password, server)  # initialize() logs in: no second login
+            except TerminalError as exc:
+                if exc.code in (RES_E_INTERNAL_FAIL_CONNECT, RES_E_INTERNAL_FAIL_INIT):
+                    self.lost()
+                raise
+            ident = self.verify(login, server)
+            return Identity(ident.login, ident.server, ident.terminal_path, True)
         current = self.current()
         was_connected = self._broker_connected()
-        same = current is not None and current.login == login and current.server == server
+        same = current is not None and current.login == login and same_server(current.server, server)
         if same and was_connected and not check_password:
             return self.verify(login, server)  # already there: no second login
         if not same:
@@ -145,7 +192,7 @@ class UserMT5Bridge:
         if not self.mt5.login(login, password=password, server=server, timeout=self.timeout_ms):
             err = self._error(f"Could not log in to {login} on {server}", login, server)
             if err.code in (RES_E_INTERNAL_FAIL_CONNECT, RES_E_INTERNAL_FAIL_TIMEOUT):
-                self._initialized = False  # the terminal is gone: attach afresh next time
+                self.lost()  # the terminal is gone: attach afresh next time
             if (isinstance(err, AuthorizationError) and current is not None and not was_connected
                     and not self._broker_connected()):
                 # It was cut off from its broker before we asked and still is: the password was never checked.
@@ -175,13 +222,13 @@ class UserMT5Bridge:
         term = self.mt5.terminal_info()
         if term is None:
             raise self._error("Could not read the terminal's information")
-        if int(info.login) != login or str(info.server) != server:
+        if int(info.login) != login or not same_server(str(info.server), server):
             raise IdentityMismatch(f"The terminal shows login {info.login} on {info.server}, not {login} on "
                                    f"{server}: another program switched it", None)
         if self.terminal_path and _norm(term.path) != _norm(self.terminal_path):
             raise IdentityMismatch(f"Connected to the terminal in {term.path}, not the one in "
                                    f"{_norm(self.terminal_path)}", None)
-        return Identity(login, server, term.path, False)
+        return Identity(login, str(info.server), term.path, False)  # the terminal's own spelling
 
     # ---- account data ---------------------------------------------------------------------------
     def snapshot(self) -> dict[str, Any]:

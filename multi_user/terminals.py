@@ -77,6 +77,19 @@ def terminal_command(exe: Path, *, backend: str, portable: bool, exit_with_pid: 
     return [str(exe), "/portable"] if portable else [str(exe)]
 
 
+PIPE_PREFIX = "MT5.Terminal."  # the real terminal's IPC pipe, \\.\pipe\MT5.Terminal.<hash> (from _core)
+
+
+def terminal_pipes(lister: Callable[[str], list[str]] = os.listdir, *, platform: str = sys.platform) -> set[str]:
+    """The real terminals' IPC pipes now open on this machine (empty off Windows)."""
+    if platform != "win32":
+        return set()
+    try:
+        return {name for name in lister("\\\\.\\pipe\\") if name.startswith(PIPE_PREFIX)}
+    except OSError:
+        return set()
+
+
 def provision_portable(base_exe: Path, target: Path,
                        progress: Callable[[int, int], None] | None = None) -> Path:
     """Copy a base install into ``target`` (a portable terminal folder); returns the new exe.

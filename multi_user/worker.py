@@ -20,6 +20,7 @@ from pathlib import Path
 from typing import Any, BinaryIO
 
 from multi_user import worker_protocol as wp
+from multi_user.bridge import same_server
 from multi_user.errors import BadInput, DeskError, IdentityMismatch, TerminalError
 
 log = logging.getLogger("mt5desk.worker")
@@ -105,7 +106,13 @@ class Worker:
         """The client's watchdog: an answer is all it needs."""
 
     def op_connect(self, req: dict[str, Any]) -> dict[str, Any]:
-        self.bridge.connect()
+        """The app's terminal is up (or, unsupervised, may be started): attach. With no account yet and
+        a terminal that has none saved, the first switch attaches instead (initialize() with the login)."""
+        if self._creds is not None:
+            self.bridge.terminal_up = True
+            self.bridge.connect(*self._creds)
+        else:
+            self.bridge.attach()
         self.push_health()
         return dict(self.bridge.health())
 
@@ -185,7 +192,7 @@ class Worker:
         snap = dict(self.bridge.snapshot())
         snap["ts"] = time.time()
         login, _, server = self._creds
-        if snap.get("login") != login or snap.get("server") != server:
+        if snap.get("login") != login or not same_server(snap.get("server"), server):
             self._mismatch = {"login": login, "server": server,
                               "actual_login": snap.get("login"), "actual_server": snap.get("server")}
             self.send({"type": "mismatch", **self._mismatch})
@@ -199,10 +206,12 @@ class Worker:
             self.bridge.shutdown()
         except Exception:
             log.debug("shutdown before reconnect failed", exc_info=True)
-        self.bridge.connect()
         if self._creds is not None:
             login, password, server = self._creds
-            self.bridge.switch(login, password, server)
+            self.bridge.terminal_up = True
+            self.bridge.switch(login, password, server)  # initialize() with the login, as the real one needs
+        else:
+            self.bridge.attach()
         self._reconnect_attempt = 0
         self._lost = False
         self._next_push = 0.0
@@ -238,6 +247,7 @@ class Worker:
     def _schedule_reconnect(self, exc: BaseException) -> None:
         if self.supervised:
             self._lost = True
+            self.bridge.lost()  # attach again only when the app says its restarted terminal is up
             self.send({"type": "health", "initialized": False, "terminal_connected": False,
                        "last_error": {"code": getattr(exc, "code", None), "message": str(exc)},
                        "waiting_for": "terminal restart"})

@@ -92,7 +92,7 @@ def test_a_terminal_started_by_connect_gets_no_encryption_key(mt5: ModuleType, s
     monkeypatch.setenv("SOME_API_TOKEN", "tok-123456")
     exe = control.base_install(sim_world)
     assert control.terminal_pid(exe) is None
-    UserMT5Bridge(mt5, str(exe), timeout_ms=10000).connect()
+    UserMT5Bridge(mt5, str(exe), timeout_ms=10000).attach()  # starts it; no saved account to log in yet
     pid = control.terminal_pid(exe)
     assert pid is not None
     blob = Path(f"/proc/{pid}/environ").read_bytes()
@@ -118,7 +118,7 @@ def test_a_supervised_bridge_never_launches_a_second_terminal(mt5: ModuleType, s
     try:
         assert control.wait_ready(exe, 10.0, proc) is not None
         b = UserMT5Bridge(mt5, str(exe), timeout_ms=5000, may_launch=False)
-        b.connect()  # the app's explicit connect once its terminal is up
+        assert b.attach() is False  # the app's connect once its terminal is up: no saved account yet
         b.switch(a["login"], a["password"], a["server"])
         control.stop_terminal(exe)
         proc.wait(10)
@@ -132,3 +132,39 @@ def test_a_supervised_bridge_never_launches_a_second_terminal(mt5: ModuleType, s
         if proc.poll() is None:
             control.stop_terminal(exe)
             proc.wait(10)
+
+
+def test_a_new_portable_terminal_is_attached_with_its_first_login(mt5: ModuleType, sim_world: Path,
+                                                                   data_dir: Path, demo_accounts: list[dict]) -> None:
+    """[W] 2: a freshly provisioned folder has no saved account, so initialize() needs the login."""
+    from multi_user.terminals import provision_portable
+
+    a = demo_accounts[2]
+    exe = provision_portable(control.base_install(sim_world), data_dir / "terminals" / "new")
+    b = UserMT5Bridge(mt5, str(exe), portable=True, timeout_ms=3000)
+    ident = b.switch(a["login"], a["password"], a["server"])
+    assert ident.login == a["login"] and ident.relogged
+
+
+def test_a_supervised_bridge_attaches_only_once_the_app_says_its_terminal_is_up(mt5: ModuleType,
+                                                                                sim_world: Path) -> None:
+    """[W] 3: a lane's restarted worker connects while the app's terminal is still down: initialize()
+    would launch a second, unsupervised copy; the bridge refuses until the app says the terminal is up."""
+    exe = control.base_install(sim_world)
+    b = UserMT5Bridge(mt5, str(exe), timeout_ms=3000, may_launch=False)
+    with pytest.raises(TerminalError) as caught:
+        b.connect()
+    assert caught.value.code == -10004 and "restarting" in str(caught.value)
+    assert control.terminal_pid(exe) is None
+
+
+def test_a_server_name_in_another_case_logs_in_and_reports_the_terminals_spelling(bridge,
+                                                                                   demo_accounts) -> None:
+    """[W] 7: the owner may type the server in another case; the terminal accepts it and spells it its way."""
+    other = demo_accounts[1]
+    typed = other["server"].lower()
+    assert typed != other["server"]
+    ident = bridge.switch(other["login"], other["password"], typed)
+    assert ident.login == other["login"] and ident.server == other["server"]
+    assert bridge.switch(other["login"], other["password"], typed).relogged is False  # the same account
+    assert bridge.snapshot()["server"] == other["server"]

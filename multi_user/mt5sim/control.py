@@ -140,6 +140,19 @@ def terminal_pid(path: Path) -> int | None:
     return int(info["pid"]) if info else None
 
 
+def registered_pid(path: Path) -> int | None:
+    """Pid of the process that claimed the folder (a terminal may hold it before it listens)."""
+    folder = _folder(path)
+    from multi_user.mt5sim.terminal import world_of
+
+    con = world.connect(world_of(folder))
+    try:
+        row = con.execute("SELECT pid FROM terminals WHERE folder = ?", (str(folder),)).fetchone()
+    finally:
+        con.close()
+    return int(row["pid"]) if row is not None and row["pid"] else None
+
+
 def stop_terminal(path: Path, timeout: float = 5.0) -> bool:
     """Stop the folder's terminal (SIGTERM, then SIGKILL). Returns whether one was running."""
     folder = _folder(path)
@@ -213,6 +226,7 @@ add_auth_failure = faults.add_auth_failure
 add_slow_login = faults.add_slow_login
 add_disconnect = faults.add_disconnect
 add_shock = faults.add_shock
+add_slow_start = faults.add_slow_start
 clear_faults = faults.clear
 active_faults = faults.active
 

@@ -1,10 +1,12 @@
 """Injected faults, kept in the world DB so every terminal process sees them.
 
 kinds: ``auth`` (a login, a server or every account refuses logins), ``slow_login`` (logins take
-``value`` seconds), ``hang`` (a terminal stops answering until ``until``: its clients get IPC
-timeouts), ``disconnect`` (a server, or all, drops its terminals: ``connected`` false, prices
-frozen, trading refused), ``algo_off`` (a terminal's Algo Trading button is off), ``shock`` (a
-symbol's price is multiplied by ``value`` from ``since``).
+``value`` seconds), ``hang`` (a terminal stops answering until ``until``: its clients' calls block,
+as on the real synchronous pipe), ``disconnect`` (a server, or all, drops its terminals:
+``connected`` false, prices frozen, trading refused), ``slow_start`` (a terminal takes ``value``
+seconds from its start until it listens, so a client that comes sooner finds no endpoint),
+``algo_off`` (a terminal's Algo Trading button is off), ``shock`` (a symbol's price is multiplied
+by ``value`` from ``since``).
 A crash is not stored: the terminal process is simply killed.
 """
 
@@ -34,6 +36,10 @@ def add_auth_failure(world_dir: Path, login: int | None = None, server: str | No
 
 def add_slow_login(world_dir: Path, seconds: float) -> None:
     _add(world_dir, "slow_login", value=float(seconds))
+
+
+def add_slow_start(world_dir: Path, seconds: float) -> None:
+    _add(world_dir, "slow_start", value=float(seconds))
 
 
 def add_ipc_timeout(world_dir: Path, terminal_folder: Path, seconds: float) -> None:
@@ -110,6 +116,9 @@ class FaultView:
 
     def slow_login(self) -> float:
         return max((r["value"] for r in self._of("slow_login")), default=0.0)
+
+    def slow_start(self) -> float:
+        return max((r["value"] for r in self._of("slow_start")), default=0.0)
 
     def hanging(self, folder: Path) -> bool:
         now = time.time()

@@ -93,7 +93,11 @@ class Terminal:
             server = self.server if login == self.login else None
         acc = None
         if server is not None:
-            acc = self.db.execute("SELECT * FROM accounts WHERE login = ? AND server = ?", (login, server)).fetchone()
+            # the terminal accepts a server name in any case and reports its own spelling afterwards
+            acc = self.db.execute("SELECT * FROM accounts WHERE login = ? AND server = ? COLLATE NOCASE",
+                                  (login, server)).fetchone()
+        if acc is not None:
+            server = acc["server"]
         if acc is None or self.faults.auth_blocked(login, server) or self.faults.disconnected(server):
             return False, e.AUTH_FAILED
         if password is None:  # the saved password of the account the terminal is logged into
