@@ -141,6 +141,15 @@ class UserMT5Bridge:
                                     "name and the network, then try again", err.code)
             raise err
         self._initialized = True
+        if not self.terminal_path:
+            self._pin_path()
+
+    def _pin_path(self) -> None:
+        """Without a path, initialize() picks the installed terminal whose data was used last, which can
+        change between runs: the one found first is pinned and passed from now on."""
+        term = self.mt5.terminal_info()
+        if term is not None and getattr(term, "path", None):
+            self.terminal_path = os.path.join(str(term.path), "terminal64.exe")
 
     def attach(self) -> bool:
         """The terminal is up (the app started it, or may start it): attach without logging in. A terminal

@@ -168,3 +168,34 @@ def test_a_server_name_in_another_case_logs_in_and_reports_the_terminals_spellin
     assert ident.login == other["login"] and ident.server == other["server"]
     assert bridge.switch(other["login"], other["password"], typed).relogged is False  # the same account
     assert bridge.snapshot()["server"] == other["server"]
+
+
+LOG_IN_THERE = """
+import sys, multi_user.mt5sim as mt5
+ok = mt5.initialize(sys.argv[1], login=int(sys.argv[2]), password=sys.stdin.readline().strip(), server=sys.argv[3],
+                    timeout=20000)
+print(ok, mt5.last_error())
+"""
+
+
+def test_the_shared_lane_without_a_path_keeps_the_terminal_it_found_first(mt5: ModuleType, sim_world: Path,
+                                                                           demo_accounts: list[dict]) -> None:
+    """[W] 8: initialize() without a path picks the install whose data was used last; another install
+    used in between must not take the lane over: the first one found is pinned."""
+    import shutil
+
+    from fixtures_sim import run_client
+
+    a, b = demo_accounts[0], demo_accounts[1]
+    base = control.base_install(sim_world)
+    other = sim_world / "Other MT5"
+    shutil.copytree(base.parent, other, ignore=shutil.ignore_patterns(".mt5sim"))
+    bridge = UserMT5Bridge(mt5, timeout_ms=10000)
+    first = bridge.switch(a["login"], a["password"], a["server"])
+    assert Path(first.terminal_path) == base.parent
+    out = run_client(LOG_IN_THERE, str(other / "terminal64.exe"), str(b["login"]), b["server"],
+                     stdin=b["password"] + "\n")
+    assert out.stdout.startswith("True"), out.stdout + out.stderr  # the other install's data is now newer
+    bridge.shutdown()
+    again = bridge.switch(a["login"], a["password"], a["server"])
+    assert Path(again.terminal_path) == base.parent

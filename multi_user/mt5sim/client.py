@@ -86,12 +86,25 @@ def _install_folder(path: str | None) -> tuple[Path | None, tuple[int, str]]:
             control.ensure_world(w)
         except Exception:
             return None, e.TERMINAL_NOT_FOUND
-        return control.base_install(w).parent, e.SUCCESS
+        return _last_used_install(w) or control.base_install(w).parent, e.SUCCESS
     p = Path(path).expanduser()
     exe = p / world.EXE_NAME if p.is_dir() else p
     if not exe.is_file() or not (exe.parent / world.MARKER).is_file():
         return None, e.process_create_failed(str(path))
     return exe.parent.resolve(), e.SUCCESS
+
+
+def _last_used_install(world_dir: Path) -> Path | None:
+    """As the real package does without a path: among the installed (non-portable) terminals, the one
+    whose data folder was used last — which may change between two runs."""
+    found = []
+    for origin in (world_dir / "AppData" / "Terminal").glob("*/origin.txt"):
+        ini = origin.parent / "config" / "terminal.ini"
+        with contextlib.suppress(OSError):
+            folder = Path(origin.read_text(encoding="utf-8").strip())
+            if (folder / world.EXE_NAME).is_file():
+                found.append((ini.stat().st_mtime_ns, folder))
+    return max(found)[1] if found else None
 
 
 def connect(path: str | None, timeout_ms: int, portable: bool) -> bool:

@@ -110,7 +110,18 @@ class Terminal:
             self.login, self.server, self.investor = login, server, investor
             self.db.execute("UPDATE terminals SET login = ?, server = ?, investor = ? WHERE folder = ?",
                             (login, server, int(investor), str(self.folder)))
+        self._mark_used()
         return True, OK
+
+    def _mark_used(self) -> None:
+        """A non-portable terminal's data folder, as the real one keeps it: initialize() without a path
+        picks the install whose data was used last (origin.txt names the install)."""
+        if self.portable:
+            return
+        data = self._appdata()
+        (data / "config").mkdir(parents=True, exist_ok=True)
+        (data / "origin.txt").write_text(str(self.folder), encoding="utf-8")
+        (data / "config" / "terminal.ini").write_text(f"[Common]\nLogin={self.login}\n", encoding="utf-8")
 
     def version(self) -> Answer:
         return (500, BUILD, BUILD_DATE), OK
