@@ -10,8 +10,8 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from multi_user.errors import BadInput, TerminalError
-from multi_user.paths import sim_world_dir
-from multi_user.terminals import dedicated_folder, provision_portable, terminal_exe
+from multi_user.paths import sim_world_dir, terminals_dir
+from multi_user.terminals import dedicated_folder, is_portable_install, provision_portable, same_folder, terminal_exe
 from multi_user.validation import check_password, parse_login, parse_server
 
 if TYPE_CHECKING:
@@ -82,6 +82,7 @@ class AccountOps:
         if terminal and not terminal_exe(terminal).exists():
             raise BadInput(f"No terminal64.exe in {terminal}", field="terminal")
         key = f"{login_n}@{server_s}"
+        self._check_folder_free(terminal, key)
         snapshot = await self.verify_credentials(login_n, server_s, password)
         spelled = str((snapshot or {}).get("server") or "")
         if spelled != server_s and spelled.casefold() == server_s.casefold():
@@ -128,6 +129,7 @@ class AccountOps:
         if terminal is not None:
             if terminal and not terminal_exe(terminal).exists():
                 raise BadInput(f"No terminal64.exe in {terminal}", field="terminal")
+            self._check_folder_free(terminal, key)
             fields["terminal_path"] = terminal or None
         if fields:
             await self.io(lambda: self._vault.update(login, server, **fields))
@@ -182,7 +184,17 @@ class AccountOps:
             self.emit({"event": "error", "account": key, "code": exc.code, "message": str(exc)})
             self.emit({"event": "account_state", "account": key, "state": "offline", "message": str(exc)})
             return
-        lane = self._make_lane(f"dedicated {key}", exe, portable=True)
+        user = self._folder_user(exe, key, stored=False)  # the first started keeps the folder
+        if user is not None:
+            message = _folder_taken(exe, user)
+            self.emit({"event": "error", "account": key, "code": None, "message": message})
+            self.emit({"event": "account_state", "account": key, "state": "offline", "message": message})
+            return
+        # /portable only where the data lives in the folder: a folder the app made, or a portable install.
+        # A standard install started so would come up with empty data (no saved accounts, no EAs).
+        ours = terminals_dir(self.data_dir).resolve() in exe.resolve().parents
+        portable = not a.get("terminal") or ours or await self.io(is_portable_install, exe.parent)
+        lane = self._make_lane(f"dedicated {key}", exe, portable=portable)
         lane.set_accounts([self._lane_account(a)])
         self.dedicated[key] = lane
         await lane.start()
@@ -209,6 +221,23 @@ class AccountOps:
 
         return await self.io(provision_portable, base_exe, target, progress)
 
+    def _folder_user(self: Desk, terminal: str | Path, key: str, *, stored: bool = True) -> str | None:
+        """Who else runs a terminal from this folder (two copies cannot run from one folder); with
+        ``stored``, also the accounts whose dedicated terminal is set to it but not started."""
+        shared = self.shared.config.terminal if self.shared is not None else None
+        if same_folder(terminal, shared or self.settings.get("shared_terminal")):
+            return "the shared terminal"
+        for other, lane in self.dedicated.items():
+            if other != key and same_folder(terminal, lane.config.terminal):
+                return other
+        return next((a["key"] for a in self._accounts if stored and a["key"] != key and a.get("mode") == "dedicated"
+                     and same_folder(terminal, a.get("terminal"))), None)
+
+    def _check_folder_free(self: Desk, terminal: str | None, key: str) -> None:
+        user = self._folder_user(terminal, key) if terminal else None
+        if user is not None:
+            raise BadInput(_folder_taken(terminal_exe(terminal), user), field="terminal")
+
     @staticmethod
     def _split(key: str) -> tuple[int, str]:
         login, _, server = key.partition("@")
@@ -220,3 +249,8 @@ class AccountOps:
 def _log_failure(task: asyncio.Task[Any]) -> None:
     if not task.cancelled() and task.exception() is not None:
         log.warning("account operation failed: %s", task.exception())
+
+
+def _folder_taken(exe: Path, user: str) -> str:
+    return (f"The terminal folder {exe.parent} is already used by {user}: two terminals cannot run from one "
+            "folder. Choose another folder, or leave it empty to get a copy of the base install.")

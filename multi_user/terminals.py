@@ -90,6 +90,34 @@ def terminal_pipes(lister: Callable[[str], list[str]] = os.listdir, *, platform:
         return set()
 
 
+# Not copied from the base install into a dedicated folder: the base's saved passwords, its chart
+# profiles (EAs on charts would start trading on the dedicated account) and its price history.
+_NOT_PROGRAM_DIRS = frozenset({"bases", "profiles", "logs", "tester", ".mt5sim"})
+_NOT_PROGRAM_FILES = frozenset({("config", "accounts.dat")})
+
+
+def _is_program_file(rel: Path) -> bool:
+    parts = tuple(p.lower() for p in rel.parts)
+    return not (parts[0] in _NOT_PROGRAM_DIRS or parts in _NOT_PROGRAM_FILES or parts[-1].endswith(".partial"))
+
+
+def same_folder(a: str | os.PathLike[str] | None, b: str | os.PathLike[str] | None) -> bool:
+    """Two terminal paths (folders or their terminal64.exe) name the same install folder."""
+    if not a or not b:
+        return False
+
+    def norm(p: str | os.PathLike[str]) -> str:
+        return os.path.normcase(os.path.realpath(terminal_exe(p).parent))
+    return norm(a) == norm(b)
+
+
+def is_portable_install(folder: Path) -> bool:
+    """An install that keeps its data inside itself (run with /portable before): it has an MQL5 folder
+    there, or the portable.txt the package looks for. A standard install keeps it in AppData, and
+    starting it with /portable would give it an empty data folder (no saved accounts, no EAs)."""
+    return (folder / "MQL5").is_dir() or (folder / "portable.txt").is_file()
+
+
 def provision_portable(base_exe: Path, target: Path,
                        progress: Callable[[int, int], None] | None = None) -> Path:
     """Copy a base install into ``target`` (a portable terminal folder); returns the new exe.
@@ -107,7 +135,7 @@ def provision_portable(base_exe: Path, target: Path,
     if not base_exe.is_file():
         raise TerminalError(f"No MetaTrader 5 install at {base_dir}: point Settings → base install "
                             "to a folder that holds terminal64.exe", -10003)
-    files = [p for p in base_dir.rglob("*") if p.is_file() and ".mt5sim" not in p.parts]
+    files = [p for p in base_dir.rglob("*") if p.is_file() and _is_program_file(p.relative_to(base_dir))]
     if target.exists():
         return _repair(base_dir, files, target, new_exe, progress)
     total = sum(p.stat().st_size for p in files) or 1

@@ -125,3 +125,37 @@ def test_a_broker_disconnect_reaches_the_lane_with_every_snapshot(qloop, data_di
         await rec.wait_for(state_of(keys[0], "live"), after=mark)
 
     on_desk(qloop, data_dir, body)
+
+
+def test_a_chosen_standard_install_is_not_made_portable_and_one_folder_serves_one_lane(
+        qloop, data_dir: Path, sim_world: Path, demo_accounts: list[dict]) -> None:
+    """[W] 9: a user-chosen standard install is not started with /portable (its data would come up
+    empty), an app-made folder is; a second account may not take a folder a lane already uses."""
+    import shutil
+
+    from multi_user.errors import BadInput
+    from multi_user.mt5sim import control
+    from multi_user.vault import Vault
+
+    a, b, c = demo_accounts[0], demo_accounts[1], demo_accounts[2]
+    chosen = data_dir / "My MT5"
+    shutil.copytree(control.base_install(sim_world).parent, chosen, ignore=shutil.ignore_patterns(".mt5sim"))
+    keys = link_accounts(data_dir, [a, b], dedicated={key_of(a), key_of(b)})
+    vault = Vault.open(data_dir)
+    try:
+        vault.update(a["login"], a["server"], terminal_path=str(chosen))
+    finally:
+        vault.close()
+
+    async def body(desk: Desk, rec: Recorder) -> None:
+        await rec.wait_for(snapshot_of(keys[0]), timeout=60)
+        assert desk.dedicated[keys[0]].config.portable is False
+        assert desk.dedicated[keys[1]].config.portable is True  # the copy the app made
+        assert not (chosen / "MQL5").exists()  # nothing started it with /portable
+        with pytest.raises(BadInput, match="already used by"):
+            await desk.link_account(str(c["login"]), c["server"], c["password"], dedicated=True,
+                                    terminal=str(chosen))
+        with pytest.raises(BadInput, match="the shared terminal"):
+            await desk.update_account(keys[1], terminal=str(control.base_install(sim_world).parent))
+
+    on_desk(qloop, data_dir, body)

@@ -45,3 +45,30 @@ def test_a_folder_missing_its_exe_is_repaired_without_losing_the_traders_files(t
     assert (target / "MQL5" / "Experts" / "Sample.ex5").read_bytes() == b"edited by the trader"
     assert (target / "profiles" / "mine.chr").read_text() == "chart"
     assert not list(target.rglob("*.partial"))
+
+
+def test_provisioning_copies_program_files_only(tmp_path: Path) -> None:
+    """[W] 9: not the base's saved passwords, its chart profiles (EAs on charts) nor its price history."""
+    base_exe = make_base(tmp_path)
+    base = base_exe.parent
+    for rel in ("config/accounts.dat", "Config/common.ini", "Profiles/Charts/Default/chart01.chr",
+                "bases/SimBroker-Demo/history/EURUSD/2025.hcc", "logs/20251125.log"):
+        (base / rel).parent.mkdir(parents=True, exist_ok=True)
+        (base / rel).write_bytes(b"x")
+    target = tmp_path / "terminals" / "111-S1"
+    exe = provision_portable(base_exe, target)
+    assert exe.is_file() and (target / "MQL5" / "Experts" / "Sample.ex5").is_file()
+    assert (target / "Config" / "common.ini").is_file()
+    for rel in ("config/accounts.dat", "Profiles", "bases", "logs"):
+        assert not (target / rel).exists(), rel
+
+
+def test_a_portable_install_is_told_from_a_standard_one(tmp_path: Path) -> None:
+    from multi_user.terminals import is_portable_install
+
+    base = make_base(tmp_path).parent
+    assert is_portable_install(base)  # its data (MQL5) lives inside it
+    standard = tmp_path / "Program Files" / "MetaTrader 5"
+    standard.mkdir(parents=True)
+    (standard / "terminal64.exe").write_bytes(b"exe")
+    assert not is_portable_install(standard)

@@ -139,6 +139,9 @@ def main(argv: list[str] | None = None) -> int:
         # like terminal64.exe: a second copy started from a folder whose terminal runs hands over and exits
         print(f"a terminal already runs from {folder}", file=sys.stderr)
         return 3
+    if args.portable:  # like terminal64.exe /portable: its data folder is made inside the install
+        for sub in ("MQL5", "config"):
+            (folder / sub).mkdir(exist_ok=True)
     delay = faults.FaultView(world_dir).slow_start()
     if delay:
         time.sleep(delay)  # starting up: a client that comes now finds no endpoint yet (the real race)
