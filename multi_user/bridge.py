@@ -23,6 +23,13 @@ from multi_user.child_command import without_secrets
 from multi_user.errors import AuthorizationError, BrokerUnreachable, IdentityMismatch, TerminalError
 
 RES_E_AUTH_FAILED = -6
+RES_E_AUTO_TRADING_DISABLED = -8  # "Auto-Trading using Python API disabled in Terminal"
+TRADE_RETCODE_CLIENT_DISABLES_AT = 10027
+API_OFF = ("the terminal shuts out the Python API: in MetaTrader 5, Tools → Options → Expert Advisors, untick "
+           "\"Disable algorithmic trading via external Python API\"")
+ALGO_OFF = ("Algo Trading is off in the terminal, so it refuses orders from MT5 Desk (10027): press the "
+            "Algo Trading button in its toolbar; to keep it on after an account switch, untick Tools → Options → "
+            "Expert Advisors → \"Disable algorithmic trading when the account has been changed\"")
 RES_E_INTERNAL_FAIL_INIT = -10003
 RES_E_INTERNAL_FAIL_CONNECT = -10004
 RES_E_INTERNAL_FAIL_TIMEOUT = -10005
@@ -100,6 +107,8 @@ class UserMT5Bridge:
             who = f"login {login} on {server}" if login is not None else "the account"
             return AuthorizationError(f"Authorization failed: the broker rejected {who} — check the password "
                                       f"and the server name ({message})", code)
+        if code == RES_E_AUTO_TRADING_DISABLED:
+            return TerminalError(f"{context}: {API_OFF}", code)
         where = f" ({self.terminal_path})" if self.terminal_path else ""
         if code == RES_E_INTERNAL_FAIL_INIT:
             return TerminalError(f"{context}: the MetaTrader 5 terminal{where} could not be found or started "
@@ -238,6 +247,18 @@ class UserMT5Bridge:
             raise IdentityMismatch(f"Connected to the terminal in {term.path}, not the one in "
                                    f"{_norm(self.terminal_path)}", None)
         return Identity(login, str(info.server), term.path, False)  # the terminal's own spelling
+
+    def trading_blocked(self) -> str | None:
+        """Why the terminal would refuse orders from the API, in words the owner can act on (else None)."""
+        term = self.mt5.terminal_info()
+        if term is None:
+            err = self._error("Could not read the terminal's information")
+            return str(err) if err.code == RES_E_AUTO_TRADING_DISABLED else None
+        if getattr(term, "tradeapi_disabled", False):
+            return API_OFF[0].upper() + API_OFF[1:]
+        if not getattr(term, "trade_allowed", True):
+            return ALGO_OFF
+        return None
 
     # ---- account data ---------------------------------------------------------------------------
     def snapshot(self) -> dict[str, Any]:

@@ -20,11 +20,12 @@ from pathlib import Path
 from typing import Any, BinaryIO
 
 from multi_user import worker_protocol as wp
-from multi_user.bridge import same_server
+from multi_user.bridge import TRADE_RETCODE_CLIENT_DISABLES_AT, same_server
 from multi_user.errors import BadInput, DeskError, IdentityMismatch, TerminalError
 
 log = logging.getLogger("mt5desk.worker")
 
+POSITION_REASON_EXPERT = 3
 RECONNECT_DELAYS = (0.5, 1.0, 2.0, 4.0, 8.0, 15.0)  # bounded backoff on IPC errors
 
 
@@ -45,6 +46,7 @@ class Worker:
         self.requests: queue.Queue[bytes | None] = queue.Queue()
         self._creds: tuple[int, str, str] | None = None  # memory only, to log in again after a terminal restart
         self._mismatch: dict[str, Any] | None = None
+        self._warned_eas: set[int] = set()  # accounts already told their EAs stop when the shared terminal switches
         self._next_push = 0.0
         self._reconnect_attempt = 0
         self._next_reconnect = 0.0
@@ -130,6 +132,7 @@ class Worker:
             self.push_health()
             raise
         self._creds = (login, password, server)
+        self._warn_trading()  # after every switch: an account change may have turned Algo Trading off
         self.streaming = bool(req.get("stream", True))
         self._reconnect_attempt = 0
         self._next_push = 0.0  # first snapshot of the new account goes out at once
@@ -155,6 +158,7 @@ class Worker:
 
     def op_close_all(self, req: dict[str, Any]) -> dict[str, Any]:
         self._check_identity()
+        self._check_trading()
         # one progress push per position: the client counts any line as a sign of life
         result = self.bridge.close_all_positions(on_each=lambda done, total: self.send(
             {"type": "progress", "op": "close_all", "done": done, "total": total}))
@@ -163,6 +167,7 @@ class Worker:
 
     def op_order_send(self, req: dict[str, Any]) -> dict[str, Any]:
         self._check_identity()
+        self._check_trading()
         result = self.bridge.order_send(dict(req.get("request") or {}))
         self._next_push = 0.0
         return result
@@ -186,6 +191,32 @@ class Worker:
             raise BadInput("no account is logged in on this lane")
         self.bridge.verify(self._creds[0], self._creds[2])
 
+    def _check_trading(self) -> None:
+        """Before every trading job: refuse in plain words rather than collect one 10027 per position."""
+        why = self.bridge.trading_blocked()
+        if why:
+            raise TerminalError(f"refusing to trade: {why}", TRADE_RETCODE_CLIENT_DISABLES_AT)
+
+    def _warn_trading(self) -> None:
+        try:
+            why = self.bridge.trading_blocked()
+        except DeskError:
+            return
+        if why:
+            self.send({"type": "error", "code": TRADE_RETCODE_CLIENT_DISABLES_AT, "message": why})
+        if self.lane == "shared" and self._creds is not None and self._creds[0] not in self._warned_eas:
+            try:
+                by_ea = [p for p in self.bridge.positions()
+                         if p.get("magic") or p.get("reason") == POSITION_REASON_EXPERT]
+            except DeskError:
+                return
+            if by_ea:
+                self._warned_eas.add(self._creds[0])
+                self.send({"type": "error", "code": None, "message": (
+                    f"{self._creds[0]} has {len(by_ea)} position(s) opened by an Expert Advisor. On the shared "
+                    "terminal its EAs restart at every switch and run only while it is the account shown: give "
+                    "it its own terminal (Dedicated) if they must run all the time")})
+
     def _snapshot(self) -> dict[str, Any]:
         if self._creds is None:
             raise BadInput("no account is logged in on this lane")
@@ -199,6 +230,7 @@ class Worker:
             self.streaming = False
             self.push_health()
             raise IdentityMismatch(f"the terminal switched to login {snap.get('login')} on {snap.get('server')}")
+        snap["server"] = server  # the lane's key spells it as the account was linked
         return snap
 
     def _reconnect(self) -> None:

@@ -199,3 +199,60 @@ def test_the_shared_lane_without_a_path_keeps_the_terminal_it_found_first(mt5: M
     bridge.shutdown()
     again = bridge.switch(a["login"], a["password"], a["server"])
     assert Path(again.terminal_path) == base.parent
+
+
+def test_algo_trading_turned_off_by_an_account_change_is_told_in_plain_words(bridge, demo_accounts,
+                                                                            sim_world: Path) -> None:
+    """[W] 5: with "Disable algorithmic trading when the account has been changed", a switch turns Algo
+    Trading off and order_send gets 10027; the worker refuses close-all saying what to change."""
+    import io
+    import json
+
+    from multi_user import worker_protocol as wp
+    from multi_user.worker import Worker
+
+    other = demo_accounts[1]
+    control.add_algo_off_on_login(sim_world, control.base_install(sim_world))
+    assert bridge.trading_blocked() is None
+    out = io.BytesIO()
+    worker = Worker(bridge, out, lane="shared")
+    worker.handle(wp.encode({"id": 1, "op": "switch", "login": other["login"], "password": other["password"],
+                             "server": other["server"]}))
+    worker.handle(wp.encode({"id": 2, "op": "close_all"}))
+    lines = [json.loads(x) for x in out.getvalue().splitlines()]
+    assert any(m.get("type") == "error" and "Algo Trading" in m["message"] for m in lines)  # said after the switch
+    refused = next(m for m in lines if m.get("id") == 2)
+    assert refused["ok"] is False and refused["error"]["code"] == 10027
+    assert "Algo Trading button" in refused["error"]["message"]
+
+
+def test_the_python_api_shut_out_by_the_terminal_is_told_in_plain_words(bridge, sim_world: Path) -> None:
+    """[W] 5: with "Disable algorithmic trading via external Python API" every call fails with -8."""
+    control.add_api_off(sim_world, control.base_install(sim_world))
+    assert bridge.mt5.terminal_info().tradeapi_disabled is True
+    with pytest.raises(TerminalError) as caught:
+        bridge.snapshot()
+    assert caught.value.code == -8 and "external Python API" in str(caught.value)
+    assert "external Python API" in (bridge.trading_blocked() or "")
+
+
+def test_an_account_with_ea_positions_on_the_shared_terminal_gets_a_warning(bridge, demo_accounts) -> None:
+    """[W] 5: its EAs restart at every switch and run only while it is shown."""
+    import io
+    import json
+
+    from multi_user import worker_protocol as wp
+    from multi_user.worker import Worker
+
+    a = demo_accounts[0]
+    mt5 = bridge.mt5
+    tick = mt5.symbol_info_tick("EURUSD")
+    sent = bridge.order_send({"action": mt5.TRADE_ACTION_DEAL, "symbol": "EURUSD", "volume": 0.01,
+                              "type": mt5.ORDER_TYPE_BUY, "price": tick.ask, "deviation": 50, "magic": 4242,
+                              "type_filling": bridge._filling("EURUSD")})
+    assert sent["retcode"] == mt5.TRADE_RETCODE_DONE, sent
+    out = io.BytesIO()
+    Worker(bridge, out, lane="shared").handle(wp.encode({"id": 1, "op": "switch", "login": a["login"],
+                                                          "password": a["password"], "server": a["server"]}))
+    lines = [json.loads(x) for x in out.getvalue().splitlines()]
+    assert any(m.get("type") == "error" and "Expert Advisor" in m["message"] for m in lines)

@@ -42,6 +42,12 @@ class FakeBridge:
     def lost(self) -> None:
         self.calls.append("lost")
 
+    def trading_blocked(self) -> str | None:
+        return None
+
+    def positions(self) -> list[dict]:
+        return []
+
     def shutdown(self) -> None:
         self.calls.append("shutdown")
 

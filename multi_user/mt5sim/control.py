@@ -236,6 +236,16 @@ def add_algo_off(world_dir: Path, terminal: Path) -> None:
     faults.add_algo_off(world_dir, _folder(terminal))
 
 
+def add_algo_off_on_login(world_dir: Path, terminal: Path) -> None:
+    """The terminal's option "Disable algorithmic trading when the account has been changed" is on."""
+    faults.add_algo_off_on_login(world_dir, _folder(terminal))
+
+
+def add_api_off(world_dir: Path, terminal: Path) -> None:
+    """The terminal's option "Disable algorithmic trading via external Python API" is on."""
+    faults.add_api_off(world_dir, _folder(terminal))
+
+
 def add_ipc_timeout(world_dir: Path, terminal: Path, seconds: float = 90.0) -> None:
     """The terminal of ``terminal`` (folder or exe) stops answering for ``seconds``."""
     faults.add_ipc_timeout(world_dir, _folder(terminal), seconds)

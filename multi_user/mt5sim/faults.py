@@ -5,7 +5,10 @@ kinds: ``auth`` (a login, a server or every account refuses logins), ``slow_logi
 as on the real synchronous pipe), ``disconnect`` (a server, or all, drops its terminals:
 ``connected`` false, prices frozen, trading refused), ``slow_start`` (a terminal takes ``value``
 seconds from its start until it listens, so a client that comes sooner finds no endpoint),
-``algo_off`` (a terminal's Algo Trading button is off), ``shock`` (a symbol's price is multiplied
+``algo_off`` (a terminal's Algo Trading button is off), ``algo_off_on_login`` (the terminal's option
+"Disable algorithmic trading when the account has been changed": a login to another account turns
+Algo Trading off), ``api_off`` (its option "Disable algorithmic trading via external Python API":
+every call but terminal_info and version fails with -8), ``shock`` (a symbol's price is multiplied
 by ``value`` from ``since``).
 A crash is not stored: the terminal process is simply killed.
 """
@@ -49,6 +52,14 @@ def add_ipc_timeout(world_dir: Path, terminal_folder: Path, seconds: float) -> N
 def add_algo_off(world_dir: Path, terminal_folder: Path) -> None:
     """The terminal's Algo Trading button is off: no trading through the API."""
     _add(world_dir, "algo_off", terminal=str(terminal_folder))
+
+
+def add_algo_off_on_login(world_dir: Path, terminal_folder: Path) -> None:
+    _add(world_dir, "algo_off_on_login", terminal=str(terminal_folder))
+
+
+def add_api_off(world_dir: Path, terminal_folder: Path) -> None:
+    _add(world_dir, "api_off", terminal=str(terminal_folder))
 
 
 def add_disconnect(world_dir: Path, server: str | None = None) -> None:
@@ -126,6 +137,12 @@ class FaultView:
 
     def algo_off(self, folder: Path) -> bool:
         return any(r["terminal"] == str(folder) for r in self._of("algo_off"))
+
+    def algo_off_on_login(self, folder: Path) -> bool:
+        return any(r["terminal"] == str(folder) for r in self._of("algo_off_on_login"))
+
+    def api_off(self, folder: Path) -> bool:
+        return any(r["terminal"] == str(folder) for r in self._of("api_off"))
 
     def shocks(self) -> list[Shock]:
         return [(r["symbol"], r["since"], r["value"]) for r in self._of("shock")]

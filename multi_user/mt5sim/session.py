@@ -106,6 +106,9 @@ class Terminal:
             investor = {acc["password"]: False, acc["investor_password"]: True}.get(password)
         if investor is None:
             return False, e.AUTH_FAILED
+        changed = (login, server) != (self.login, self.server)
+        if changed and self.login is not None and self.faults.algo_off_on_login(self.folder):
+            faults.add_algo_off(self.world_dir, self.folder)  # the terminal's option: off after a change
         with self._lock:
             self.login, self.server, self.investor = login, server, investor
             self.db.execute("UPDATE terminals SET login = ?, server = ?, investor = ? WHERE folder = ?",
@@ -133,7 +136,7 @@ class Terminal:
             "community_account": False, "community_connection": False, "dlls_allowed": False,
             "email_enabled": False, "ftp_enabled": False, "notifications_enabled": False, "mqid": False,
             "connected": self.connected(), "trade_allowed": not self.faults.algo_off(self.folder),
-            "tradeapi_disabled": False, "build": BUILD,
+            "tradeapi_disabled": self.faults.api_off(self.folder), "build": BUILD,
             "maxbars": market_data.MAX_BARS, "codepage": 0, "ping_last": 23_000 if self.connected() else 0,
             "retransmission": 0.0, "company": acc["company"] if acc else "MetaQuotes Ltd.",
             "name": "MetaTrader 5", "language": "English", "path": str(self.folder), "data_path": str(data),

@@ -68,6 +68,8 @@ class _Handler(socketserver.BaseRequestHandler):
                 name = CALLS.get(req.get("f"))
                 if name is None:
                     result, err = None, e.UNSUPPORTED
+                elif name not in ("terminal_info", "version") and term.faults.api_off(term.folder):
+                    result, err = None, e.AUTO_TRADING_DISABLED  # the option that shuts the Python API out
                 else:
                     try:
                         result, err = getattr(term, name)(**req.get("k", {}))
