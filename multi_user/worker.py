@@ -46,7 +46,7 @@ class Worker:
         self.requests: queue.Queue[bytes | None] = queue.Queue()
         self._creds: tuple[int, str, str] | None = None  # memory only, to log in again after a terminal restart
         self._mismatch: dict[str, Any] | None = None
-        self._warned_eas: set[int] = set()  # accounts already told their EAs stop when the shared terminal switches
+        self._ea_note: str | None = None  # the shared lane's account has EA positions (see _warn_trading)
         self._next_push = 0.0
         self._reconnect_attempt = 0
         self._next_reconnect = 0.0
@@ -68,6 +68,8 @@ class Worker:
         if self._creds:
             health["login"], health["server"] = self._creds[0], self._creds[2]
         health["mismatch"] = self._mismatch is not None
+        if self._ea_note:
+            health["ea_warning"] = self._ea_note
         if force or health != self._last_health:
             self._last_health = health
             self.send({"type": "health", **health})
@@ -204,18 +206,17 @@ class Worker:
             return
         if why:
             self.send({"type": "error", "code": TRADE_RETCODE_CLIENT_DISABLES_AT, "message": why})
-        if self.lane == "shared" and self._creds is not None and self._creds[0] not in self._warned_eas:
+        if self.lane == "shared" and self._creds is not None:
             try:
                 by_ea = [p for p in self.bridge.positions()
                          if p.get("magic") or p.get("reason") == POSITION_REASON_EXPERT]
             except DeskError:
                 return
-            if by_ea:
-                self._warned_eas.add(self._creds[0])
-                self.send({"type": "error", "code": None, "message": (
-                    f"{self._creds[0]} has {len(by_ea)} position(s) opened by an Expert Advisor. On the shared "
-                    "terminal its EAs restart at every switch and run only while it is the account shown: give "
-                    "it its own terminal (Dedicated) if they must run all the time")})
+            # On the shared terminal an account's EAs restart at every switch and run only while it is
+            # shown. Said in the health push (not as an error event: demo accounts all have EA positions).
+            self._ea_note = (f"{self._creds[0]} has {len(by_ea)} position(s) opened by an Expert Advisor: on the "
+                             "shared terminal its EAs run only while it is the account shown; give it its own "
+                             "terminal if they must run all the time") if by_ea else None
 
     def _snapshot(self) -> dict[str, Any]:
         if self._creds is None:

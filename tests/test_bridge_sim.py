@@ -255,4 +255,4 @@ def test_an_account_with_ea_positions_on_the_shared_terminal_gets_a_warning(brid
     Worker(bridge, out, lane="shared").handle(wp.encode({"id": 1, "op": "switch", "login": a["login"],
                                                           "password": a["password"], "server": a["server"]}))
     lines = [json.loads(x) for x in out.getvalue().splitlines()]
-    assert any(m.get("type") == "error" and "Expert Advisor" in m["message"] for m in lines)
+    assert any(m.get("type") == "health" and "Expert Advisor" in m.get("ea_warning", "") for m in lines)
