@@ -20,6 +20,7 @@ from types import ModuleType
 from typing import Any
 
 from multi_user.child_command import without_secrets
+from multi_user.closing import Closer, filling_modes
 from multi_user.errors import AuthorizationError, BrokerUnreachable, IdentityMismatch, TerminalError
 
 RES_E_AUTH_FAILED = -6
@@ -297,42 +298,14 @@ class UserMT5Bridge:
         return [p._asdict() for p in positions]
 
     def _filling(self, symbol: str) -> int:
+        """The filling policy a market order on ``symbol`` should use first."""
         info = self.mt5.symbol_info(symbol)
-        mode = getattr(info, "filling_mode", 0) if info is not None else 0
-        if mode & 1:  # SYMBOL_FILLING_FOK
-            return self.mt5.ORDER_FILLING_FOK
-        if mode & 2:  # SYMBOL_FILLING_IOC
-            return self.mt5.ORDER_FILLING_IOC
-        return self.mt5.ORDER_FILLING_RETURN
+        return filling_modes(self.mt5, info)[0] if info is not None else self.mt5.ORDER_FILLING_FOK
 
     def close_all_positions(self, comment: str = "MT5 Desk close all",
                             on_each: Callable[[int, int], None] | None = None) -> dict[str, Any]:
         """Close every open position; ``on_each(done, total)`` before each one (progress, and a sign of life)."""
-        mt5 = self.mt5
-        closed, failed, messages = 0, 0, []
-        positions = self.mt5.positions_get() or ()
-        for p in positions:
-            if on_each is not None:
-                on_each(closed + failed, len(positions))
-            tick = mt5.symbol_info_tick(p.symbol)
-            if tick is None:
-                failed += 1
-                messages.append(f"{p.symbol} #{p.ticket}: no price")
-                continue
-            buy = p.type == mt5.POSITION_TYPE_BUY
-            request = {"action": mt5.TRADE_ACTION_DEAL, "symbol": p.symbol, "volume": p.volume,
-                       "type": mt5.ORDER_TYPE_SELL if buy else mt5.ORDER_TYPE_BUY, "position": p.ticket,
-                       "price": tick.bid if buy else tick.ask, "deviation": 20, "magic": p.magic,
-                       "comment": comment, "type_time": mt5.ORDER_TIME_GTC, "type_filling": self._filling(p.symbol)}
-            result = mt5.order_send(request)
-            if result is not None and result.retcode == mt5.TRADE_RETCODE_DONE:
-                closed += 1
-            else:
-                failed += 1
-                why = result.comment if result is not None else str(mt5.last_error())
-                code = result.retcode if result is not None else None
-                messages.append(f"{p.symbol} #{p.ticket}: {why} ({code})")
-        return {"closed": closed, "failed": failed, "messages": messages}
+        return Closer(self.mt5, comment).close_all(on_each)
 
     def order_send(self, request: dict[str, Any]) -> dict[str, Any]:
         result = self.mt5.order_send(request)

@@ -227,6 +227,9 @@ add_slow_login = faults.add_slow_login
 add_disconnect = faults.add_disconnect
 add_shock = faults.add_shock
 add_slow_start = faults.add_slow_start
+add_requotes = faults.add_requotes
+add_market_closed = faults.add_market_closed
+add_fifo = faults.add_fifo
 clear_faults = faults.clear
 active_faults = faults.active
 

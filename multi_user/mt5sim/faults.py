@@ -8,13 +8,16 @@ seconds from its start until it listens, so a client that comes sooner finds no 
 ``algo_off`` (a terminal's Algo Trading button is off), ``algo_off_on_login`` (the terminal's option
 "Disable algorithmic trading when the account has been changed": a login to another account turns
 Algo Trading off), ``api_off`` (its option "Disable algorithmic trading via external Python API":
-every call but terminal_info and version fails with -8), ``shock`` (a symbol's price is multiplied
+every call but terminal_info and version fails with -8), ``requote`` (the next ``value`` market deals
+on ``symbol`` get 10004), ``market_closed`` (deals on ``symbol`` get 10018), ``fifo`` (account ``login``
+closes positions first in, first out: 10045), ``shock`` (a symbol's price is multiplied
 by ``value`` from ``since``).
 A crash is not stored: the terminal process is simply killed.
 """
 
 from __future__ import annotations
 
+import sqlite3
 import threading
 import time
 from pathlib import Path
@@ -60,6 +63,28 @@ def add_algo_off_on_login(world_dir: Path, terminal_folder: Path) -> None:
 
 def add_api_off(world_dir: Path, terminal_folder: Path) -> None:
     _add(world_dir, "api_off", terminal=str(terminal_folder))
+
+
+def add_requotes(world_dir: Path, symbol: str, count: int) -> None:
+    _add(world_dir, "requote", symbol=symbol, value=float(count))
+
+
+def add_market_closed(world_dir: Path, symbol: str) -> None:
+    _add(world_dir, "market_closed", symbol=symbol)
+
+
+def add_fifo(world_dir: Path, login: int) -> None:
+    _add(world_dir, "fifo", login=login)
+
+
+def take_requote(con: sqlite3.Connection, symbol: str) -> bool:
+    """Use up one requote of ``symbol`` (inside the caller's transaction); whether there was one."""
+    row = con.execute("SELECT id, value FROM faults WHERE kind = 'requote' AND symbol = ? AND value >= 1"
+                      " ORDER BY id LIMIT 1", (symbol,)).fetchone()
+    if row is None:
+        return False
+    con.execute("UPDATE faults SET value = value - 1 WHERE id = ?", (row["id"],))
+    return True
 
 
 def add_disconnect(world_dir: Path, server: str | None = None) -> None:
@@ -140,6 +165,12 @@ class FaultView:
 
     def algo_off_on_login(self, folder: Path) -> bool:
         return any(r["terminal"] == str(folder) for r in self._of("algo_off_on_login"))
+
+    def market_closed(self, symbol: str) -> bool:
+        return any(r["symbol"] == symbol for r in self._of("market_closed"))
+
+    def fifo(self, login: int | None) -> bool:
+        return any(r["login"] == login for r in self._of("fifo"))
 
     def api_off(self, folder: Path) -> bool:
         return any(r["terminal"] == str(folder) for r in self._of("api_off"))

@@ -164,7 +164,7 @@ class Terminal:
             "login": acc["login"], "trade_mode": acc["trade_mode"], "leverage": acc["leverage"],
             "limit_orders": 200, "margin_so_mode": c.ACCOUNT_STOPOUT_MODE_PERCENT,
             "trade_allowed": not self.investor, "trade_expert": True,
-            "margin_mode": acc["margin_mode"], "currency_digits": 2, "fifo_close": False,
+            "margin_mode": acc["margin_mode"], "currency_digits": 2, "fifo_close": self.faults.fifo(acc["login"]),
             "margin_so_call": acc["so_call"], "margin_so_so": acc["so_so"],
             "margin_initial": 0.0, "margin_maintenance": 0.0,
             "assets": 0.0, "liabilities": 0.0, "commission_blocked": 0.0, "name": acc["name"],
