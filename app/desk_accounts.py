@@ -84,9 +84,10 @@ class AccountOps:
         key = f"{login_n}@{server_s}"
         self._check_folder_free(terminal, key)
         snapshot = await self.verify_credentials(login_n, server_s, password)
-        spelled = str((snapshot or {}).get("server") or "")
+        spelled = str((snapshot or {}).get("terminal_server") or (snapshot or {}).get("server") or "")
         if spelled != server_s and spelled.casefold() == server_s.casefold():
             server_s, key = spelled, f"{login_n}@{spelled}"  # [W] 7: stored as the terminal spells it
+            snapshot = {**snapshot, "server": spelled}
         await self.io(lambda: self._vault.link(login_n, server_s, password, label=label,
                                                investor=True if investor else None,
                                                mode="dedicated" if dedicated else None, terminal_path=terminal))

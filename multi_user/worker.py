@@ -231,6 +231,7 @@ class Worker:
             self.streaming = False
             self.push_health()
             raise IdentityMismatch(f"the terminal switched to login {snap.get('login')} on {snap.get('server')}")
+        snap["terminal_server"] = snap.get("server")  # the broker's own spelling, stored at link time
         snap["server"] = server  # the lane's key spells it as the account was linked
         return snap
 

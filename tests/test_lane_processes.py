@@ -159,3 +159,16 @@ def test_a_chosen_standard_install_is_not_made_portable_and_one_folder_serves_on
             await desk.update_account(keys[1], terminal=str(control.base_install(sim_world).parent))
 
     on_desk(qloop, data_dir, body)
+
+
+def test_a_server_typed_in_another_case_is_linked_under_the_brokers_spelling(qloop, data_dir: Path,
+                                                                              demo_accounts: list[dict]) -> None:
+    """[W] 7: the terminal accepts the server in any case; the account is stored as the broker spells it."""
+    a = demo_accounts[0]
+    link_accounts(data_dir, [demo_accounts[1]])
+
+    async def body(desk: Desk, rec: Recorder) -> None:
+        linked = await desk.link_account(str(a["login"]), a["server"].upper(), a["password"])
+        assert linked["server"] == a["server"] and linked["key"] == key_of(a)
+
+    on_desk(qloop, data_dir, body)
