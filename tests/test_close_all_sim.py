@@ -27,11 +27,11 @@ def open_position(mt5: ModuleType, symbol: str, volume: float, side: int = 0) ->
 
 def test_the_symbols_differ_as_real_ones_do(mt5: ModuleType, demo_accounts: list[dict]) -> None:
     login(mt5, demo_accounts[0])
-    assert mt5.symbol_info("USDCHF").trade_exemode == mt5.SYMBOL_TRADE_EXECUTION_INSTANT
+    assert mt5.symbol_info("USDJPY").trade_exemode == mt5.SYMBOL_TRADE_EXECUTION_INSTANT
     assert mt5.symbol_info("US500").trade_exemode == mt5.SYMBOL_TRADE_EXECUTION_EXCHANGE
-    assert mt5.symbol_info("USDJPY").filling_mode == 2
-    tick = mt5.symbol_info_tick("USDJPY")
-    fok = mt5.order_send({"action": mt5.TRADE_ACTION_DEAL, "symbol": "USDJPY", "volume": 0.1, "type": 0,
+    assert mt5.symbol_info("USDCHF").filling_mode == 2
+    tick = mt5.symbol_info_tick("USDCHF")
+    fok = mt5.order_send({"action": mt5.TRADE_ACTION_DEAL, "symbol": "USDCHF", "volume": 0.1, "type": 0,
                           "price": tick.ask, "type_filling": mt5.ORDER_FILLING_FOK})
     assert fok.retcode == mt5.TRADE_RETCODE_INVALID_FILL
 

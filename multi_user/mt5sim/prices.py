@@ -54,10 +54,10 @@ SYMBOLS: dict[str, Spec] = {s.name: s for s in (
          "GBP", "USD", "GBP", 0.006, path="Forex\\Majors\\GBPUSD", swap_long=-4.5, swap_short=-1.2),
     Spec("USDJPY", "US Dollar vs Japanese Yen", 150.00, 3, 14, 100000, c.SYMBOL_CALC_MODE_FOREX,
          "USD", "JPY", "USD", 0.006, path="Forex\\Majors\\USDJPY", swap_long=15.0, swap_short=-30.0,
-         filling=2),  # IOC only
+         exemode=c.SYMBOL_TRADE_EXECUTION_INSTANT, filling=2),  # instant execution: market orders fill or kill
     Spec("USDCHF", "US Dollar vs Swiss Franc", 0.8800, 5, 16, 100000, c.SYMBOL_CALC_MODE_FOREX,
          "USD", "CHF", "USD", 0.005, path="Forex\\Majors\\USDCHF", swap_long=8.0, swap_short=-20.0,
-         exemode=c.SYMBOL_TRADE_EXECUTION_INSTANT, filling=2),  # instant execution: market orders are FOK
+         filling=2),  # market execution, IOC only
     Spec("XAUUSD", "Gold vs US Dollar", 2350.00, 2, 25, 100, c.SYMBOL_CALC_MODE_CFDLEVERAGE,
          "XAU", "USD", "USD", 0.012, volume_max=50.0, path="Metals\\XAUUSD",
          swap_long=-45.0, swap_short=20.0),

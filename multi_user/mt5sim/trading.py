@@ -184,12 +184,12 @@ def check(con: sqlite3.Connection, market: Market, acc: sqlite3.Row, req: dict[s
 
 
 def fillings(symbol: str) -> set[int]:
-    """The filling policies a market order on ``symbol`` may use: instant and request execution always
-    fill or kill; market execution what the symbol's flags allow (never RETURN); exchange execution
-    RETURN and what the flags allow."""
+    """The filling policies a market order on ``symbol`` may name: instant and request execution fill or
+    kill whatever the request says (the MT5 docs' own example sends RETURN there, and it works); market
+    execution what the symbol's flags allow (never RETURN); exchange execution RETURN and the flags'."""
     spec = SYMBOLS[symbol]
     if spec.exemode in (c.SYMBOL_TRADE_EXECUTION_INSTANT, c.SYMBOL_TRADE_EXECUTION_REQUEST):
-        return {c.ORDER_FILLING_FOK}
+        return {c.ORDER_FILLING_FOK, c.ORDER_FILLING_IOC, c.ORDER_FILLING_RETURN}
     flagged = {mode for bit, mode in ((1, c.ORDER_FILLING_FOK), (2, c.ORDER_FILLING_IOC)) if spec.filling & bit}
     return flagged | {c.ORDER_FILLING_RETURN} if spec.exemode == c.SYMBOL_TRADE_EXECUTION_EXCHANGE else flagged
 
