@@ -72,3 +72,15 @@ def test_a_portable_install_is_told_from_a_standard_one(tmp_path: Path) -> None:
     standard.mkdir(parents=True)
     (standard / "terminal64.exe").write_bytes(b"exe")
     assert not is_portable_install(standard)
+
+
+def test_the_real_terminals_pipes_are_listed_by_their_prefix() -> None:
+    """[W] 3: the app waits for a new \\\\.\\pipe\\MT5.Terminal.<hash> before the worker's initialize()."""
+    from multi_user.terminals import terminal_pipes
+
+    def lister(where: str) -> list[str]:
+        assert where == "\\\\.\\pipe\\"
+        return ["MT5.Terminal.ABC123", "chrome.sync.1", "MT5.Terminal.DEF456"]
+
+    assert terminal_pipes(lister, platform="win32") == {"MT5.Terminal.ABC123", "MT5.Terminal.DEF456"}
+    assert terminal_pipes(lister, platform="linux") == set()
