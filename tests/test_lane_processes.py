@@ -105,6 +105,7 @@ def test_children_get_no_encryption_key_and_no_secret(qloop, data_dir: Path, dem
 def test_a_broker_disconnect_reaches_the_lane_with_every_snapshot(qloop, data_dir: Path, demo_accounts: list[dict],
                                                                   sim_world: Path) -> None:
     """[D2] 4: snapshots carry connected/last_tick_time/taken_at; a disconnect turns the account offline."""
+    from multi_user.errors import DeskError
     from multi_user.mt5sim import control
 
     keys = link_accounts(data_dir, demo_accounts[:1])
@@ -170,5 +171,31 @@ def test_a_server_typed_in_another_case_is_linked_under_the_brokers_spelling(qlo
     async def body(desk: Desk, rec: Recorder) -> None:
         linked = await desk.link_account(str(a["login"]), a["server"].upper(), a["password"])
         assert linked["server"] == a["server"] and linked["key"] == key_of(a)
+
+    on_desk(qloop, data_dir, body)
+
+
+def test_a_hung_terminal_blocks_the_worker_which_is_restarted_and_streams_again(
+        qloop, data_dir: Path, sim_world: Path, demo_accounts: list[dict]) -> None:
+    """[W] 4: the real package has no per-call timeout, so a hung terminal blocks the worker's call; the
+    watchdog kills the worker at its request timeout, and once the terminal answers again the account
+    streams again."""
+    from multi_user.errors import DeskError
+    from multi_user.mt5sim import control
+
+    keys = link_accounts(data_dir, demo_accounts[:1])
+
+    async def body(desk: Desk, rec: Recorder) -> None:
+        desk.activate(keys[0])
+        await rec.wait_for(snapshot_of(keys[0]), timeout=60)
+        lane = desk.shared
+        lane.worker.request_timeout = 3.0  # injected: the real one is 180 s
+        mark = len(rec.events)
+        control.add_ipc_timeout(sim_world, control.base_install(sim_world), 8.0)
+        with pytest.raises(DeskError, match="did not answer"):
+            await lane.worker.request("health")  # blocked behind the hung call, as any request would be
+        await rec.wait_for(lambda e: e["event"] == "worker" and e["state"] == "crashed", after=mark, timeout=30)
+        mark = len(rec.events)
+        await rec.wait_for(snapshot_of(keys[0]), after=mark, timeout=60)
 
     on_desk(qloop, data_dir, body)
