@@ -105,7 +105,6 @@ def test_children_get_no_encryption_key_and_no_secret(qloop, data_dir: Path, dem
 def test_a_broker_disconnect_reaches_the_lane_with_every_snapshot(qloop, data_dir: Path, demo_accounts: list[dict],
                                                                   sim_world: Path) -> None:
     """[D2] 4: snapshots carry connected/last_tick_time/taken_at; a disconnect turns the account offline."""
-    from multi_user.errors import DeskError
     from multi_user.mt5sim import control
 
     keys = link_accounts(data_dir, demo_accounts[:1])
