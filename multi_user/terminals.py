@@ -49,6 +49,28 @@ def terminal_exe(path: str | os.PathLike[str]) -> Path:
     return p / TERMINAL_EXE if p.is_dir() or p.suffix.lower() != ".exe" else p
 
 
+def detect_installed_terminal(appdata: str | os.PathLike[str] | None = None) -> Path | None:
+    """The installed terminal initialize() would pick without a path: the one whose data folder
+    (%APPDATA%\\MetaQuotes\\Terminal\\<hash>, its origin.txt naming the install) was used last.
+    That can change between runs, so the app resolves it once and keeps it."""
+    root = appdata if appdata is not None else os.environ.get("APPDATA")
+    if not root:
+        return None
+    found = []
+    for origin in (Path(root) / "MetaQuotes" / "Terminal").glob("*/origin.txt"):
+        try:
+            raw = origin.read_bytes()
+            text = raw.decode("utf-16") if raw[:2] in (b"\xff\xfe", b"\xfe\xff") else raw.decode("utf-8", "replace")
+            exe = terminal_exe(text.strip().strip("\ufeff"))
+            used = max((p.stat().st_mtime for p in (origin.parent / "config").glob("*") if p.is_file()),
+                       default=origin.stat().st_mtime)
+        except OSError:
+            continue
+        if exe.is_file():
+            found.append((used, str(exe)))
+    return Path(max(found)[1]) if found else None
+
+
 def default_shared_terminal(backend: str, data_dir: Path, configured: str | None = None) -> Path | None:
     """The shared lane's terminal: the one the owner configured, the simulator's base install, or
     None (the real package then finds the installed terminal itself)."""

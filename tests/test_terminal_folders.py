@@ -84,3 +84,28 @@ def test_the_real_terminals_pipes_are_listed_by_their_prefix() -> None:
 
     assert terminal_pipes(lister, platform="win32") == {"MT5.Terminal.ABC123", "MT5.Terminal.DEF456"}
     assert terminal_pipes(lister, platform="linux") == set()
+
+
+def test_the_installed_terminal_is_the_one_whose_data_was_used_last(tmp_path: Path) -> None:
+    """[W] 8: as initialize() without a path picks it (origin.txt in each AppData data folder); the app
+    resolves it once and keeps it."""
+    import os
+
+    from multi_user.terminals import detect_installed_terminal
+
+    appdata = tmp_path / "AppData" / "Roaming"
+    installs = []
+    for i, name in enumerate(("MetaTrader 5", "Broker MT5")):
+        install = tmp_path / "Program Files" / name
+        install.mkdir(parents=True)
+        (install / "terminal64.exe").write_bytes(b"exe")
+        data = appdata / "MetaQuotes" / "Terminal" / f"HASH{i}"
+        (data / "config").mkdir(parents=True)
+        (data / "origin.txt").write_text(str(install), encoding="utf-16")  # as the terminal writes it
+        (data / "config" / "terminal.ini").write_text("x")
+        os.utime(data / "config" / "terminal.ini", (1000 + i, 1000 + i))
+        installs.append(install)
+    assert detect_installed_terminal(appdata) == installs[1] / "terminal64.exe"
+    os.utime(appdata / "MetaQuotes" / "Terminal" / "HASH0" / "config" / "terminal.ini", (5000, 5000))
+    assert detect_installed_terminal(appdata) == installs[0] / "terminal64.exe"
+    assert detect_installed_terminal(tmp_path / "nothing") is None
