@@ -31,7 +31,7 @@ from app.lanes import SHARED, Lane, LaneAccount, LaneConfig
 from app.settings import load_settings, save_settings
 from app.supervisor import RestartPolicy
 from multi_user.paths import history_path
-from multi_user.terminals import default_shared_terminal, resolve_backend_name
+from multi_user.terminals import default_shared_terminal, detect_installed_terminal, resolve_backend_name
 
 log = logging.getLogger("mt5desk.desk")
 T = TypeVar("T")
@@ -169,8 +169,14 @@ class Desk(QObject, AccountOps, SweepOps, RatesOps):
         loop = asyncio.get_running_loop()  # the writer reports from its own thread: hop to the loop
         self.store.on_state = lambda ev: loop.call_soon_threadsafe(self.emit, ev)
         self.store.start()
-        terminal = await self.io(default_shared_terminal, self.backend, self.data_dir,
-                                 self.settings.get("shared_terminal"))
+        configured = self.settings.get("shared_terminal") or self.settings.get("base_install")
+        if not configured and self.backend == "mt5":  # [W] 8: resolve once, keep it across runs
+            found = await self.io(detect_installed_terminal)
+            if found is not None:
+                configured = str(found)
+                self.settings["shared_terminal"] = configured
+                await self.io(save_settings, self.data_dir, {"shared_terminal": configured})
+        terminal = await self.io(default_shared_terminal, self.backend, self.data_dir, configured)
         self.shared = self._make_lane(SHARED, terminal, portable=False)
         self.shared.set_accounts([self._lane_account(a) for a in self._accounts if a["mode"] == "shared"])
         for a in self._accounts:

@@ -10,8 +10,8 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from multi_user.errors import BadInput, TerminalError
-from multi_user.paths import sim_world_dir
-from multi_user.terminals import dedicated_folder, provision_portable, terminal_exe
+from multi_user.paths import sim_world_dir, terminals_dir
+from multi_user.terminals import dedicated_folder, is_portable_install, provision_portable, same_folder, terminal_exe
 from multi_user.validation import check_password, parse_login, parse_server
 
 if TYPE_CHECKING:
@@ -83,7 +83,12 @@ class AccountOps:
         if terminal and not terminal_exe(terminal).exists():
             raise BadInput(f"No terminal64.exe in {terminal}", field="terminal")
         key = f"{login_n}@{server_s}"
+        self._check_folder_free(terminal, key)
         snapshot = await self.verify_credentials(login_n, server_s, password) if verify else None
+        spelled = str((snapshot or {}).get("terminal_server") or (snapshot or {}).get("server") or "")
+        if spelled != server_s and spelled.casefold() == server_s.casefold():
+            server_s, key = spelled, f"{login_n}@{spelled}"  # [W] 7: stored as the terminal spells it
+            snapshot = {**snapshot, "server": spelled}
         await self.io(lambda: self._vault.link(login_n, server_s, password, label=label,
                                                investor=True if investor else None,
                                                mode="dedicated" if dedicated else None, terminal_path=terminal))
@@ -126,6 +131,7 @@ class AccountOps:
         if terminal is not None:
             if terminal and not terminal_exe(terminal).exists():
                 raise BadInput(f"No terminal64.exe in {terminal}", field="terminal")
+            self._check_folder_free(terminal, key)
             fields["terminal_path"] = terminal or None
         if fields:
             await self.io(lambda: self._vault.update(login, server, **fields))
@@ -190,7 +196,17 @@ class AccountOps:
             self.emit({"event": "error", "account": key, "code": exc.code, "message": str(exc)})
             self.emit({"event": "account_state", "account": key, "state": "offline", "message": str(exc)})
             return
-        lane = self._make_lane(f"dedicated {key}", exe, portable=True)
+        user = self._folder_user(exe, key, stored=False)  # the first started keeps the folder
+        if user is not None:
+            message = _folder_taken(exe, user)
+            self.emit({"event": "error", "account": key, "code": None, "message": message})
+            self.emit({"event": "account_state", "account": key, "state": "offline", "message": message})
+            return
+        # /portable only where the data lives in the folder: a folder the app made, or a portable install.
+        # A standard install started so would come up with empty data (no saved accounts, no EAs).
+        ours = terminals_dir(self.data_dir).resolve() in exe.resolve().parents
+        portable = not a.get("terminal") or ours or await self.io(is_portable_install, exe.parent)
+        lane = self._make_lane(f"dedicated {key}", exe, portable=portable)
         lane.set_accounts([self._lane_account(a)])
         lane.pinned = key
         self.dedicated[key] = lane
@@ -218,6 +234,23 @@ class AccountOps:
 
         return await self.io(provision_portable, base_exe, target, progress)
 
+    def _folder_user(self: Desk, terminal: str | Path, key: str, *, stored: bool = True) -> str | None:
+        """Who else runs a terminal from this folder (two copies cannot run from one folder); with
+        ``stored``, also the accounts whose dedicated terminal is set to it but not started."""
+        shared = self.shared.config.terminal if self.shared is not None else None
+        if same_folder(terminal, shared or self.settings.get("shared_terminal")):
+            return "the shared terminal"
+        for other, lane in self.dedicated.items():
+            if other != key and same_folder(terminal, lane.config.terminal):
+                return other
+        return next((a["key"] for a in self._accounts if stored and a["key"] != key and a.get("mode") == "dedicated"
+                     and same_folder(terminal, a.get("terminal"))), None)
+
+    def _check_folder_free(self: Desk, terminal: str | None, key: str) -> None:
+        user = self._folder_user(terminal, key) if terminal else None
+        if user is not None:
+            raise BadInput(_folder_taken(terminal_exe(terminal), user), field="terminal")
+
     @staticmethod
     def _split(key: str) -> tuple[int, str]:
         login, _, server = key.partition("@")
@@ -229,3 +262,8 @@ class AccountOps:
 def _log_failure(task: asyncio.Task[Any]) -> None:
     if not task.cancelled() and task.exception() is not None:
         log.warning("account operation failed: %s", task.exception())
+
+
+def _folder_taken(exe: Path, user: str) -> str:
+    return (f"The terminal folder {exe.parent} is already used by {user}: two terminals cannot run from one "
+            "folder. Choose another folder, or leave it empty to get a copy of the base install.")

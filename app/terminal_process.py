@@ -19,11 +19,12 @@ from PySide6.QtCore import QIODevice, QObject, QProcess
 
 from app.worker_client import child_process_environment
 from multi_user.errors import TerminalError
-from multi_user.terminals import terminal_command
+from multi_user.terminals import terminal_command, terminal_pipes
 
 log = logging.getLogger("mt5desk.terminal")
 
 READY_TIMEOUT = 30.0
+MT5_READY_TIMEOUT = 100.0  # the real package's own wait for a terminal it starts
 
 
 async def _inline(fn: Callable[..., Any], *args: Any) -> Any:
@@ -56,6 +57,7 @@ class TerminalProcess(QObject):
             raise TerminalError(f"terminal not found: {self.exe}", -10003)
         if self.backend == "sim":
             await self._stop_foreign_sim_terminal()
+        pipes_before = await self._run_io(terminal_pipes) if self.backend == "mt5" else set()
         cmd = terminal_command(self.exe, backend=self.backend, portable=self.portable, exit_with_pid=os.getpid())
         loop = asyncio.get_running_loop()
         self._exited = loop.create_future()
@@ -82,6 +84,7 @@ class TerminalProcess(QObject):
             from multi_user.job_object import kill_with_parent
 
             kill_with_parent(pid)
+            await self._wait_mt5_ready(pid, pipes_before)
         else:
             await self._wait_sim_ready(pid)
         log.info("terminal started: %s (pid %s)", self.exe.parent, pid)
@@ -101,6 +104,22 @@ class TerminalProcess(QObject):
                 return
             await asyncio.sleep(0.05)
         raise TerminalError(f"the terminal in {self.exe.parent} did not start within {READY_TIMEOUT:.0f} s", -10005)
+
+    async def _wait_mt5_ready(self, pid: int, before: set[str]) -> None:
+        """Wait until the real terminal opens its IPC pipe. The worker must not call initialize() sooner:
+        with no pipe yet the package starts a second terminal64.exe from the same folder and waits
+        ~100 s for it. The pipe's name is a hash we cannot compute, so a new one is taken as ours."""
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + MT5_READY_TIMEOUT
+        while loop.time() < deadline:
+            if self.pid is None:
+                raise TerminalError(f"the terminal in {self.exe.parent} exited during start-up", -10003)
+            if await self._run_io(terminal_pipes) - before:
+                return
+            await asyncio.sleep(0.25)
+        # unconfirmed on a live terminal: go on, the worker's initialize() then waits on its own
+        log.warning("no new MetaTrader 5 pipe %.0f s after starting %s (pid %s)", MT5_READY_TIMEOUT,
+                    self.exe.parent, pid)
 
     async def _stop_foreign_sim_terminal(self) -> None:
         # A terminal left running for this folder (by a previous run or by a client's initialize)

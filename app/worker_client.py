@@ -21,7 +21,9 @@ from multi_user.errors import AuthorizationError, BadInput, BrokerUnreachable, I
 
 log = logging.getLogger("mt5desk.worker_client")
 
-REQUEST_TIMEOUT = 90.0  # longer than MT5's own 60 s IPC timeout, so the worker reports first
+# Above the real package's longest waits: initialize() waits up to ~100 s for a terminal it starts
+# (whatever its timeout), then the login its own 60 s; only then does the worker know the answer.
+REQUEST_TIMEOUT = 180.0
 MAX_LINE = 16 * 1024 * 1024  # a protocol line longer than this is dropped (the worker has gone wrong)
 
 

@@ -20,12 +20,23 @@ from types import ModuleType
 from typing import Any
 
 from multi_user.child_command import without_secrets
+from multi_user.closing import Closer, filling_modes
 from multi_user.errors import AuthorizationError, BrokerUnreachable, IdentityMismatch, TerminalError
 
 RES_E_AUTH_FAILED = -6
+RES_E_AUTO_TRADING_DISABLED = -8  # "Auto-Trading using Python API disabled in Terminal"
+TRADE_RETCODE_CLIENT_DISABLES_AT = 10027
+API_OFF = ("the terminal shuts out the Python API: in MetaTrader 5, Tools → Options → Expert Advisors, untick "
+           "\"Disable algorithmic trading via external Python API\"")
+ALGO_OFF = ("Algo Trading is off in the terminal, so it refuses orders from MT5 Desk (10027): press the "
+            "Algo Trading button in its toolbar; to keep it on after an account switch, untick Tools → Options → "
+            "Expert Advisors → \"Disable algorithmic trading when the account has been changed\"")
 RES_E_INTERNAL_FAIL_INIT = -10003
 RES_E_INTERNAL_FAIL_CONNECT = -10004
 RES_E_INTERNAL_FAIL_TIMEOUT = -10005
+# attach() without an account: enough for a logged-in terminal to answer, short enough not to stall a
+# new portable terminal's lane (which attaches with its first login instead)
+ATTACH_PROBE_MS = 2000
 
 
 @dataclass(frozen=True)
@@ -56,6 +67,11 @@ class TickWatch:
         return self.seen_at
 
 
+def same_server(a: str | None, b: str | None) -> bool:
+    """Server names as the terminal compares them: the owner may type another case than the broker's."""
+    return (a or "").strip().casefold() == (b or "").strip().casefold()
+
+
 def _norm(path: str | os.PathLike[str] | None) -> str | None:
     if not path:
         return None
@@ -74,6 +90,7 @@ class UserMT5Bridge:
         # that would be a second, unsupervised copy in the same folder (it outlives the app): there only
         # an explicit connect() — sent by the app once its terminal is up — may attach.
         self.may_launch = may_launch
+        self.terminal_up = False  # supervised: the app said its terminal is up (attach allowed until it is lost)
         self.terminal_path = str(terminal_path) if terminal_path else None
         self.portable = portable
         self.timeout_ms = timeout_ms
@@ -91,6 +108,8 @@ class UserMT5Bridge:
             who = f"login {login} on {server}" if login is not None else "the account"
             return AuthorizationError(f"Authorization failed: the broker rejected {who} — check the password "
                                       f"and the server name ({message})", code)
+        if code == RES_E_AUTO_TRADING_DISABLED:
+            return TerminalError(f"{context}: {API_OFF}", code)
         where = f" ({self.terminal_path})" if self.terminal_path else ""
         if code == RES_E_INTERNAL_FAIL_INIT:
             return TerminalError(f"{context}: the MetaTrader 5 terminal{where} could not be found or started "
@@ -103,20 +122,62 @@ class UserMT5Bridge:
         return TerminalError(f"{context}: {message} (MT5 error {code})", code)
 
     # ---- connection ---------------------------------------------------------------------------
-    def connect(self) -> None:
-        """Attach to the terminal (starting it if needed), without logging in."""
+    def connect(self, login: int | None = None, password: str | None = None, server: str | None = None, *,
+                timeout_ms: int | None = None) -> None:
+        """Attach to the terminal (starting it if allowed). The real initialize() returns only once the
+        terminal is connected to a trade server, so a terminal with no saved account answers it only
+        with an account to log in: ``login``/``password``/``server`` are passed whenever given."""
         if self._initialized:
             return
-        kwargs: dict[str, Any] = {"timeout": self.timeout_ms}
+        if not self.may_launch and not self.terminal_up:
+            raise TerminalError("the terminal is not running; the app is restarting it and logs the account in "
+                                "again when it is up", RES_E_INTERNAL_FAIL_CONNECT)
+        kwargs: dict[str, Any] = {"timeout": timeout_ms or self.timeout_ms}
         if self.terminal_path:
             kwargs["path"] = self.terminal_path
             if self.portable:
                 kwargs["portable"] = True
+        if login is not None:
+            kwargs.update(login=login, password=password, server=server)
         with without_secrets():  # initialize() may start the terminal: it must not inherit the key
             ok = self.mt5.initialize(**kwargs)
         if not ok:
-            raise self._error("Could not connect to MetaTrader 5")
+            if login is None:
+                raise self._error("Could not connect to MetaTrader 5")
+            err = self._error(f"Could not log in to {login} on {server}", login, server)
+            if err.code == RES_E_INTERNAL_FAIL_TIMEOUT:
+                raise TerminalError(f"Could not log in to {login} on {server}: the terminal did not connect to "
+                                    f"the trade server within {kwargs['timeout'] / 1000:.0f} s — check the server "
+                                    "name and the network, then try again", err.code)
+            raise err
         self._initialized = True
+        if not self.terminal_path:
+            self._pin_path()
+
+    def _pin_path(self) -> None:
+        """Without a path, initialize() picks the installed terminal whose data was used last, which can
+        change between runs: the one found first is pinned and passed from now on."""
+        term = self.mt5.terminal_info()
+        if term is not None and getattr(term, "path", None):
+            self.terminal_path = os.path.join(str(term.path), "terminal64.exe")
+
+    def attach(self) -> bool:
+        """The terminal is up (the app started it, or may start it): attach without logging in. A terminal
+        with no saved account (a new portable folder) does not answer initialize() without one: then
+        False, and the first switch attaches with its account."""
+        self.terminal_up = True
+        try:
+            self.connect(timeout_ms=min(self.timeout_ms, ATTACH_PROBE_MS))
+        except TerminalError as exc:
+            if exc.code == RES_E_INTERNAL_FAIL_TIMEOUT:
+                return False
+            raise
+        return True
+
+    def lost(self) -> None:
+        """The terminal went away: attach afresh next time, and (supervised) only once the app says it is up."""
+        self._initialized = False
+        self.terminal_up = False
 
     def shutdown(self) -> None:
         if self._initialized:
@@ -130,14 +191,19 @@ class UserMT5Bridge:
         if terminal_path and _norm(terminal_path) != _norm(self.terminal_path):
             self.shutdown()
             self.terminal_path = str(terminal_path)
-        if not self._initialized and not self.may_launch:
-            raise TerminalError(f"Could not log in to {login} on {server}: the terminal is not running; the app "
-                                "is restarting it and logs the account in again when it is up",
-                                RES_E_INTERNAL_FAIL_CONNECT)
-        self.connect()
+        if not self._initialized:
+            self.ticks.reset()
+            try:
+                self.connect(login, password, server)  # initialize() logs in: no second login
+            except TerminalError as exc:
+                if exc.code in (RES_E_INTERNAL_FAIL_CONNECT, RES_E_INTERNAL_FAIL_INIT):
+                    self.lost()
+                raise
+            ident = self.verify(login, server)
+            return Identity(ident.login, ident.server, ident.terminal_path, True)
         current = self.current()
         was_connected = self._broker_connected()
-        same = current is not None and current.login == login and current.server == server
+        same = current is not None and current.login == login and same_server(current.server, server)
         if same and was_connected and not check_password:
             return self.verify(login, server)  # already there: no second login
         if not same:
@@ -145,7 +211,7 @@ class UserMT5Bridge:
         if not self.mt5.login(login, password=password, server=server, timeout=self.timeout_ms):
             err = self._error(f"Could not log in to {login} on {server}", login, server)
             if err.code in (RES_E_INTERNAL_FAIL_CONNECT, RES_E_INTERNAL_FAIL_TIMEOUT):
-                self._initialized = False  # the terminal is gone: attach afresh next time
+                self.lost()  # the terminal is gone: attach afresh next time
             if (isinstance(err, AuthorizationError) and current is not None and not was_connected
                     and not self._broker_connected()):
                 # It was cut off from its broker before we asked and still is: the password was never checked.
@@ -175,13 +241,25 @@ class UserMT5Bridge:
         term = self.mt5.terminal_info()
         if term is None:
             raise self._error("Could not read the terminal's information")
-        if int(info.login) != login or str(info.server) != server:
+        if int(info.login) != login or not same_server(str(info.server), server):
             raise IdentityMismatch(f"The terminal shows login {info.login} on {info.server}, not {login} on "
                                    f"{server}: another program switched it", None)
         if self.terminal_path and _norm(term.path) != _norm(self.terminal_path):
             raise IdentityMismatch(f"Connected to the terminal in {term.path}, not the one in "
                                    f"{_norm(self.terminal_path)}", None)
-        return Identity(login, server, term.path, False)
+        return Identity(login, str(info.server), term.path, False)  # the terminal's own spelling
+
+    def trading_blocked(self) -> str | None:
+        """Why the terminal would refuse orders from the API, in words the owner can act on (else None)."""
+        term = self.mt5.terminal_info()
+        if term is None:
+            err = self._error("Could not read the terminal's information")
+            return str(err) if err.code == RES_E_AUTO_TRADING_DISABLED else None
+        if getattr(term, "tradeapi_disabled", False):
+            return API_OFF[0].upper() + API_OFF[1:]
+        if not getattr(term, "trade_allowed", True):
+            return ALGO_OFF
+        return None
 
     # ---- account data ---------------------------------------------------------------------------
     def snapshot(self) -> dict[str, Any]:
@@ -253,44 +331,14 @@ class UserMT5Bridge:
                 "orders": [order_to_utc(o._asdict(), learned) for o in orders]}
 
     def _filling(self, symbol: str) -> int:
+        """The filling policy a market order on ``symbol`` should use first."""
         info = self.mt5.symbol_info(symbol)
-        mode = getattr(info, "filling_mode", 0) if info is not None else 0
-        if mode & 1:  # SYMBOL_FILLING_FOK
-            return self.mt5.ORDER_FILLING_FOK
-        if mode & 2:  # SYMBOL_FILLING_IOC
-            return self.mt5.ORDER_FILLING_IOC
-        return self.mt5.ORDER_FILLING_RETURN
+        return filling_modes(self.mt5, info)[0] if info is not None else self.mt5.ORDER_FILLING_FOK
 
     def close_all_positions(self, comment: str = "MT5 Desk close all",
                             on_each: Callable[[int, int], None] | None = None) -> dict[str, Any]:
         """Close every open position; ``on_each(done, total)`` before each one (progress, and a sign of life)."""
-        mt5 = self.mt5
-        closed, failed, messages, retcodes = 0, 0, [], []
-        positions = self.mt5.positions_get() or ()
-        for p in positions:
-            if on_each is not None:
-                on_each(closed + failed, len(positions))
-            tick = mt5.symbol_info_tick(p.symbol)
-            if tick is None:
-                failed += 1
-                messages.append(f"{p.symbol} #{p.ticket}: no price")
-                continue
-            buy = p.type == mt5.POSITION_TYPE_BUY
-            request = {"action": mt5.TRADE_ACTION_DEAL, "symbol": p.symbol, "volume": p.volume,
-                       "type": mt5.ORDER_TYPE_SELL if buy else mt5.ORDER_TYPE_BUY, "position": p.ticket,
-                       "price": tick.bid if buy else tick.ask, "deviation": 20, "magic": p.magic,
-                       "comment": comment, "type_time": mt5.ORDER_TIME_GTC, "type_filling": self._filling(p.symbol)}
-            result = mt5.order_send(request)
-            if result is not None:
-                retcodes.append(int(result.retcode))
-            if result is not None and result.retcode == mt5.TRADE_RETCODE_DONE:
-                closed += 1
-            else:
-                failed += 1
-                why = result.comment if result is not None else str(mt5.last_error())
-                code = result.retcode if result is not None else None
-                messages.append(f"{p.symbol} #{p.ticket}: {why} ({code})")
-        return {"closed": closed, "failed": failed, "messages": messages, "retcodes": retcodes}
+        return Closer(self.mt5, comment).close_all(on_each)
 
     def order_send(self, request: dict[str, Any]) -> dict[str, Any]:
         result = self.mt5.order_send(request)

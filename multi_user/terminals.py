@@ -49,6 +49,28 @@ def terminal_exe(path: str | os.PathLike[str]) -> Path:
     return p / TERMINAL_EXE if p.is_dir() or p.suffix.lower() != ".exe" else p
 
 
+def detect_installed_terminal(appdata: str | os.PathLike[str] | None = None) -> Path | None:
+    """The installed terminal initialize() would pick without a path: the one whose data folder
+    (%APPDATA%\\MetaQuotes\\Terminal\\<hash>, its origin.txt naming the install) was used last.
+    That can change between runs, so the app resolves it once and keeps it."""
+    root = appdata if appdata is not None else os.environ.get("APPDATA")
+    if not root:
+        return None
+    found = []
+    for origin in (Path(root) / "MetaQuotes" / "Terminal").glob("*/origin.txt"):
+        try:
+            raw = origin.read_bytes()
+            text = raw.decode("utf-16") if raw[:2] in (b"\xff\xfe", b"\xfe\xff") else raw.decode("utf-8", "replace")
+            exe = terminal_exe(text.strip().strip("\ufeff"))
+            used = max((p.stat().st_mtime for p in (origin.parent / "config").glob("*") if p.is_file()),
+                       default=origin.stat().st_mtime)
+        except OSError:
+            continue
+        if exe.is_file():
+            found.append((used, str(exe)))
+    return Path(max(found)[1]) if found else None
+
+
 def default_shared_terminal(backend: str, data_dir: Path, configured: str | None = None) -> Path | None:
     """The shared lane's terminal: the one the owner configured, the simulator's base install, or
     None (the real package then finds the installed terminal itself)."""
@@ -77,6 +99,47 @@ def terminal_command(exe: Path, *, backend: str, portable: bool, exit_with_pid: 
     return [str(exe), "/portable"] if portable else [str(exe)]
 
 
+PIPE_PREFIX = "MT5.Terminal."  # the real terminal's IPC pipe, \\.\pipe\MT5.Terminal.<hash> (from _core)
+
+
+def terminal_pipes(lister: Callable[[str], list[str]] = os.listdir, *, platform: str = sys.platform) -> set[str]:
+    """The real terminals' IPC pipes now open on this machine (empty off Windows)."""
+    if platform != "win32":
+        return set()
+    try:
+        return {name for name in lister("\\\\.\\pipe\\") if name.startswith(PIPE_PREFIX)}
+    except OSError:
+        return set()
+
+
+# Not copied from the base install into a dedicated folder: the base's saved passwords, its chart
+# profiles (EAs on charts would start trading on the dedicated account) and its price history.
+_NOT_PROGRAM_DIRS = frozenset({"bases", "profiles", "logs", "tester", ".mt5sim"})
+_NOT_PROGRAM_FILES = frozenset({("config", "accounts.dat")})
+
+
+def _is_program_file(rel: Path) -> bool:
+    parts = tuple(p.lower() for p in rel.parts)
+    return not (parts[0] in _NOT_PROGRAM_DIRS or parts in _NOT_PROGRAM_FILES or parts[-1].endswith(".partial"))
+
+
+def same_folder(a: str | os.PathLike[str] | None, b: str | os.PathLike[str] | None) -> bool:
+    """Two terminal paths (folders or their terminal64.exe) name the same install folder."""
+    if not a or not b:
+        return False
+
+    def norm(p: str | os.PathLike[str]) -> str:
+        return os.path.normcase(os.path.realpath(terminal_exe(p).parent))
+    return norm(a) == norm(b)
+
+
+def is_portable_install(folder: Path) -> bool:
+    """An install that keeps its data inside itself (run with /portable before): it has an MQL5 folder
+    there, or the portable.txt the package looks for. A standard install keeps it in AppData, and
+    starting it with /portable would give it an empty data folder (no saved accounts, no EAs)."""
+    return (folder / "MQL5").is_dir() or (folder / "portable.txt").is_file()
+
+
 def provision_portable(base_exe: Path, target: Path,
                        progress: Callable[[int, int], None] | None = None) -> Path:
     """Copy a base install into ``target`` (a portable terminal folder); returns the new exe.
@@ -94,7 +157,7 @@ def provision_portable(base_exe: Path, target: Path,
     if not base_exe.is_file():
         raise TerminalError(f"No MetaTrader 5 install at {base_dir}: point Settings → base install "
                             "to a folder that holds terminal64.exe", -10003)
-    files = [p for p in base_dir.rglob("*") if p.is_file() and ".mt5sim" not in p.parts]
+    files = [p for p in base_dir.rglob("*") if p.is_file() and _is_program_file(p.relative_to(base_dir))]
     if target.exists():
         return _repair(base_dir, files, target, new_exe, progress)
     total = sum(p.stat().st_size for p in files) or 1

@@ -20,10 +20,12 @@ from pathlib import Path
 from typing import Any, BinaryIO
 
 from multi_user import worker_protocol as wp
+from multi_user.bridge import TRADE_RETCODE_CLIENT_DISABLES_AT, same_server
 from multi_user.errors import BadInput, DeskError, IdentityMismatch, TerminalError
 
 log = logging.getLogger("mt5desk.worker")
 
+POSITION_REASON_EXPERT = 3
 RECONNECT_DELAYS = (0.5, 1.0, 2.0, 4.0, 8.0, 15.0)  # bounded backoff on IPC errors
 
 
@@ -44,6 +46,7 @@ class Worker:
         self.requests: queue.Queue[bytes | None] = queue.Queue()
         self._creds: tuple[int, str, str] | None = None  # memory only, to log in again after a terminal restart
         self._mismatch: dict[str, Any] | None = None
+        self._ea_note: str | None = None  # the shared lane's account has EA positions (see _warn_trading)
         self._next_push = 0.0
         self._reconnect_attempt = 0
         self._next_reconnect = 0.0
@@ -65,6 +68,8 @@ class Worker:
         if self._creds:
             health["login"], health["server"] = self._creds[0], self._creds[2]
         health["mismatch"] = self._mismatch is not None
+        if self._ea_note:
+            health["ea_warning"] = self._ea_note
         if force or health != self._last_health:
             self._last_health = health
             self.send({"type": "health", **health})
@@ -105,7 +110,13 @@ class Worker:
         """The client's watchdog: an answer is all it needs."""
 
     def op_connect(self, req: dict[str, Any]) -> dict[str, Any]:
-        self.bridge.connect()
+        """The app's terminal is up (or, unsupervised, may be started): attach. With no account yet and
+        a terminal that has none saved, the first switch attaches instead (initialize() with the login)."""
+        if self._creds is not None:
+            self.bridge.terminal_up = True
+            self.bridge.connect(*self._creds)
+        else:
+            self.bridge.attach()
         self.push_health()
         return dict(self.bridge.health())
 
@@ -123,6 +134,7 @@ class Worker:
             self.push_health()
             raise
         self._creds = (login, password, server)
+        self._warn_trading()  # after every switch: an account change may have turned Algo Trading off
         self.streaming = bool(req.get("stream", True))
         self._reconnect_attempt = 0
         self._next_push = 0.0  # first snapshot of the new account goes out at once
@@ -154,6 +166,7 @@ class Worker:
 
     def op_close_all(self, req: dict[str, Any]) -> dict[str, Any]:
         self._check_identity()
+        self._check_trading()
         # one progress push per position: the client counts any line as a sign of life
         result = self.bridge.close_all_positions(on_each=lambda done, total: self.send(
             {"type": "progress", "op": "close_all", "done": done, "total": total}))
@@ -162,6 +175,7 @@ class Worker:
 
     def op_order_send(self, req: dict[str, Any]) -> dict[str, Any]:
         self._check_identity()
+        self._check_trading()
         result = self.bridge.order_send(dict(req.get("request") or {}))
         self._next_push = 0.0
         return result
@@ -200,19 +214,46 @@ class Worker:
             raise BadInput("no account is logged in on this lane")
         self.bridge.verify(self._creds[0], self._creds[2])
 
+    def _check_trading(self) -> None:
+        """Before every trading job: refuse in plain words rather than collect one 10027 per position."""
+        why = self.bridge.trading_blocked()
+        if why:
+            raise TerminalError(f"refusing to trade: {why}", TRADE_RETCODE_CLIENT_DISABLES_AT)
+
+    def _warn_trading(self) -> None:
+        try:
+            why = self.bridge.trading_blocked()
+        except DeskError:
+            return
+        if why:
+            self.send({"type": "error", "code": TRADE_RETCODE_CLIENT_DISABLES_AT, "message": why})
+        if self.lane == "shared" and self._creds is not None:
+            try:
+                by_ea = [p for p in self.bridge.positions()
+                         if p.get("magic") or p.get("reason") == POSITION_REASON_EXPERT]
+            except DeskError:
+                return
+            # On the shared terminal an account's EAs restart at every switch and run only while it is
+            # shown. Said in the health push (not as an error event: demo accounts all have EA positions).
+            self._ea_note = (f"{self._creds[0]} has {len(by_ea)} position(s) opened by an Expert Advisor: on the "
+                             "shared terminal its EAs run only while it is the account shown; give it its own "
+                             "terminal if they must run all the time") if by_ea else None
+
     def _snapshot(self) -> dict[str, Any]:
         if self._creds is None:
             raise BadInput("no account is logged in on this lane")
         snap = dict(self.bridge.snapshot())
         snap["ts"] = time.time()
         login, _, server = self._creds
-        if snap.get("login") != login or snap.get("server") != server:
+        if snap.get("login") != login or not same_server(snap.get("server"), server):
             self._mismatch = {"login": login, "server": server,
                               "actual_login": snap.get("login"), "actual_server": snap.get("server")}
             self.send({"type": "mismatch", **self._mismatch})
             self.streaming = False
             self.push_health()
             raise IdentityMismatch(f"the terminal switched to login {snap.get('login')} on {snap.get('server')}")
+        snap["terminal_server"] = snap.get("server")  # the broker's own spelling, stored at link time
+        snap["server"] = server  # the lane's key spells it as the account was linked
         return snap
 
     def _reconnect(self) -> None:
@@ -220,10 +261,12 @@ class Worker:
             self.bridge.shutdown()
         except Exception:
             log.debug("shutdown before reconnect failed", exc_info=True)
-        self.bridge.connect()
         if self._creds is not None:
             login, password, server = self._creds
-            self.bridge.switch(login, password, server)
+            self.bridge.terminal_up = True
+            self.bridge.switch(login, password, server)  # initialize() with the login, as the real one needs
+        else:
+            self.bridge.attach()
         self._reconnect_attempt = 0
         self._lost = False
         self._next_push = 0.0
@@ -259,6 +302,7 @@ class Worker:
     def _schedule_reconnect(self, exc: BaseException) -> None:
         if self.supervised:
             self._lost = True
+            self.bridge.lost()  # attach again only when the app says its restarted terminal is up
             self.send({"type": "health", "initialized": False, "terminal_connected": False,
                        "last_error": {"code": getattr(exc, "code", None), "message": str(exc)},
                        "waiting_for": "terminal restart"})

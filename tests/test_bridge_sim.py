@@ -92,7 +92,7 @@ def test_a_terminal_started_by_connect_gets_no_encryption_key(mt5: ModuleType, s
     monkeypatch.setenv("SOME_API_TOKEN", "tok-123456")
     exe = control.base_install(sim_world)
     assert control.terminal_pid(exe) is None
-    UserMT5Bridge(mt5, str(exe), timeout_ms=10000).connect()
+    UserMT5Bridge(mt5, str(exe), timeout_ms=10000).attach()  # starts it; no saved account to log in yet
     pid = control.terminal_pid(exe)
     assert pid is not None
     blob = Path(f"/proc/{pid}/environ").read_bytes()
@@ -118,7 +118,7 @@ def test_a_supervised_bridge_never_launches_a_second_terminal(mt5: ModuleType, s
     try:
         assert control.wait_ready(exe, 10.0, proc) is not None
         b = UserMT5Bridge(mt5, str(exe), timeout_ms=5000, may_launch=False)
-        b.connect()  # the app's explicit connect once its terminal is up
+        assert b.attach() is False  # the app's connect once its terminal is up: no saved account yet
         b.switch(a["login"], a["password"], a["server"])
         control.stop_terminal(exe)
         proc.wait(10)
@@ -132,3 +132,127 @@ def test_a_supervised_bridge_never_launches_a_second_terminal(mt5: ModuleType, s
         if proc.poll() is None:
             control.stop_terminal(exe)
             proc.wait(10)
+
+
+def test_a_new_portable_terminal_is_attached_with_its_first_login(mt5: ModuleType, sim_world: Path,
+                                                                   data_dir: Path, demo_accounts: list[dict]) -> None:
+    """[W] 2: a freshly provisioned folder has no saved account, so initialize() needs the login."""
+    from multi_user.terminals import provision_portable
+
+    a = demo_accounts[2]
+    exe = provision_portable(control.base_install(sim_world), data_dir / "terminals" / "new")
+    b = UserMT5Bridge(mt5, str(exe), portable=True, timeout_ms=3000)
+    ident = b.switch(a["login"], a["password"], a["server"])
+    assert ident.login == a["login"] and ident.relogged
+
+
+def test_a_supervised_bridge_attaches_only_once_the_app_says_its_terminal_is_up(mt5: ModuleType,
+                                                                                sim_world: Path) -> None:
+    """[W] 3: a lane's restarted worker connects while the app's terminal is still down: initialize()
+    would launch a second, unsupervised copy; the bridge refuses until the app says the terminal is up."""
+    exe = control.base_install(sim_world)
+    b = UserMT5Bridge(mt5, str(exe), timeout_ms=3000, may_launch=False)
+    with pytest.raises(TerminalError) as caught:
+        b.connect()
+    assert caught.value.code == -10004 and "restarting" in str(caught.value)
+    assert control.terminal_pid(exe) is None
+
+
+def test_a_server_name_in_another_case_logs_in_and_reports_the_terminals_spelling(bridge,
+                                                                                   demo_accounts) -> None:
+    """[W] 7: the owner may type the server in another case; the terminal accepts it and spells it its way."""
+    other = demo_accounts[1]
+    typed = other["server"].lower()
+    assert typed != other["server"]
+    ident = bridge.switch(other["login"], other["password"], typed)
+    assert ident.login == other["login"] and ident.server == other["server"]
+    assert bridge.switch(other["login"], other["password"], typed).relogged is False  # the same account
+    assert bridge.snapshot()["server"] == other["server"]
+
+
+LOG_IN_THERE = """
+import sys, multi_user.mt5sim as mt5
+ok = mt5.initialize(sys.argv[1], login=int(sys.argv[2]), password=sys.stdin.readline().strip(), server=sys.argv[3],
+                    timeout=20000)
+print(ok, mt5.last_error())
+"""
+
+
+def test_the_shared_lane_without_a_path_keeps_the_terminal_it_found_first(mt5: ModuleType, sim_world: Path,
+                                                                           demo_accounts: list[dict]) -> None:
+    """[W] 8: initialize() without a path picks the install whose data was used last; another install
+    used in between must not take the lane over: the first one found is pinned."""
+    import shutil
+
+    from fixtures_sim import run_client
+
+    a, b = demo_accounts[0], demo_accounts[1]
+    base = control.base_install(sim_world)
+    other = sim_world / "Other MT5"
+    shutil.copytree(base.parent, other, ignore=shutil.ignore_patterns(".mt5sim"))
+    bridge = UserMT5Bridge(mt5, timeout_ms=10000)
+    first = bridge.switch(a["login"], a["password"], a["server"])
+    assert Path(first.terminal_path) == base.parent
+    out = run_client(LOG_IN_THERE, str(other / "terminal64.exe"), str(b["login"]), b["server"],
+                     stdin=b["password"] + "\n")
+    assert out.stdout.startswith("True"), out.stdout + out.stderr  # the other install's data is now newer
+    bridge.shutdown()
+    again = bridge.switch(a["login"], a["password"], a["server"])
+    assert Path(again.terminal_path) == base.parent
+
+
+def test_algo_trading_turned_off_by_an_account_change_is_told_in_plain_words(bridge, demo_accounts,
+                                                                            sim_world: Path) -> None:
+    """[W] 5: with "Disable algorithmic trading when the account has been changed", a switch turns Algo
+    Trading off and order_send gets 10027; the worker refuses close-all saying what to change."""
+    import io
+    import json
+
+    from multi_user import worker_protocol as wp
+    from multi_user.worker import Worker
+
+    other = demo_accounts[1]
+    control.add_algo_off_on_login(sim_world, control.base_install(sim_world))
+    assert bridge.trading_blocked() is None
+    out = io.BytesIO()
+    worker = Worker(bridge, out, lane="shared")
+    worker.handle(wp.encode({"id": 1, "op": "switch", "login": other["login"], "password": other["password"],
+                             "server": other["server"]}))
+    worker.handle(wp.encode({"id": 2, "op": "close_all"}))
+    lines = [json.loads(x) for x in out.getvalue().splitlines()]
+    assert any(m.get("type") == "error" and "Algo Trading" in m["message"] for m in lines)  # said after the switch
+    refused = next(m for m in lines if m.get("id") == 2)
+    assert refused["ok"] is False and refused["error"]["code"] == 10027
+    assert "Algo Trading button" in refused["error"]["message"]
+
+
+def test_the_python_api_shut_out_by_the_terminal_is_told_in_plain_words(bridge, sim_world: Path) -> None:
+    """[W] 5: with "Disable algorithmic trading via external Python API" every call fails with -8."""
+    control.add_api_off(sim_world, control.base_install(sim_world))
+    assert bridge.mt5.terminal_info().tradeapi_disabled is True
+    with pytest.raises(TerminalError) as caught:
+        bridge.snapshot()
+    assert caught.value.code == -8 and "external Python API" in str(caught.value)
+    assert "external Python API" in (bridge.trading_blocked() or "")
+
+
+def test_an_account_with_ea_positions_on_the_shared_terminal_gets_a_warning(bridge, demo_accounts) -> None:
+    """[W] 5: its EAs restart at every switch and run only while it is shown."""
+    import io
+    import json
+
+    from multi_user import worker_protocol as wp
+    from multi_user.worker import Worker
+
+    a = demo_accounts[0]
+    mt5 = bridge.mt5
+    tick = mt5.symbol_info_tick("EURUSD")
+    sent = bridge.order_send({"action": mt5.TRADE_ACTION_DEAL, "symbol": "EURUSD", "volume": 0.01,
+                              "type": mt5.ORDER_TYPE_BUY, "price": tick.ask, "deviation": 50, "magic": 4242,
+                              "type_filling": bridge._filling("EURUSD")})
+    assert sent["retcode"] == mt5.TRADE_RETCODE_DONE, sent
+    out = io.BytesIO()
+    Worker(bridge, out, lane="shared").handle(wp.encode({"id": 1, "op": "switch", "login": a["login"],
+                                                          "password": a["password"], "server": a["server"]}))
+    lines = [json.loads(x) for x in out.getvalue().splitlines()]
+    assert any(m.get("type") == "health" and "Expert Advisor" in m.get("ea_warning", "") for m in lines)

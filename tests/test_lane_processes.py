@@ -125,3 +125,76 @@ def test_a_broker_disconnect_reaches_the_lane_with_every_snapshot(qloop, data_di
         await rec.wait_for(state_of(keys[0], "live"), after=mark)
 
     on_desk(qloop, data_dir, body)
+
+
+def test_a_chosen_standard_install_is_not_made_portable_and_one_folder_serves_one_lane(
+        qloop, data_dir: Path, sim_world: Path, demo_accounts: list[dict]) -> None:
+    """[W] 9: a user-chosen standard install is not started with /portable (its data would come up
+    empty), an app-made folder is; a second account may not take a folder a lane already uses."""
+    import shutil
+
+    from multi_user.errors import BadInput
+    from multi_user.mt5sim import control
+    from multi_user.vault import Vault
+
+    a, b, c = demo_accounts[0], demo_accounts[1], demo_accounts[2]
+    chosen = data_dir / "My MT5"
+    shutil.copytree(control.base_install(sim_world).parent, chosen, ignore=shutil.ignore_patterns(".mt5sim"))
+    keys = link_accounts(data_dir, [a, b], dedicated={key_of(a), key_of(b)})
+    vault = Vault.open(data_dir)
+    try:
+        vault.update(a["login"], a["server"], terminal_path=str(chosen))
+    finally:
+        vault.close()
+
+    async def body(desk: Desk, rec: Recorder) -> None:
+        await rec.wait_for(snapshot_of(keys[0]), timeout=60)
+        assert desk.dedicated[keys[0]].config.portable is False
+        assert desk.dedicated[keys[1]].config.portable is True  # the copy the app made
+        assert not (chosen / "MQL5").exists()  # nothing started it with /portable
+        with pytest.raises(BadInput, match="already used by"):
+            await desk.link_account(str(c["login"]), c["server"], c["password"], dedicated=True,
+                                    terminal=str(chosen))
+        with pytest.raises(BadInput, match="the shared terminal"):
+            await desk.update_account(keys[1], terminal=str(control.base_install(sim_world).parent))
+
+    on_desk(qloop, data_dir, body)
+
+
+def test_a_server_typed_in_another_case_is_linked_under_the_brokers_spelling(qloop, data_dir: Path,
+                                                                              demo_accounts: list[dict]) -> None:
+    """[W] 7: the terminal accepts the server in any case; the account is stored as the broker spells it."""
+    a = demo_accounts[0]
+    link_accounts(data_dir, [demo_accounts[1]])
+
+    async def body(desk: Desk, rec: Recorder) -> None:
+        linked = await desk.link_account(str(a["login"]), a["server"].upper(), a["password"])
+        assert linked["server"] == a["server"] and linked["key"] == key_of(a)
+
+    on_desk(qloop, data_dir, body)
+
+
+def test_a_hung_terminal_blocks_the_worker_which_is_restarted_and_streams_again(
+        qloop, data_dir: Path, sim_world: Path, demo_accounts: list[dict]) -> None:
+    """[W] 4: the real package has no per-call timeout, so a hung terminal blocks the worker's call; the
+    watchdog kills the worker at its request timeout, and once the terminal answers again the account
+    streams again."""
+    from multi_user.errors import DeskError
+    from multi_user.mt5sim import control
+
+    keys = link_accounts(data_dir, demo_accounts[:1])
+
+    async def body(desk: Desk, rec: Recorder) -> None:
+        desk.activate(keys[0])
+        await rec.wait_for(snapshot_of(keys[0]), timeout=60)
+        lane = desk.shared
+        lane.worker.request_timeout = 3.0  # injected: the real one is 180 s
+        mark = len(rec.events)
+        control.add_ipc_timeout(sim_world, control.base_install(sim_world), 8.0)
+        with pytest.raises(DeskError, match="did not answer"):
+            await lane.worker.request("health")  # blocked behind the hung call, as any request would be
+        await rec.wait_for(lambda e: e["event"] == "worker" and e["state"] == "crashed", after=mark, timeout=30)
+        mark = len(rec.events)
+        await rec.wait_for(snapshot_of(keys[0]), after=mark, timeout=60)
+
+    on_desk(qloop, data_dir, body)

@@ -19,6 +19,13 @@ def test_docs_example_runs_on_the_simulator(sim_world: Path, demo_accounts: list
     usd = [a for a in demo_accounts if a["currency"] == "USD"]
     two = [usd[0], next(a for a in usd if a["server"] != usd[0]["server"])]
     creds = json.dumps([{k: a[k] for k in ("login", "password", "server")} for a in two])
+    # the example's bare initialize() expects an installed terminal with a saved account, as a trader's is;
+    # a terminal that never logged in fails it with -10005, as the real one does ([W] 2)
+    import multi_user.mt5sim as sim
+
+    assert sim.initialize(login=two[0]["login"], password=two[0]["password"], server=two[0]["server"]), \
+        sim.last_error()
+    sim.shutdown()
     out = subprocess.run([sys.executable, "-c", BOOT, str(EXAMPLE)], input=creds + "\n", capture_output=True,
                          text=True, timeout=120, cwd=str(ROOT))
     assert out.returncode == 0, out.stderr

@@ -40,10 +40,13 @@ def test_calls_before_initialize_fail_with_no_ipc_connection(mt5) -> None:
     assert mt5.positions_get() is None
 
 
-def test_initialize_starts_the_base_terminal_which_outlives_the_client(mt5, sim_world: Path) -> None:
+def test_initialize_starts_the_base_terminal_which_outlives_the_client(mt5, sim_world: Path, demo_accounts) -> None:
     exe = control.base_install(sim_world)
+    a = demo_accounts[0]
     assert control.terminal_pid(exe) is None
-    assert mt5.initialize(timeout=30000), mt5.last_error()
+    # a terminal with no saved account answers initialize() only with one to log in ([W] 2)
+    assert mt5.initialize(timeout=30000, login=a["login"], password=a["password"], server=a["server"]), \
+        mt5.last_error()
     assert mt5.last_error() == (1, "Success")
     pid = control.terminal_pid(exe)
     assert pid and pid != os.getpid()
@@ -149,3 +152,35 @@ def test_no_secret_in_the_terminal_process(mt5, demo_accounts: list[dict]) -> No
     assert a["password"].encode() not in blob
     log = Path(mt5.terminal_info().path) / ".mt5sim" / "terminal.log"
     assert a["password"] not in log.read_text()
+
+
+def test_initialize_waits_for_a_logged_in_account_and_fails_with_10005(mt5, sim_world: Path) -> None:
+    """[W] 2: the real initialize() returns only once the terminal is connected to a trade server; a new
+    terminal with no saved account makes it fail with -10005 after ``timeout``."""
+    exe = control.base_install(sim_world)
+    started = time.monotonic()
+    assert mt5.initialize(str(exe), timeout=1500) is False
+    assert mt5.last_error() == (-10005, "IPC timeout")
+    assert time.monotonic() - started >= 1.4
+    assert control.terminal_pid(exe) is not None  # it was started, and keeps running
+    assert mt5.account_info() is None and mt5.last_error()[0] == -10004  # not attached
+
+
+def test_a_second_copy_from_one_folder_exits_and_initialize_waits_for_the_first(mt5, sim_world: Path,
+                                                                                 demo_accounts) -> None:
+    """[W] 3: a client that comes before the folder's terminal listens launches another copy; two cannot
+    run from one folder, so that copy exits and initialize() waits for the first one's pipe."""
+    a = demo_accounts[0]
+    exe = control.base_install(sim_world)
+    control.add_slow_start(sim_world, 1.5)
+    first = control.start_terminal(exe)
+    try:
+        wait_for(lambda: control.registered_pid(exe) == first.pid)  # it holds the folder, not listening yet
+        assert control.terminal_pid(exe) is None
+        assert mt5.initialize(str(exe), login=a["login"], password=a["password"], server=a["server"],
+                              timeout=20000), mt5.last_error()
+        assert control.terminal_pid(exe) == first.pid  # attached to the first copy; the second gave up
+        assert mt5.account_info().login == a["login"]
+    finally:
+        control.stop_terminal(exe)
+        first.wait(10)

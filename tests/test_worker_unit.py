@@ -30,8 +30,23 @@ class FakeBridge:
         self.closed = 0
         self.connected = True
 
-    def connect(self) -> None:
+    terminal_up = False
+
+    def connect(self, *creds: object, **kw: object) -> None:
         self.calls.append("connect")
+
+    def attach(self) -> bool:
+        self.calls.append("attach")
+        return True
+
+    def lost(self) -> None:
+        self.calls.append("lost")
+
+    def trading_blocked(self) -> str | None:
+        return None
+
+    def positions(self) -> list[dict]:
+        return []
 
     def shutdown(self) -> None:
         self.calls.append("shutdown")
@@ -138,7 +153,7 @@ def test_ipc_error_schedules_bounded_reconnects_that_log_back_in() -> None:
     worker.tick()
     assert bridge.account == (111, "S1")
     assert any(m.get("type") == "reconnected" for m in lines(out))
-    assert bridge.calls.count("connect") == 1
+    assert bridge.calls.count("switch 111") == 2  # initialize() with the login: a restarted terminal needs it
 
 
 def test_release_stops_snapshots() -> None:
@@ -158,10 +173,10 @@ def test_a_supervised_worker_waits_for_the_app_to_restart_its_terminal() -> None
     bridge.fail_next_snapshot = TerminalError("No IPC connection", -10004)
     worker.tick()
     worker.tick()
-    assert bridge.calls.count("connect") == 0  # it never launches a terminal of its own
-    assert any(m.get("waiting_for") == "terminal restart" for m in lines(out))
+    assert bridge.calls.count("switch 111") == 1  # it never launches a terminal of its own
+    assert "lost" in bridge.calls and any(m.get("waiting_for") == "terminal restart" for m in lines(out))
     request(worker, 2, "reconnect")  # the app restarted the terminal
-    assert answer(out, 2)["ok"] and bridge.calls.count("connect") == 1
+    assert answer(out, 2)["ok"] and bridge.calls.count("switch 111") == 2 and bridge.terminal_up
     before = len([m for m in lines(out) if m.get("type") == "snapshot"])
     worker.tick()
     assert len([m for m in lines(out) if m.get("type") == "snapshot"]) == before + 1

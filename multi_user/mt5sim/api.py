@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as _dt
+import time as _time
 from typing import Any
 
 from multi_user.mt5sim import builtin as _builtin
@@ -55,7 +56,22 @@ def initialize(path: str | None = None, *, login: int | None = None, password: s
         client.drop()
         client.set_error(err)
         return False
+    # the real call returns only once the terminal is connected to a trade server: a terminal with no
+    # saved account, or whose account cannot connect, fails with -10005 after ``timeout``
+    deadline = _time.monotonic() + ms / 1000
+    while not _broker_connected():
+        if client.last_error()[0] in (e.NO_IPC[0], e.IPC_TIMEOUT[0]) or _time.monotonic() >= deadline:
+            client.drop()
+            client.set_error(e.IPC_TIMEOUT)
+            return False
+        _time.sleep(0.05)
+    client.set_error(e.SUCCESS)
     return True
+
+
+def _broker_connected() -> bool:
+    info = client.call("terminal_info")
+    return bool(info is not None and info.connected)
 
 
 def login(login: int, password: str | None = None, server: str | None = None, timeout: int = 60000) -> bool:

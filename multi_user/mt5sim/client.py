@@ -2,8 +2,10 @@
 
 initialize() finds (or starts) the terminal of an install folder and attaches; every other call is
 one request/answer over the IPC. A broken link (terminal killed) fails calls with the real IPC
-errors until the next initialize(); an answer that does not come within the timeout fails the
-call with (-10005, 'IPC timeout') and drops the link, as the real package does.
+errors until the next initialize(). As in the real package, a call has no timeout of its own: the
+pipe is synchronous, so a terminal that stops answering blocks the call until it answers again
+(-10005 exists only while initializing). When the folder's terminal is not listening, initialize()
+starts one and waits up to LAUNCH_WAIT seconds for it, whatever its ``timeout`` (the real 100 s).
 """
 
 from __future__ import annotations
@@ -20,6 +22,9 @@ from multi_user.mt5sim import errors as e
 from multi_user.mt5sim import ipc, structures, world
 
 DEFAULT_TIMEOUT = 60000  # ms, the real package's default
+# seconds initialize() waits for a terminal it started to listen ("Pipe server didn't answer in %u sec");
+# MT5SIM_LAUNCH_WAIT shortens it for tests
+LAUNCH_WAIT = float(os.environ.get("MT5SIM_LAUNCH_WAIT") or 100)
 
 
 class _Link:
@@ -56,7 +61,8 @@ def call(fn: str, timeout_ms: int | None = None, **kwargs: Any) -> Any:
             set_error(e.NO_IPC)
             return None
         try:
-            sock.settimeout((timeout_ms or _link.timeout_ms) / 1000)
+            # no per-call timeout: only login() bounds its own wait (its answer comes after ``timeout``)
+            sock.settimeout(timeout_ms / 1000 if timeout_ms else None)
             ipc.send(sock, {"f": fn, "k": kwargs})
             answer = ipc.recv(sock)
         except TimeoutError:
@@ -80,12 +86,25 @@ def _install_folder(path: str | None) -> tuple[Path | None, tuple[int, str]]:
             control.ensure_world(w)
         except Exception:
             return None, e.TERMINAL_NOT_FOUND
-        return control.base_install(w).parent, e.SUCCESS
+        return _last_used_install(w) or control.base_install(w).parent, e.SUCCESS
     p = Path(path).expanduser()
     exe = p / world.EXE_NAME if p.is_dir() else p
     if not exe.is_file() or not (exe.parent / world.MARKER).is_file():
         return None, e.process_create_failed(str(path))
     return exe.parent.resolve(), e.SUCCESS
+
+
+def _last_used_install(world_dir: Path) -> Path | None:
+    """As the real package does without a path: among the installed (non-portable) terminals, the one
+    whose data folder was used last — which may change between two runs."""
+    found = []
+    for origin in (world_dir / "AppData" / "Terminal").glob("*/origin.txt"):
+        ini = origin.parent / "config" / "terminal.ini"
+        with contextlib.suppress(OSError):
+            folder = Path(origin.read_text(encoding="utf-8").strip())
+            if (folder / world.EXE_NAME).is_file():
+                found.append((ini.stat().st_mtime_ns, folder))
+    return max(found)[1] if found else None
 
 
 def connect(path: str | None, timeout_ms: int, portable: bool) -> bool:
@@ -105,13 +124,14 @@ def _connect(path: str | None, timeout_ms: int, portable: bool) -> bool:
     info = ipc.read_endpoint(folder)
     if info is None:
         try:
-            proc = control.start_terminal(folder, portable=portable, detached=True)
+            # a second copy when the folder's terminal is still starting: it exits, and we wait for the first
+            control.start_terminal(folder, portable=portable, detached=True)
         except OSError:
             set_error(e.process_create_failed(str(path or folder / world.EXE_NAME)))
             return False
-        info = control.wait_ready(folder, timeout_ms / 1000, proc)
+        info = control.wait_ready(folder, LAUNCH_WAIT)
         if info is None:
-            set_error(e.IPC_TIMEOUT)
+            set_error(e.ipc_init_failed(f"Pipe server didn't answer in {LAUNCH_WAIT:.0f} sec"))
             return False
     try:
         sock = socket.create_connection(("127.0.0.1", int(info["port"])), timeout=timeout_ms / 1000)

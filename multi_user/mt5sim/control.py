@@ -140,6 +140,19 @@ def terminal_pid(path: Path) -> int | None:
     return int(info["pid"]) if info else None
 
 
+def registered_pid(path: Path) -> int | None:
+    """Pid of the process that claimed the folder (a terminal may hold it before it listens)."""
+    folder = _folder(path)
+    from multi_user.mt5sim.terminal import world_of
+
+    con = world.connect(world_of(folder))
+    try:
+        row = con.execute("SELECT pid FROM terminals WHERE folder = ?", (str(folder),)).fetchone()
+    finally:
+        con.close()
+    return int(row["pid"]) if row is not None and row["pid"] else None
+
+
 def stop_terminal(path: Path, timeout: float = 5.0) -> bool:
     """Stop the folder's terminal (SIGTERM, then SIGKILL). Returns whether one was running."""
     folder = _folder(path)
@@ -213,6 +226,10 @@ add_auth_failure = faults.add_auth_failure
 add_slow_login = faults.add_slow_login
 add_disconnect = faults.add_disconnect
 add_shock = faults.add_shock
+add_slow_start = faults.add_slow_start
+add_requotes = faults.add_requotes
+add_market_closed = faults.add_market_closed
+add_fifo = faults.add_fifo
 clear_faults = faults.clear
 active_faults = faults.active
 
@@ -220,6 +237,16 @@ active_faults = faults.active
 def add_algo_off(world_dir: Path, terminal: Path) -> None:
     """The terminal of ``terminal`` (folder or exe) has Algo Trading switched off."""
     faults.add_algo_off(world_dir, _folder(terminal))
+
+
+def add_algo_off_on_login(world_dir: Path, terminal: Path) -> None:
+    """The terminal's option "Disable algorithmic trading when the account has been changed" is on."""
+    faults.add_algo_off_on_login(world_dir, _folder(terminal))
+
+
+def add_api_off(world_dir: Path, terminal: Path) -> None:
+    """The terminal's option "Disable algorithmic trading via external Python API" is on."""
+    faults.add_api_off(world_dir, _folder(terminal))
 
 
 def add_ipc_timeout(world_dir: Path, terminal: Path, seconds: float = 90.0) -> None:

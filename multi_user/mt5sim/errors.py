@@ -42,6 +42,7 @@ TERMINAL_NOT_FOUND = ipc_init_failed("MetaTrader 5 x64 not found")
 
 # order_send / order_check result comments for the retcodes the simulator produces
 RETCODE_COMMENTS: dict[int, str] = {
+    10004: "Requote",
     10008: "Order placed",
     10009: "Request executed",
     10013: "Invalid request",
@@ -56,5 +57,6 @@ RETCODE_COMMENTS: dict[int, str] = {
     10031: "No connection",
     10035: "Invalid order",
     10036: "Position already closed",
+    10045: "Position close only by FIFO rule",
     0: "Done",
 }

@@ -1,15 +1,23 @@
 """Injected faults, kept in the world DB so every terminal process sees them.
 
 kinds: ``auth`` (a login, a server or every account refuses logins), ``slow_login`` (logins take
-``value`` seconds), ``hang`` (a terminal stops answering until ``until``: its clients get IPC
-timeouts), ``disconnect`` (a server, or all, drops its terminals: ``connected`` false, prices
-frozen, trading refused), ``algo_off`` (a terminal's Algo Trading button is off), ``shock`` (a
-symbol's price is multiplied by ``value`` from ``since``).
+``value`` seconds), ``hang`` (a terminal stops answering until ``until``: its clients' calls block,
+as on the real synchronous pipe), ``disconnect`` (a server, or all, drops its terminals:
+``connected`` false, prices frozen, trading refused), ``slow_start`` (a terminal takes ``value``
+seconds from its start until it listens, so a client that comes sooner finds no endpoint),
+``algo_off`` (a terminal's Algo Trading button is off), ``algo_off_on_login`` (the terminal's option
+"Disable algorithmic trading when the account has been changed": a login to another account turns
+Algo Trading off), ``api_off`` (its option "Disable algorithmic trading via external Python API":
+every call but terminal_info and version fails with -8), ``requote`` (the next ``value`` market deals
+on ``symbol`` get 10004), ``market_closed`` (deals on ``symbol`` get 10018), ``fifo`` (account ``login``
+closes positions first in, first out: 10045), ``shock`` (a symbol's price is multiplied
+by ``value`` from ``since``).
 A crash is not stored: the terminal process is simply killed.
 """
 
 from __future__ import annotations
 
+import sqlite3
 import threading
 import time
 from pathlib import Path
@@ -36,6 +44,10 @@ def add_slow_login(world_dir: Path, seconds: float) -> None:
     _add(world_dir, "slow_login", value=float(seconds))
 
 
+def add_slow_start(world_dir: Path, seconds: float) -> None:
+    _add(world_dir, "slow_start", value=float(seconds))
+
+
 def add_ipc_timeout(world_dir: Path, terminal_folder: Path, seconds: float) -> None:
     _add(world_dir, "hang", terminal=str(terminal_folder), until=time.time() + float(seconds))
 
@@ -43,6 +55,36 @@ def add_ipc_timeout(world_dir: Path, terminal_folder: Path, seconds: float) -> N
 def add_algo_off(world_dir: Path, terminal_folder: Path) -> None:
     """The terminal's Algo Trading button is off: no trading through the API."""
     _add(world_dir, "algo_off", terminal=str(terminal_folder))
+
+
+def add_algo_off_on_login(world_dir: Path, terminal_folder: Path) -> None:
+    _add(world_dir, "algo_off_on_login", terminal=str(terminal_folder))
+
+
+def add_api_off(world_dir: Path, terminal_folder: Path) -> None:
+    _add(world_dir, "api_off", terminal=str(terminal_folder))
+
+
+def add_requotes(world_dir: Path, symbol: str, count: int) -> None:
+    _add(world_dir, "requote", symbol=symbol, value=float(count))
+
+
+def add_market_closed(world_dir: Path, symbol: str) -> None:
+    _add(world_dir, "market_closed", symbol=symbol)
+
+
+def add_fifo(world_dir: Path, login: int) -> None:
+    _add(world_dir, "fifo", login=login)
+
+
+def take_requote(con: sqlite3.Connection, symbol: str) -> bool:
+    """Use up one requote of ``symbol`` (inside the caller's transaction); whether there was one."""
+    row = con.execute("SELECT id, value FROM faults WHERE kind = 'requote' AND symbol = ? AND value >= 1"
+                      " ORDER BY id LIMIT 1", (symbol,)).fetchone()
+    if row is None:
+        return False
+    con.execute("UPDATE faults SET value = value - 1 WHERE id = ?", (row["id"],))
+    return True
 
 
 def add_disconnect(world_dir: Path, server: str | None = None) -> None:
@@ -111,12 +153,27 @@ class FaultView:
     def slow_login(self) -> float:
         return max((r["value"] for r in self._of("slow_login")), default=0.0)
 
+    def slow_start(self) -> float:
+        return max((r["value"] for r in self._of("slow_start")), default=0.0)
+
     def hanging(self, folder: Path) -> bool:
         now = time.time()
         return any(r["terminal"] == str(folder) and (r["until"] or 0) > now for r in self._of("hang"))
 
     def algo_off(self, folder: Path) -> bool:
         return any(r["terminal"] == str(folder) for r in self._of("algo_off"))
+
+    def algo_off_on_login(self, folder: Path) -> bool:
+        return any(r["terminal"] == str(folder) for r in self._of("algo_off_on_login"))
+
+    def market_closed(self, symbol: str) -> bool:
+        return any(r["symbol"] == symbol for r in self._of("market_closed"))
+
+    def fifo(self, login: int | None) -> bool:
+        return any(r["login"] == login for r in self._of("fifo"))
+
+    def api_off(self, folder: Path) -> bool:
+        return any(r["terminal"] == str(folder) for r in self._of("api_off"))
 
     def shocks(self) -> list[Shock]:
         return [(r["symbol"], r["since"], r["value"]) for r in self._of("shock")]

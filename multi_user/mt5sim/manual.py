@@ -72,7 +72,8 @@ def trade(world_dir: Path, login: int, server: str, symbol: str, side: str, volu
         market, connected = _market(con, world_dir, acc)
         otype = c.ORDER_TYPE_BUY if side == "buy" else c.ORDER_TYPE_SELL
         req: dict[str, Any] = {"action": c.TRADE_ACTION_DEAL, "symbol": symbol, "volume": float(volume),
-                               "type": otype, "sl": float(sl), "tp": float(tp), "comment": comment}
+                               "type": otype, "sl": float(sl), "tp": float(tp), "comment": comment,
+                               "type_filling": min(trading.fillings(symbol))}  # the terminal picks an allowed one
         if pending is not None:
             _, bid, ask = market.quote(symbol)
             below = pending < (ask if side == "buy" else bid)
@@ -107,6 +108,7 @@ def close(world_dir: Path, ticket: int, volume: float | None = None) -> dict[str
         market, connected = _market(con, world_dir, acc)
         if row is not None:
             req = {"action": c.TRADE_ACTION_DEAL, "symbol": row["symbol"], "position": ticket,
+                   "type_filling": min(trading.fillings(row["symbol"])),
                    "volume": float(volume or row["volume"]),
                    "type": c.ORDER_TYPE_SELL if row["type"] == c.POSITION_TYPE_BUY else c.ORDER_TYPE_BUY}
         else:

@@ -39,6 +39,8 @@ class Spec:
     path: str = "Forex"
     swap_long: float = -7.0  # points per lot per night (SYMBOL_SWAP_MODE_POINTS)
     swap_short: float = 1.5
+    exemode: int = c.SYMBOL_TRADE_EXECUTION_MARKET
+    filling: int = 3  # SYMBOL_FILLING_FOK | SYMBOL_FILLING_IOC
 
     @property
     def point(self) -> float:
@@ -51,15 +53,18 @@ SYMBOLS: dict[str, Spec] = {s.name: s for s in (
     Spec("GBPUSD", "Great Britain Pound vs US Dollar", 1.2700, 5, 15, 100000, c.SYMBOL_CALC_MODE_FOREX,
          "GBP", "USD", "GBP", 0.006, path="Forex\\Majors\\GBPUSD", swap_long=-4.5, swap_short=-1.2),
     Spec("USDJPY", "US Dollar vs Japanese Yen", 150.00, 3, 14, 100000, c.SYMBOL_CALC_MODE_FOREX,
-         "USD", "JPY", "USD", 0.006, path="Forex\\Majors\\USDJPY", swap_long=15.0, swap_short=-30.0),
+         "USD", "JPY", "USD", 0.006, path="Forex\\Majors\\USDJPY", swap_long=15.0, swap_short=-30.0,
+         exemode=c.SYMBOL_TRADE_EXECUTION_INSTANT, filling=2),  # instant execution: market orders fill or kill
     Spec("USDCHF", "US Dollar vs Swiss Franc", 0.8800, 5, 16, 100000, c.SYMBOL_CALC_MODE_FOREX,
-         "USD", "CHF", "USD", 0.005, path="Forex\\Majors\\USDCHF", swap_long=8.0, swap_short=-20.0),
+         "USD", "CHF", "USD", 0.005, path="Forex\\Majors\\USDCHF", swap_long=8.0, swap_short=-20.0,
+         filling=2),  # market execution, IOC only
     Spec("XAUUSD", "Gold vs US Dollar", 2350.00, 2, 25, 100, c.SYMBOL_CALC_MODE_CFDLEVERAGE,
          "XAU", "USD", "USD", 0.012, volume_max=50.0, path="Metals\\XAUUSD",
          swap_long=-45.0, swap_short=20.0),
     Spec("US500", "US 500 Cash Index", 5200.00, 2, 50, 1, c.SYMBOL_CALC_MODE_CFDLEVERAGE,
          "USD", "USD", "USD", 0.010, volume_min=0.1, volume_step=0.1, volume_max=500.0,
-         path="Indices\\US500", swap_long=-60.0, swap_short=-20.0),
+         path="Indices\\US500", swap_long=-60.0, swap_short=-20.0,
+         exemode=c.SYMBOL_TRADE_EXECUTION_EXCHANGE, filling=0),  # exchange execution: RETURN
 )}
 
 

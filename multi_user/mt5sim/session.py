@@ -93,7 +93,11 @@ class Terminal:
             server = self.server if login == self.login else None
         acc = None
         if server is not None:
-            acc = self.db.execute("SELECT * FROM accounts WHERE login = ? AND server = ?", (login, server)).fetchone()
+            # the terminal accepts a server name in any case and reports its own spelling afterwards
+            acc = self.db.execute("SELECT * FROM accounts WHERE login = ? AND server = ? COLLATE NOCASE",
+                                  (login, server)).fetchone()
+        if acc is not None:
+            server = acc["server"]
         if acc is None or self.faults.auth_blocked(login, server) or self.faults.disconnected(server):
             return False, e.AUTH_FAILED
         if password is None:  # the saved password of the account the terminal is logged into
@@ -102,11 +106,25 @@ class Terminal:
             investor = {acc["password"]: False, acc["investor_password"]: True}.get(password)
         if investor is None:
             return False, e.AUTH_FAILED
+        changed = (login, server) != (self.login, self.server)
+        if changed and self.login is not None and self.faults.algo_off_on_login(self.folder):
+            faults.add_algo_off(self.world_dir, self.folder)  # the terminal's option: off after a change
         with self._lock:
             self.login, self.server, self.investor = login, server, investor
             self.db.execute("UPDATE terminals SET login = ?, server = ?, investor = ? WHERE folder = ?",
                             (login, server, int(investor), str(self.folder)))
+        self._mark_used()
         return True, OK
+
+    def _mark_used(self) -> None:
+        """A non-portable terminal's data folder, as the real one keeps it: initialize() without a path
+        picks the install whose data was used last (origin.txt names the install)."""
+        if self.portable:
+            return
+        data = self._appdata()
+        (data / "config").mkdir(parents=True, exist_ok=True)
+        (data / "origin.txt").write_text(str(self.folder), encoding="utf-8")
+        (data / "config" / "terminal.ini").write_text(f"[Common]\nLogin={self.login}\n", encoding="utf-8")
 
     def version(self) -> Answer:
         return (500, BUILD, BUILD_DATE), OK
@@ -118,7 +136,7 @@ class Terminal:
             "community_account": False, "community_connection": False, "dlls_allowed": False,
             "email_enabled": False, "ftp_enabled": False, "notifications_enabled": False, "mqid": False,
             "connected": self.connected(), "trade_allowed": not self.faults.algo_off(self.folder),
-            "tradeapi_disabled": False, "build": BUILD,
+            "tradeapi_disabled": self.faults.api_off(self.folder), "build": BUILD,
             "maxbars": market_data.MAX_BARS, "codepage": 0, "ping_last": 23_000 if self.connected() else 0,
             "retransmission": 0.0, "company": acc["company"] if acc else "MetaQuotes Ltd.",
             "name": "MetaTrader 5", "language": "English", "path": str(self.folder), "data_path": str(data),
@@ -146,7 +164,7 @@ class Terminal:
             "login": acc["login"], "trade_mode": acc["trade_mode"], "leverage": acc["leverage"],
             "limit_orders": 200, "margin_so_mode": c.ACCOUNT_STOPOUT_MODE_PERCENT,
             "trade_allowed": not self.investor, "trade_expert": True,
-            "margin_mode": acc["margin_mode"], "currency_digits": 2, "fifo_close": False,
+            "margin_mode": acc["margin_mode"], "currency_digits": 2, "fifo_close": self.faults.fifo(acc["login"]),
             "margin_so_call": acc["so_call"], "margin_so_so": acc["so_so"],
             "margin_initial": 0.0, "margin_maintenance": 0.0,
             "assets": 0.0, "liabilities": 0.0, "commission_blocked": 0.0, "name": acc["name"],

@@ -7,7 +7,7 @@ from typing import Any
 
 from multi_user.mt5sim import constants as c
 from multi_user.mt5sim import errors as e
-from multi_user.mt5sim import market_data, settle, structures, trading
+from multi_user.mt5sim import faults, market_data, settle, structures, trading
 from multi_user.mt5sim.clock import Clock
 from multi_user.mt5sim.session import OK, Answer, Terminal
 
@@ -181,6 +181,8 @@ class TradingTerminal(Terminal):
                 acc = self.account()
                 if self.faults.algo_off(self.folder):  # the terminal refuses before asking the server
                     out = trading.Outcome(c.TRADE_RETCODE_CLIENT_DISABLES_AT)
+                elif (refused := self._broker_refuses(db, acc, request)) is not None:
+                    out = trading.Outcome(refused)
                 else:
                     out, _ = trading.check(db, market, acc, request, trade_allowed=not self.investor,
                                            connected=self.connected())
@@ -195,6 +197,26 @@ class TradingTerminal(Terminal):
                "price": out.price, "bid": bid, "ask": ask, "comment": out.comment,
                "request_id": self._next_request_id(), "retcode_external": 0, "request": self._request(request)}
         return structures.make("OrderSendResult", res), OK
+
+    def _broker_refuses(self, db: sqlite3.Connection, acc: sqlite3.Row | None, request: dict[str, Any]) -> int | None:
+        """The real brokers' refusals the faults switch on: market closed, FIFO, requotes."""
+        if request.get("action") != c.TRADE_ACTION_DEAL or acc is None:
+            return None
+        symbol = str(request.get("symbol", ""))
+        if self.faults.market_closed(symbol):
+            return c.TRADE_RETCODE_MARKET_CLOSED
+        ticket = int(request.get("position") or 0)
+        if ticket and self.faults.fifo(acc["login"]):
+            pos = db.execute("SELECT time_msc FROM positions WHERE ticket = ?", (ticket,)).fetchone()
+            older = pos is not None and db.execute(
+                "SELECT 1 FROM positions WHERE login = ? AND server = ? AND symbol = ? AND ticket != ? AND"
+                " (time_msc < ? OR (time_msc = ? AND ticket < ?))",
+                (acc["login"], acc["server"], symbol, ticket, pos["time_msc"], pos["time_msc"], ticket)).fetchone()
+            if older:
+                return c.TRADE_RETCODE_FIFO_CLOSE
+        if faults.take_requote(db, symbol):
+            return c.TRADE_RETCODE_REQUOTE
+        return None
 
     def _next_request_id(self) -> int:
         with self._lock:

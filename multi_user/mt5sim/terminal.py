@@ -23,7 +23,7 @@ from pathlib import Path
 from typing import Any
 
 from multi_user.mt5sim import errors as e
-from multi_user.mt5sim import ipc, structures, world
+from multi_user.mt5sim import faults, ipc, structures, world
 from multi_user.mt5sim.session_trade import TradingTerminal
 
 log = logging.getLogger("mt5sim.terminal")
@@ -68,6 +68,8 @@ class _Handler(socketserver.BaseRequestHandler):
                 name = CALLS.get(req.get("f"))
                 if name is None:
                     result, err = None, e.UNSUPPORTED
+                elif name not in ("terminal_info", "version") and term.faults.api_off(term.folder):
+                    result, err = None, e.AUTO_TRADING_DISABLED  # the option that shuts the Python API out
                 else:
                     try:
                         result, err = getattr(term, name)(**req.get("k", {}))
@@ -99,6 +101,24 @@ def _watch_parent(pid: int, on_exit: Any) -> None:
     on_exit()
 
 
+def _register(world_dir: Path, folder: Path, pid: int) -> bool:
+    """Claim the folder for this process; False when a live terminal already holds it."""
+    con = world.connect(world_dir)
+    try:
+        con.execute("BEGIN IMMEDIATE")
+        row = con.execute("SELECT pid FROM terminals WHERE folder = ?", (str(folder),)).fetchone()
+        if row is not None and row["pid"] and row["pid"] != pid and ipc.pid_alive(int(row["pid"]),
+                                                                                 expect="mt5sim.terminal"):
+            con.execute("ROLLBACK")
+            return False
+        con.execute("INSERT INTO terminals (folder, pid, started) VALUES (?, ?, ?) ON CONFLICT(folder) DO UPDATE"
+                    " SET pid = excluded.pid, started = excluded.started", (str(folder), pid, time.time()))
+        con.execute("COMMIT")
+        return True
+    finally:
+        con.close()
+
+
 def main(argv: list[str] | None = None) -> int:
     p = argparse.ArgumentParser(prog="python -m multi_user.mt5sim.terminal")
     p.add_argument("--folder", required=True, help="the install folder (holds terminal64.exe and mt5sim.json)")
@@ -117,10 +137,16 @@ def main(argv: list[str] | None = None) -> int:
     else:
         world.upgrade(world_dir)  # a world made by an older simulator gets the newer columns
     pid = os.getpid()
-    con = world.connect(world_dir)
-    con.execute("INSERT INTO terminals (folder, pid, started) VALUES (?, ?, ?) ON CONFLICT(folder) DO UPDATE"
-                " SET pid = excluded.pid, started = excluded.started", (str(folder), pid, time.time()))
-    con.close()
+    if not _register(world_dir, folder, pid):
+        # like terminal64.exe: a second copy started from a folder whose terminal runs hands over and exits
+        print(f"a terminal already runs from {folder}", file=sys.stderr)
+        return 3
+    if args.portable:  # like terminal64.exe /portable: its data folder is made inside the install
+        for sub in ("MQL5", "config"):
+            (folder / sub).mkdir(exist_ok=True)
+    delay = faults.FaultView(world_dir).slow_start()
+    if delay:
+        time.sleep(delay)  # starting up: a client that comes now finds no endpoint yet (the real race)
     term = TradingTerminal(folder, world_dir, args.portable)
     token = secrets.token_hex(16)
     server = _Server(term, token)

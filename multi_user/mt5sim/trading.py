@@ -147,6 +147,8 @@ def check(con: sqlite3.Connection, market: Market, acc: sqlite3.Row, req: dict[s
         volume = float(req.get("volume", 0.0))
         if not _volume_ok(symbol, volume):
             return Outcome(c.TRADE_RETCODE_INVALID_VOLUME), values
+        if action == c.TRADE_ACTION_DEAL and int(req.get("type_filling", c.ORDER_FILLING_FOK)) not in fillings(symbol):
+            return Outcome(c.TRADE_RETCODE_INVALID_FILL), values
         otype = req.get("type")
         allowed = (c.ORDER_TYPE_BUY, c.ORDER_TYPE_SELL) if action == c.TRADE_ACTION_DEAL else (
             c.ORDER_TYPE_BUY_LIMIT, c.ORDER_TYPE_SELL_LIMIT, c.ORDER_TYPE_BUY_STOP, c.ORDER_TYPE_SELL_STOP)
@@ -179,6 +181,17 @@ def check(con: sqlite3.Connection, market: Market, acc: sqlite3.Row, req: dict[s
                           (int(req.get("order", 0)), acc["login"], acc["server"])).fetchone()
         return Outcome(0 if row else c.TRADE_RETCODE_INVALID_ORDER), values
     return Outcome(c.TRADE_RETCODE_INVALID), values
+
+
+def fillings(symbol: str) -> set[int]:
+    """The filling policies a market order on ``symbol`` may name: instant and request execution fill or
+    kill whatever the request says (the MT5 docs' own example sends RETURN there, and it works); market
+    execution what the symbol's flags allow (never RETURN); exchange execution RETURN and the flags'."""
+    spec = SYMBOLS[symbol]
+    if spec.exemode in (c.SYMBOL_TRADE_EXECUTION_INSTANT, c.SYMBOL_TRADE_EXECUTION_REQUEST):
+        return {c.ORDER_FILLING_FOK, c.ORDER_FILLING_IOC, c.ORDER_FILLING_RETURN}
+    flagged = {mode for bit, mode in ((1, c.ORDER_FILLING_FOK), (2, c.ORDER_FILLING_IOC)) if spec.filling & bit}
+    return flagged | {c.ORDER_FILLING_RETURN} if spec.exemode == c.SYMBOL_TRADE_EXECUTION_EXCHANGE else flagged
 
 
 def _position(con: sqlite3.Connection, acc: sqlite3.Row, ticket: int) -> sqlite3.Row | None:
