@@ -192,3 +192,46 @@ def test_stopping_the_shared_terminal_says_stopped_not_restarting(qtbot, qloop, 
             await desk.stop()
 
     run(qloop, scenario())
+
+
+def test_change_the_stored_password_from_edit_checked_with_the_broker(qtbot, qloop, data_dir: Path,
+                                                                       demo: list[dict]) -> None:
+    """[D2]: Edit changes the stored password only after the broker accepted it, like a link; a rejected
+    one is said next to the field and nothing stored changes (mode, name, token)."""
+    from multi_user.vault import Vault
+    from ui.dialogs import EditDialog
+
+    key, = link_accounts(data_dir, demo[1:2])
+    login, server = key.split("@")
+
+    def stored_token() -> str:
+        vault = Vault.open(data_dir)
+        try:
+            return vault.token(int(login), server)
+        finally:
+            vault.close()
+
+    before = stored_token()
+    desk, window = make_window(qtbot, data_dir)
+
+    async def scenario() -> None:
+        await desk.start()
+        try:
+            saved: list[dict] = []
+            dialog = EditDialog(window, window.model.account(key) or {}, saved.append,
+                                change_password=lambda pw: desk.link_account(login, server, pw))
+            dialog.open()
+            qtbot.keyClicks(dialog.password, "not-the-password")
+            dialog.buttons.button(dialog.buttons.StandardButton.Save).click()
+            await until(lambda: "rejected" in dialog.password_error.text(), what=lambda: dialog.password_error.text())
+            assert dialog.isVisible() and saved == [] and stored_token() == before
+            dialog.password.clear()
+            qtbot.keyClicks(dialog.password, demo[1]["password"])
+            dialog.buttons.button(dialog.buttons.StandardButton.Save).click()
+            await until(lambda: dialog.result() == dialog.DialogCode.Accepted, what=lambda: dialog.password_error.text())
+            assert saved and saved[0]["mode"] == "shared"
+            assert stored_token() != before  # a new token: the password was stored again after the check
+        finally:
+            await desk.stop()
+
+    run(qloop, scenario())

@@ -302,7 +302,9 @@ class MainWindow(QMainWindow):
         if action in ("dedicated", "shared"):
             self._spawn(self.desk.update_account(key, mode=action))
         elif action == "edit":
-            EditDialog(self, account, lambda v: self._spawn(self.desk.update_account(key, **v))).open()
+            login, server = key.split("@", 1)
+            EditDialog(self, account, lambda v: self._spawn(self.desk.update_account(key, **v)),
+                       change_password=lambda pw: self.desk.link_account(login, server, pw)).open()
         elif action == "close_all":
             confirm(self, "Close all positions", f"Close every open position of {name} at market now?\n\n"
                     "This cannot be undone.", "Close all positions", lambda: self.desk.close_all(key))

@@ -4,7 +4,7 @@ thread) before anything is saved; a wrong one is named next to its field and not
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from pathlib import Path
 from typing import Any
 
@@ -23,7 +23,9 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from multi_user.errors import DeskError
 from multi_user.terminals import terminal_exe
+from multi_user.validation import check_password
 from ui.dialog_parts import error_label, fit_height, folder_row, with_error
 
 
@@ -42,7 +44,11 @@ def install_problem(path: str) -> str | None:
 
 
 class EditDialog(QDialog):
-    def __init__(self, parent: QWidget, account: dict[str, Any], on_save: Callable[[dict[str, Any]], None]) -> None:
+    """Name, lane and terminal folder; and a new password, checked with the broker like a link
+    before anything is saved (a rejected one is said next to its field and nothing changes)."""
+
+    def __init__(self, parent: QWidget, account: dict[str, Any], on_save: Callable[[dict[str, Any]], None],
+                 change_password: Callable[[str], Awaitable[Any]] | None = None) -> None:
         super().__init__(parent)
         self.setWindowTitle(f"Edit {account['login']}@{account['server']}")
         self.setMinimumWidth(460)
@@ -53,18 +59,59 @@ class EditDialog(QDialog):
         self.mode.setCurrentIndex(1 if account.get("mode") == "dedicated" else 0)
         self.terminal = QLineEdit(account.get("terminal") or "")
         self.terminal.setPlaceholderText("optional: terminal64.exe folder to use")
+        self.password = QLineEdit()
+        self.password.setEchoMode(QLineEdit.EchoMode.Password)
+        self.password.setPlaceholderText("leave empty to keep the stored password")
         self.error = error_label()
+        self.password_error = error_label()
         form = QFormLayout(self)
         form.addRow("Name", self.label)
         form.addRow("Runs on", self.mode)
         form.addRow("Terminal folder", with_error(folder_row(self.terminal, "Choose the MetaTrader 5 folder"),
                                                   self.error))
+        if change_password is not None:
+            form.addRow("New password", with_error(self.password, self.password_error))
+        self._change_password = change_password
+        self._on_save = on_save
         self.buttons = QDialogButtonBox(QDialogButtonBox.StandardButton.Save | QDialogButtonBox.StandardButton.Cancel)
-        self.buttons.accepted.connect(lambda: _check_then(self, self.terminal.text(), self.error, lambda: (
-            on_save({"label": self.label.text(), "mode": self.mode.currentData(), "terminal": self.terminal.text()}),
-            self.accept())))
+        self.buttons.accepted.connect(lambda: _check_then(self, self.terminal.text(), self.error, self._save))
         self.buttons.rejected.connect(self.reject)
         form.addRow(self.buttons)
+
+    def _save(self) -> None:
+        values = {"label": self.label.text(), "mode": self.mode.currentData(), "terminal": self.terminal.text()}
+        new_password = self.password.text()
+        if not new_password or self._change_password is None:
+            self._on_save(values)
+            self.accept()
+            return
+        try:
+            check_password(new_password)
+        except DeskError as exc:
+            self._say_password(str(exc))
+            return
+        self.check_task = asyncio.ensure_future(self._check_password(new_password, values))
+
+    async def _check_password(self, new_password: str, values: dict[str, Any]) -> None:
+        assert self._change_password is not None
+        self.buttons.setEnabled(False)
+        self._say_password("Checking the new password with the broker…", error=False)
+        try:
+            await self._change_password(new_password)
+        except DeskError as exc:
+            self._say_password(str(exc))
+            return
+        finally:
+            self.buttons.setEnabled(True)
+        self.password.clear()
+        self._on_save(values)
+        self.accept()
+
+    def _say_password(self, text: str, error: bool = True) -> None:
+        self.password_error.setText(text)
+        self.password_error.setStyleSheet("color:#d93025;" if error else "")
+        self.password_error.setVisible(bool(text))
+        fit_height(self)
 
 
 class SettingsDialog(QDialog):
