@@ -68,6 +68,7 @@ class Lane:
         # nobody holding it) the account takes its own terminal again. A failure state (wrong password,
         # offline, mismatch) is left standing with its reason: re-trying that would be a login storm.
         self.pinned: str | None = None
+        self._ea_warned: dict[str, str] = {}
         self.lock = ActiveAccountLock(listener=self._lock_event)
         self._busy = False
         self._dispatched: str | None = None  # id of the last job handed to the worker
@@ -211,8 +212,19 @@ class Lane:
                     self.lock.set_account_state(holder.account, "offline", err)
                 elif msg.get("terminal_connected"):
                     self.lock.set_account_state(holder.account, "live")
+            if msg.get("login") is not None:  # said during the login too, not only once active
+                self._tell_ea_warning(f"{msg.get('login')}@{msg.get('server')}", msg.get("ea_warning"))
         elif kind == "error":
             self._emit({"event": "error", "lane": self.name, "code": msg.get("code"), "message": msg.get("message")})
+
+    def _tell_ea_warning(self, account: str, warning: str | None) -> None:
+        """[W] 5: Expert Advisors restart on every account change of the shared terminal; say so once per
+        account, as a notice the window, the activity log and the headless stream show."""
+        if not warning or account in self._ea_warned or account not in self.accounts:
+            return  # once per account and run: its position count changes, the advice does not
+        self._ea_warned[account] = warning
+        self._emit({"event": "notice", "level": "warning", "lane": self.name, "account": account,
+                    "title": "Expert Advisors on a switched terminal", "message": str(warning)})
 
     # ---- the lock drives logins and jobs -----------------------------------------------------
     def _lock_event(self, event: dict[str, Any]) -> None:

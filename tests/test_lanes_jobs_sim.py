@@ -108,3 +108,20 @@ def test_a_dedicated_account_that_falls_idle_takes_its_own_terminal_again(qloop,
                 await rec.wait_for(snapshot_of(key), after=mark)
 
     run(qloop, scenario())
+
+
+def test_expert_advisors_on_the_shared_terminal_are_told_once(qloop, data_dir: Path, demo_accounts: list[dict]) -> None:
+    """[W] 5: an account whose positions were opened by EAs, viewed on the shared terminal, gets one notice
+    (its EAs restart at every switch and run only while it is shown), not one per snapshot."""
+    key, = link_accounts(data_dir, demo_accounts[:1])
+
+    async def scenario() -> None:
+        async with viewing(data_dir, key) as (desk, rec):
+            notice = await rec.wait_for(lambda e: e.get("event") == "notice" and e.get("account") == key)
+            assert "Expert Advisor" in notice["message"] and notice["level"] == "warning"
+            mark = len(rec.events)
+            for _ in range(3):
+                await rec.wait_for(snapshot_of(key), after=len(rec.events))
+            assert not [e for e in rec.events[mark:] if e.get("event") == "notice" and e.get("account") == key]
+
+    run(qloop, scenario())
