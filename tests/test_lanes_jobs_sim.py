@@ -116,7 +116,7 @@ def test_expert_advisors_on_the_shared_terminal_are_told_once(qloop, data_dir: P
     key, = link_accounts(data_dir, demo_accounts[:1])
 
     async def scenario() -> None:
-        async with viewing(data_dir, key) as (desk, rec):
+        async with viewing(data_dir, key) as (_desk, rec):
             notice = await rec.wait_for(lambda e: e.get("event") == "notice" and e.get("account") == key)
             assert "Expert Advisor" in notice["message"] and notice["level"] == "warning"
             mark = len(rec.events)

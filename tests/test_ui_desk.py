@@ -228,7 +228,8 @@ def test_change_the_stored_password_from_edit_checked_with_the_broker(qtbot, qlo
             dialog.password.clear()
             qtbot.keyClicks(dialog.password, demo[1]["password"])
             dialog.buttons.button(dialog.buttons.StandardButton.Save).click()
-            await until(lambda: dialog.result() == dialog.DialogCode.Accepted, what=lambda: dialog.password_error.text())
+            await until(lambda: dialog.result() == dialog.DialogCode.Accepted,
+                        what=lambda: dialog.password_error.text())
             assert saved and saved[0]["mode"] == "shared"
             assert stored_token() != before  # a new token: the password was stored again after the check
         finally:
