@@ -16,6 +16,7 @@ In each refusal nothing on disk is changed.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import sqlite3
 import time
@@ -51,6 +52,9 @@ def check_not_truncated(path: Path, marker: Path) -> None:
         empty = path.stat().st_size == 0
     except FileNotFoundError:
         return
+    wal = path.with_name(path.name + "-wal")
+    if empty and wal.exists() and wal.stat().st_size > 0:
+        return  # WAL mode: a freshly set-up vault's pages may all still be in its -wal file
     if empty and marker.exists():
         raise VaultError(f"The vault {path} is empty (0 bytes) although this data dir had a vault: it was truncated "
                          "or damaged. Nothing was changed. Restore it from a backup, or move it and "
@@ -76,6 +80,8 @@ def connect(path: Path, migrations: list[str], marker: Path) -> tuple[sqlite3.Co
         time.sleep(pause)  # another process is setting the file up this very moment
         pause = min(pause * 2, 0.2)
     if not marker.exists():
+        with contextlib.suppress(sqlite3.Error):  # put the schema into the main file before saying it exists
+            conn.execute("PRAGMA wal_checkpoint(PASSIVE)")
         _write_marker(marker)
     return conn, version
 
