@@ -151,7 +151,8 @@ class Guard:
             self.blocked_at[key] = time.time()
             self._hard_stop(key, v)
         self.states[key] = s
-        self._publish(guard_event(key, r, s, v, "live" if s.covered else "late", balance, equity), now)
+        ev = guard_event(key, r, s, v, "live" if s.covered else "late", balance, equity)
+        self._publish({**ev, "server_offset": self._offsets.get(key)}, now)
         if s is not old:
             self._save_soon(time.time(), urgent=old is None or s.day_start != old.day_start
                             or s.blocked != old.blocked)
