@@ -213,6 +213,7 @@ class Guard:
             s = self.states.get(key)
             base = dict(prev) if prev else {"event": "guard", "account": key, "preset": r.preset,
                                             "level": "ok", "blocked": bool(s and s.blocked)}
+            base["blocked"] = bool(s and s.blocked)
             with contextlib.suppress(Exception):
                 base["next_reset"] = rm.next_reset(r, now, self._offsets.get(key))
             self._publish({**base, "coverage": "unguarded", "ts": now}, now)
