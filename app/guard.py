@@ -34,7 +34,10 @@ log = logging.getLogger("mt5desk.guard")
 COVER_GAP = 120.0  # a snapshot this close before the reset: the app was connected at the reset
 EMIT_EVERY = 5.0  # headroom alone changing: at most one guard event per account this often
 SAVE_EVERY = 10.0
-RELOAD_EVERY = 5.0  # rules.json re-read (the command line may have changed it)
+RELOAD_EVERY = 5.0
+# a reset moved by an hour (the server's offset changed with DST, or is not learned yet after a
+# restart) is the same day, not a new one: days are ~24 h apart, DST shifts ±1 h
+NEW_DAY_AFTER = 12 * 3600.0  # rules.json re-read (the command line may have changed it)
 SHOWN = ("level", "coverage", "blocked", "daily_floor", "total_floor", "next_reset", "act")
 
 
@@ -45,7 +48,7 @@ def advance(r: rm.Rules, s: rm.GuardState | None, balance: float, equity: float,
     covered = last_seen is not None and reset_at - COVER_GAP <= last_seen <= reset_at
     if s is None:
         return rm.initial_state(r, balance, equity, reset_at, covered=covered)
-    if s.day_start < reset_at:
+    if reset_at - s.day_start >= NEW_DAY_AFTER:
         return rm.start_day(r, s, balance, equity, reset_at, covered=covered)
     return rm.observe(r, s, balance, equity)
 

@@ -141,3 +141,18 @@ def test_restored_snapshots_and_unguarded_accounts_are_ignored(tmp_path: Path) -
         assert json.loads((tmp_path / "rules.json").read_text())[KEY]["rules"]["preset"] == "FTMO-2STEP"
 
     asyncio.run(run())
+
+
+def test_a_server_offset_change_is_no_new_day() -> None:
+    from app.guard import advance
+
+    r = make_rules("THE5ERS-HIGH-STAKES", 100_000)
+    reset = utc(2026, 3, 8, 21)  # midnight on a UTC+3 server
+    s = advance(r, None, 100_000, 100_000, reset + 60, 10800, reset - 30)
+    assert s.covered and s.day_start == reset
+    # the offset is read as +2 (or unknown after a restart): "midnight" seems an hour or more later
+    for offset in (7200, None):
+        later = advance(r, s, 99_000, 98_000, utc(2026, 3, 9, 1), offset, reset + 3000)
+        assert later.day_start == reset and later.day_ref == 100_000
+    nxt = advance(r, s, 99_000, 98_000, utc(2026, 3, 9, 21, 0, 5), 10800, utc(2026, 3, 9, 20, 59, 59))
+    assert nxt.day_start == utc(2026, 3, 9, 21) and nxt.day_ref == 99_000 and nxt.covered
