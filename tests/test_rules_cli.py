@@ -39,6 +39,9 @@ def test_set_status_clear_round_trip(data_dir: Path) -> None:
     assert "trading_days" in row["objectives"]
     text = cli(data_dir, "accounts", "rules", "status")
     assert "194,000.00" in text.stdout and "unguarded" in text.stdout
+    r = cli(data_dir, "accounts", "rules", "set", "--login", "7", "--server", "Prop-Server", "--preset",
+            "the5ers-high-stakes", "--initial", "100000")
+    assert r.returncode == 0 and "shared terminal" in r.stdout  # checked only while live: said when set
     r = cli(data_dir, "accounts", "rules", "clear", "--login", "7", "--server", "Prop-Server", "--json")
     assert r.returncode == 0 and json.loads(r.stdout) == {"cleared": "7@Prop-Server"}
     assert json.loads(cli(data_dir, "accounts", "rules", "status", "--json").stdout)["accounts"] == []

@@ -82,7 +82,7 @@ def run_rules(args: Any) -> int:
         _out(args, {"cleared": key}, f"{key} is no longer guarded.")
         return 0
     r = _rules_from(args)  # everything checked before anything is written
-    _linked(data_dir, key)
+    shared = _linked(data_dir, key) == "shared"
     armed = time.time()
     stored[key] = {"rules": r.to_json(), "armed_at": armed}
     guard_store.save_rules(data_dir, stored)
@@ -90,7 +90,9 @@ def run_rules(args: Any) -> int:
          f"{key} guarded by {r.preset} (initial {r.initial:,.2f}"
          + (f", daily {r.daily_pct * 100:g}%" if r.daily_pct else "")
          + (f", total {r.total_pct * 100:g}% {r.total_mode}" if r.total_pct else "")
-         + f", reset {r.reset_time} {r.reset_zone}" + (", hard stop armed" if r.hard_stop else "") + ").")
+         + f", reset {r.reset_time} {r.reset_zone}" + (", hard stop armed" if r.hard_stop else "") + ")."
+         + ("\nIt is on the shared terminal: its floors are checked only while it is live there. Give it its own "
+            "terminal (dedicated) to keep it guarded all the time." if shared else ""))
     return 0
 
 
@@ -115,13 +117,16 @@ def _rules_from(args: Any) -> rm.Rules:
     return rm.make_rules(args.preset, args.initial, **over)
 
 
-def _linked(data_dir: Path, key: str) -> None:
+def _linked(data_dir: Path, key: str) -> str:
+    """The linked account's mode (shared/dedicated); BadInput when it is not linked."""
     from multi_user.vault import Vault
 
     vault = Vault.open(data_dir)
     try:
-        if key not in {a.key for a in vault.list_accounts()}:
+        mode = next((a.mode for a in vault.list_accounts() if a.key == key), None)
+        if mode is None:
             raise BadInput(f"{key} is not linked (accounts link first); nothing was stored", field="login")
+        return str(mode)
     finally:
         vault.close()
 
@@ -150,8 +155,12 @@ def account_status(key: str, r: rm.Rules, rec: dict[str, Any] | None, values: di
     nxt = rm.next_reset(r, now, offset)
     zone = UTC if r.reset_zone == "server" else ZoneInfo(r.reset_zone)
     out["next_reset_utc"] = datetime.fromtimestamp(nxt, UTC).isoformat()
-    out["next_reset_local"] = datetime.fromtimestamp(nxt, zone).isoformat() if r.reset_zone != "server" \
-        else datetime.fromtimestamp(nxt + int(offset or 0), UTC).strftime("%Y-%m-%dT%H:%M server time")
+    if r.reset_zone != "server":
+        out["next_reset_local"] = datetime.fromtimestamp(nxt, zone).isoformat()
+    elif offset is None:  # learned from the ticks while the account is live; until then UTC stands in
+        out["next_reset_local"] = "server midnight (the server's offset is not known yet: UTC assumed)"
+    else:
+        out["next_reset_local"] = datetime.fromtimestamp(nxt + int(offset), UTC).strftime("%Y-%m-%dT%H:%M server time")
     state = None
     if rec.get("state"):
         try:
@@ -208,8 +217,10 @@ def _text(row: dict[str, Any]) -> str:
              f"{_pct(row['daily_headroom_pct'])}",
              f"  total floor {_money(row['total_floor'])}  room {_money(row['total_headroom'])}"
              f"{_pct(row['total_headroom_pct'])}",
-             f"  next reset {row['next_reset_utc']} UTC ({row['next_reset_local']} {row['reset_zone']})"
-             f"  coverage {row['coverage']}" + ("  BLOCKED" if row["blocked"] else "")]
+             f"  next reset {row['next_reset_utc'][:16].replace('T', ' ')} UTC"
+             + (f" ({row['next_reset_local'][:16].replace('T', ' ')} {row['reset_zone']})"
+                if row["reset_zone"] != "server" else f" ({row['next_reset_local']})")
+             + f"  coverage {row['coverage']}" + ("  BLOCKED" if row["blocked"] else "")]
     for name, o in row["objectives"].items():
         parts.append(f"  {name}: {'met' if o.get('met') else 'not yet'} "
                      + ", ".join(f"{k} {v:g}" if isinstance(v, float) else f"{k} {v}"
