@@ -8,6 +8,9 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
 from app import guard_store
 from app.guard import Guard
 from multi_user.rules import make_rules
@@ -156,3 +159,25 @@ def test_a_server_offset_change_is_no_new_day() -> None:
         assert later.day_start == reset and later.day_ref == 100_000
     nxt = advance(r, s, 99_000, 98_000, utc(2026, 3, 9, 21, 0, 5), 10800, utc(2026, 3, 9, 20, 59, 59))
     assert nxt.day_start == utc(2026, 3, 9, 21) and nxt.day_ref == 99_000 and nxt.covered
+
+
+@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(st.lists(st.floats(93_000, 101_000), min_size=1, max_size=60))
+def test_alerts_come_once_per_crossing_and_the_hard_stop_once(tmp_path: Path, equities: list[float]) -> None:
+    async def run() -> None:
+        folder = tmp_path / str(abs(hash(tuple(equities))))
+        folder.mkdir(exist_ok=True)
+        set_rules(folder, hard_stop=True)
+        desk, guard = await started(folder)
+        for i, eq in enumerate(equities):
+            guard.on_snapshot(KEY, snap(100_000, eq, DAY1 + i))
+        levels = [e["level"] for e in guard_events(desk)]
+        into = {lvl: sum(1 for a, b in zip(["ok", *levels], levels, strict=False) if b == lvl and a != b)
+                for lvl in ("warning", "breached")}
+        titles = [a["title"] for a in desk.activity]
+        assert sum("near a loss floor" in t for t in titles) == into["warning"]
+        assert sum("breached a loss floor" in t for t in titles) == into["breached"]
+        assert len(desk.closed) == (1 if any(eq <= 95_000 for eq in equities) else 0)  # touching acts
+        await desk.settle()
+
+    asyncio.run(run())
