@@ -34,10 +34,11 @@ log = logging.getLogger("mt5desk.guard")
 COVER_GAP = 120.0  # a snapshot this close before the reset: the app was connected at the reset
 EMIT_EVERY = 5.0  # headroom alone changing: at most one guard event per account this often
 SAVE_EVERY = 10.0
-RELOAD_EVERY = 5.0
+RELOAD_EVERY = 5.0  # rules.json re-read (the command line may have changed it)
 # a reset moved by an hour (the server's offset changed with DST, or is not learned yet after a
 # restart) is the same day, not a new one: days are ~24 h apart, DST shifts ±1 h
-NEW_DAY_AFTER = 12 * 3600.0  # rules.json re-read (the command line may have changed it)
+NEW_DAY_AFTER = 12 * 3600.0
+STOP_TRIES = 3  # a hard stop's close_all that leaves positions open is run again, this many runs in all
 SHOWN = ("level", "coverage", "blocked", "daily_floor", "total_floor", "next_reset", "act")
 
 
@@ -75,6 +76,10 @@ class Guard:
         self._dirty = False
         self._saved = self._reloaded = 0.0
         self._loaded = False
+        self._stopping: dict[str, int] = {}  # account -> close_all runs the hard stop started
+        signal = getattr(desk, "event", None)
+        if signal is not None:  # the job's end tells whether the flatten worked (retried if not)
+            signal.connect(self.on_event)
 
     # ---- files (I/O thread) -------------------------------------------------------------------
     async def load(self) -> None:
@@ -167,6 +172,34 @@ class Guard:
                                 "detail": f"equity reached the acting level (daily floor {v.daily_floor}, total floor "
                                           f"{v.total_floor}); no order is sent for it until the next reset or a "
                                           "re-arm (accounts rules set)"})
+        self._stopping[key] = 1
+        self.desk.close_all(key)
+
+    def on_event(self, ev: dict[str, Any]) -> None:
+        """A hard stop's close_all ended: done, or run again (up to STOP_TRIES runs), or given up loudly."""
+        key = ev.get("account")
+        if ev.get("event") != "job" or ev.get("job") != "close_all" or key not in self._stopping:
+            return
+        if ev.get("state") not in ("done", "failed", "cancelled"):
+            return
+        result = ev.get("result") or {}
+        if ev.get("state") == "done" and not int(result.get("failed") or 0):
+            self._stopping.pop(key, None)
+            return
+        tries = self._stopping[key]
+        who = self.desk.name_of(key)
+        if tries >= STOP_TRIES or ev.get("state") == "cancelled":  # cancelled: the owner or a quit stopped it
+            self._stopping.pop(key, None)
+            self.desk.log_activity({"kind": "alert", "level": "error", "account": key,
+                                    "title": f"Hard stop on {who}: positions may still be open",
+                                    "detail": f"close all ended {tries} time(s) without closing everything "
+                                              f"({ev.get('message') or ev.get('state')}, retcodes "
+                                              f"{ev.get('retcodes') or []}): close them in the terminal"})
+            return
+        self._stopping[key] = tries + 1
+        self.desk.log_activity({"kind": "alert", "level": "warning", "account": key,
+                                "title": f"Hard stop on {who}: closing again (run {tries + 1} of {STOP_TRIES})",
+                                "detail": f"the last run ended {ev.get('state')}: {ev.get('message') or ''}"})
         self.desk.close_all(key)
 
     def _publish(self, ev: dict[str, Any], now: float) -> None:

@@ -181,3 +181,29 @@ def test_alerts_come_once_per_crossing_and_the_hard_stop_once(tmp_path: Path, eq
         await desk.settle()
 
     asyncio.run(run())
+
+
+def test_a_hard_stop_close_that_fails_is_run_again_then_reported(tmp_path: Path) -> None:
+    async def run() -> None:
+        set_rules(tmp_path, hard_stop=True)
+        desk, guard = await started(tmp_path)
+        guard.on_snapshot(KEY, snap(100_000, 94_000, DAY1))
+        assert desk.closed == [KEY]
+        failed = {"event": "job", "job": "close_all", "account": KEY, "state": "done", "message": "1 failed",
+                  "retcodes": [10018], "result": {"closed": 1, "failed": 1}}
+        guard.on_event({**failed, "state": "started"})
+        guard.on_event(failed)
+        guard.on_event({**failed, "state": "failed", "result": {}})
+        assert desk.closed == [KEY] * 3
+        guard.on_event(failed)
+        assert desk.closed == [KEY] * 3  # three runs in all, then it says so
+        assert "positions may still be open" in desk.activity[-1]["title"]
+        assert "10018" in desk.activity[-1]["detail"]
+        guard.on_event({**failed, "account": "other@X"})  # someone else's close_all: not the guard's
+        assert desk.closed == [KEY] * 3
+        guard._stopping[KEY] = 1
+        guard.on_event({**failed, "state": "cancelled"})  # the app quits: no new run, but said
+        assert desk.closed == [KEY] * 3 and "may still be open" in desk.activity[-1]["title"]
+        await desk.settle()
+
+    asyncio.run(run())
