@@ -11,7 +11,9 @@ the anchor is the first value seen after it, the daily floor may differ from the
 ``unguarded`` (the account is not live now: nothing is checked).
 Hard stop (opt-in per account): once the acting level is reached, close_all runs as a job through
 the lane's lock and the account is marked blocked until the next reset or until the owner re-arms
-it (``accounts rules set`` again).
+it (``accounts rules set`` again). A run that leaves positions open is run again (STOP_TRIES runs in
+all), then reported as an error alert with its retcodes. ``is_blocked`` is what order paths ask;
+today MT5 Desk sends no opening order at all (close_all only reduces risk, so it is never refused).
 """
 
 from __future__ import annotations
