@@ -62,6 +62,9 @@ def build_parser() -> argparse.ArgumentParser:
     from app.commands.history_cmd import add_history_arguments
 
     add_history_arguments(asub)  # [E] 5: history|trades|stats|report
+    from app.commands.rules_cmd import add_rules_arguments
+
+    add_rules_arguments(asub)  # [H] 7: rules set|clear|status
 
     key = sub.add_parser("key", help="carry the encryption key to another machine: export, import, fingerprint")
     from app.commands.key_cmd import add_key_arguments
@@ -124,6 +127,10 @@ def main(argv: list[str] | None = None) -> int:
             from app.commands.history_cmd import run_history
 
             return run_history(args)
+        if args.command == "accounts" and args.accounts_command == "rules":
+            from app.commands.rules_cmd import run_rules
+
+            return run_rules(args)
         if args.command == "accounts":
             from app.commands.accounts_cmd import run_accounts
 

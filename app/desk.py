@@ -26,6 +26,7 @@ from app.desk_accounts import AccountOps
 from app.desk_health import HealthWatch
 from app.desk_rates import RatesOps
 from app.desk_sweep import SweepOps
+from app.guard import Guard
 from app.history import HistoryStore
 from app.lanes import SHARED, Lane, LaneAccount, LaneConfig
 from app.settings import load_settings, save_settings
@@ -73,6 +74,7 @@ class Desk(QObject, AccountOps, SweepOps, RatesOps):
         self.store = HistoryStore(history_path(self.data_dir), self.data_dir / STATUS_FILE)
         self.activity = ActivityLog(self.data_dir / ACTIVITY_FILE)
         self.health = HealthWatch(self)
+        self.guard = Guard(self)  # [H] 2: prop-firm floors on the live snapshots
         self.deals = DealsSync(self.data_dir, io=self.io, emit=self.emit, spawn=self._spawn)  # [E] 1
         self.shared: Lane | None = None
         self.dedicated: dict[str, Lane] = {}
@@ -159,6 +161,7 @@ class Desk(QObject, AccountOps, SweepOps, RatesOps):
         if self.simulator and not self.settings.get("demo_linked"):
             await self.link_demo_accounts()
         await self.reload_accounts()  # the window lists the accounts before anything slower runs
+        await self.guard.load()
         self._key_file_notice()
         latest = await self.io(self.store.latest)
         stored = await self.io(last_values.load, self.data_dir)
@@ -242,6 +245,8 @@ class Desk(QObject, AccountOps, SweepOps, RatesOps):
                 await self.io(self._vault.close)
         with contextlib.suppress(Exception):
             await self.io(self.activity.close)
+        with contextlib.suppress(Exception):
+            await self.io(self.guard.save)
         self._io.shutdown(wait=True)
         with contextlib.suppress(OSError):
             (self.data_dir / STATUS_FILE).unlink()
@@ -369,6 +374,7 @@ class Desk(QObject, AccountOps, SweepOps, RatesOps):
         self.store.add(key, float(ev.get("ts") or time.time()), float(data.get("balance") or 0.0),
                          float(data.get("equity") or 0.0), str(data.get("currency") or ""))
         self.health.on_snapshot(key, ev)
+        self.guard.on_snapshot(key, ev)
         if lane is not None:
             self.deals.on_snapshot(key, lane)  # [E] 1: fetch its deals now and then while live
         self.emit(ev)
@@ -415,6 +421,7 @@ class Desk(QObject, AccountOps, SweepOps, RatesOps):
     def _every_second(self) -> None:
         now = time.time()
         self.health.check(now)
+        self.guard.check(now, self._states)
         self._maybe_sweep(now)
         self._maybe_fetch_rates(now)
         self.store.write_status({
