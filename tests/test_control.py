@@ -230,8 +230,10 @@ def test_accounts_link_and_unlink_go_through_the_running_host(data_dir: Path, de
     from multi_user.vault import Vault
 
     with Headless(data_dir, duration=150) as host:
+        # the account the owner views (not a start-up sweep visit, which gives the terminal back by itself)
         held = host.wait_for(lambda e: e["event"] == "lock" and (e["holder"] or {}).get("phase") == "active"
-                             and e.get("lane") in (None, "shared"))["holder"]["account"]
+                             and (e["holder"] or {}).get("reason") == "viewing"
+                             and e.get("lane") in (None, "shared"), timeout=60)["holder"]["account"]
         shared = [e for e in host.wait_for(lambda e: e["event"] == "accounts")["accounts"] if e["mode"] == "shared"]
         other = next(a for a in demo_accounts
                      if f"{a['login']}@{a['server']}" in {s["key"] for s in shared} - {held})
