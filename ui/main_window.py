@@ -103,6 +103,7 @@ class MainWindow(QMainWindow):
         self.sidebar.action_requested.connect(self.account_action)
         self.sidebar.reordered.connect(self.desk.reorder)
         self.overview.focus_requested.connect(self.focus)
+        self.chart.wanted.connect(lambda key, start, end, n: self._spawn(self._load_chart(key, start, end, n)))
         self.banner.cancel_requested.connect(self.desk.cancel)
         self.banner.release_requested.connect(self.desk.release)
         for n in range(1, 10):
@@ -181,6 +182,8 @@ class MainWindow(QMainWindow):
             self._dirty.add("terminals")
         elif kind in ("rates", "alert"):
             self._dirty.add("overview")
+        elif kind == "deals" and ev.get("account") == self.focused and ev.get("new"):
+            self.chart.reload()  # the past rebuilt from the deals just fetched
         elif kind == "error":
             self.statusBar().showMessage(f"⚠ {ev.get('message')}", 15000)
         elif kind == "job":
@@ -276,6 +279,11 @@ class MainWindow(QMainWindow):
             self.chart.show_account(key, self.name_of(key), self.series[key])
         self._dirty |= {"overview", "chart"}
 
+    async def _load_chart(self, key: str, start: float | None, end: float | None, max_points: int) -> None:
+        """[E] 6: the focused chart's range at its resolution, from the store (tiers) and the deals."""
+        data = await self.desk.chart_data(key, start, end, max_points)
+        self.chart.set_history(key, data)
+
     def activate(self, key: str) -> None:
         self.focus(key)
         running = self.desk.job_running()
@@ -350,12 +358,16 @@ class MainWindow(QMainWindow):
             if state is not None:
                 splitter.restoreState(state)
         self.focused = self._settings.value("focused") or None
+        chart_range = self.chart.range_buttons.button(int(self._settings.value("chart_range") or 1))
+        if chart_range is not None:
+            chart_range.setChecked(True)
 
     def save_state(self) -> None:
         self._settings.setValue("geometry", self.saveGeometry())
         self._settings.setValue("splitter", self.splitter.saveState())
         self._settings.setValue("centre", self.centre_splitter.saveState())
         self._settings.setValue("focused", self.focused or "")
+        self._settings.setValue("chart_range", self.chart.range_buttons.checkedId())
         self._settings.sync()
 
     # ---- start and quit ----------------------------------------------------------------------------

@@ -1,0 +1,78 @@
+"""The Desk's reads for the focused account's chart, positions and statistics ([E] 3, 4, 6).
+
+History reads go to the I/O thread through AccountHistory (equity tiers at the range's resolution, the
+balance before the first snapshot rebuilt from the deals); open positions come from the account's own
+worker, and only while the account already holds its lane and is live: nothing here ever logs in."""
+
+from __future__ import annotations
+
+import time
+from typing import TYPE_CHECKING, Any
+
+from app import equity_tiers
+from app.account_history import AccountHistory
+from multi_user import stats
+
+if TYPE_CHECKING:
+    from app.desk import Desk
+
+POSITIONS_TIMEOUT = 10.0
+
+
+def chart_data(ah: AccountHistory, key: str, start: float | None, end: float | None,
+               max_points: int) -> dict[str, Any]:
+    """The chart's read of one range: equity points at the range's resolution (``step`` seconds per point,
+    0 for raw snapshots), the balance rebuilt from deals before the first snapshot (``past``) and the
+    balance operations (``flows``: time, amount, balance after). Blocking."""
+    points = equity_tiers.read_points(ah.history, key, start, end, max_points) if ah.history.exists() else []
+    step = 0
+    if len(points) > 1:
+        step = equity_tiers.pick_tier(points[0][0] if start is None else start,
+                                      points[-1][0] if end is None else end, max_points, time.time()) or 0
+    deals = ah.deals.deals(key)
+    curve = stats.balance_curve(deals)
+    first = points[0][0] if points else float("inf")
+    past = [(t, b) for t, b in curve if t < first and (start is None or t >= start) and (end is None or t <= end)]
+    after = dict(curve)
+    flows = [(float(d["time"]), stats.money(d), after.get(float(d["time"]), 0.0)) for d in deals
+             if stats.is_flow(d) and (start is None or float(d["time"]) >= start)
+             and (end is None or float(d["time"]) <= end)]
+    return {"points": points, "step": step, "past": past, "flows": flows}
+
+
+def closed_trades(ah: AccountHistory, key: str, start: float | None, end: float | None) -> list[dict[str, Any]]:
+    trades = stats.closed_trades(ah.deals.deals(key), ah.deals.orders(key), start, end)
+    return [{**t.__dict__, "result": t.result} for t in trades]
+
+
+class HistoryOps:
+    _account_history: AccountHistory | None = None
+
+    def _history_reader(self: Desk) -> AccountHistory:
+        """One AccountHistory per Desk, opened on the I/O thread (opening may create the deals file)."""
+        if self._account_history is None:
+            self._account_history = AccountHistory(self.data_dir)
+        return self._account_history
+
+    async def chart_data(self: Desk, key: str, start: float | None, end: float | None,
+                         max_points: int = equity_tiers.DEFAULT_POINTS) -> dict[str, Any]:
+        return await self.io(lambda: chart_data(self._history_reader(), key, start, end, max_points))
+
+    async def account_stats(self: Desk, key: str, start: float | None = None,
+                            end: float | None = None) -> dict[str, Any]:
+        return await self.io(lambda: self._history_reader().stats(key, start, end))
+
+    async def closed_trades(self: Desk, key: str, start: float | None = None,
+                            end: float | None = None) -> list[dict[str, Any]]:
+        return await self.io(lambda: closed_trades(self._history_reader(), key, start, end))
+
+    async def positions(self: Desk, key: str) -> list[dict[str, Any]] | None:
+        """The account's open positions from its worker, or None when it is not live on its lane now
+        (the panel then shows the last list and its age; it never asks for a login)."""
+        lane = self.lane_of(key)
+        holder = lane.lock.holder if lane is not None else None
+        if lane is None or holder is None or holder.account != key or holder.reason == "sweep" \
+                or (self._states.get(key) or {}).get("state") != "live" or lane.worker is None:
+            return None
+        result = await lane.worker.request("positions", timeout=POSITIONS_TIMEOUT)
+        return list(result or [])
