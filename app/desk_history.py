@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING, Any
 from app import equity_tiers
 from app.account_history import AccountHistory
 from multi_user import stats
+from multi_user.deal_time import server_to_utc
 
 if TYPE_CHECKING:
     from app.desk import Desk
@@ -74,5 +75,8 @@ class HistoryOps:
         if lane is None or holder is None or holder.account != key or holder.reason == "sweep" \
                 or (self._states.get(key) or {}).get("state") != "live" or lane.worker is None:
             return None
-        result = await lane.worker.request("positions", timeout=POSITIONS_TIMEOUT)
-        return list(result or [])
+        result = list(await lane.worker.request("positions", timeout=POSITIONS_TIMEOUT) or [])
+        offset = (await self.io(lambda: self._history_reader().deals.fetch_args(key))).get("offset")
+        for p in result:  # the terminal gives server wall-clock time; UTC once, here ([B2])
+            p["time_utc"] = server_to_utc(float(p.get("time") or 0), int(offset)) if offset is not None else None
+        return result
