@@ -133,6 +133,10 @@ class PositionsPanel(QWidget):
         self.load_trades()
         self.poll()
 
+    def showEvent(self, event: Any) -> None:
+        super().showEvent(event)
+        self.poll()  # the tab opened: fresh positions now, not at the next tick
+
     def poll(self) -> None:
         """Ask the worker for the positions (skipped while a question is out, or the panel is hidden)."""
         if self.key and not self._asking and self.isVisible():
