@@ -19,12 +19,12 @@ from typing import Any, TypeVar
 
 from PySide6.QtCore import QObject, QTimer, Signal
 
-from app import equity_tiers, last_values
+from app import last_values
 from app.activity import ACTIVITY_FILE, JOB_END_STATES, ActivityLog, entry_for
 from app.deals_sync import DealsSync
 from app.desk_accounts import AccountOps
 from app.desk_health import HealthWatch
-from app.desk_history import HistoryOps
+from app.desk_history import HistoryOps, read_recent
 from app.desk_rates import RatesOps
 from app.desk_sweep import SweepOps
 from app.history import HistoryStore
@@ -289,7 +289,7 @@ class Desk(QObject, AccountOps, SweepOps, RatesOps, HistoryOps):
                       max_points: int = 20000) -> list[tuple[float, float, float]]:
         """(ts, balance, equity) of an account from since to now at the range's resolution (equity tiers:
         never all rows thinned in Python), read on the I/O thread."""
-        rows = await self.io(equity_tiers.read_points, self.store.path, key, since, time.time(), max_points)
+        rows = await self.io(read_recent, self.store.path, key, since, time.time(), max_points)
         return [(r[0], r[1], r[2]) for r in rows]
 
     def job_running(self) -> str | None:

@@ -6,7 +6,9 @@ worker, and only while the account already holds its lane and is live: nothing h
 
 from __future__ import annotations
 
+import sqlite3
 import time
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from app import equity_tiers
@@ -20,15 +22,41 @@ if TYPE_CHECKING:
 POSITIONS_TIMEOUT = 10.0
 
 
+def first_time(path: Path, key: str) -> float | None:
+    """When the account's equity history starts (from the coarsest tier: a few rows a year)."""
+    conn = sqlite3.connect(path, timeout=10.0)
+    try:
+        row = conn.execute("SELECT MIN(first_ts) FROM equity_tiers WHERE account=? AND tier=?",
+                           (key, equity_tiers.TIERS[-1])).fetchone()
+    except sqlite3.OperationalError:
+        return None
+    finally:
+        conn.close()
+    return row[0] if row else None
+
+
+def read_recent(path: Path, key: str, start: float | None, end: float | None,
+                max_points: int) -> list[tuple[float, float, float, float, float]]:
+    """read_points over the part of the range that has data: a week asked of an account recorded for ten
+    minutes is read at the ten minutes' resolution, not the week's."""
+    if not path.exists():
+        return []
+    first = first_time(path, key)
+    if start is not None and first is not None:
+        start = max(start, first)
+    return equity_tiers.read_points(path, key, start, end, max_points)
+
+
 def chart_data(ah: AccountHistory, key: str, start: float | None, end: float | None,
                max_points: int) -> dict[str, Any]:
     """The chart's read of one range: equity points at the range's resolution (``step`` seconds per point,
     0 for raw snapshots), the balance rebuilt from deals before the first snapshot (``past``) and the
     balance operations (``flows``: time, amount, balance after). Blocking."""
-    points = equity_tiers.read_points(ah.history, key, start, end, max_points) if ah.history.exists() else []
+    points = read_recent(ah.history, key, start, end, max_points)
     step = 0
     if len(points) > 1:
-        step = equity_tiers.pick_tier(points[0][0] if start is None else start,
+        first = first_time(ah.history, key)
+        step = equity_tiers.pick_tier(points[0][0] if start is None else max(start, first or start),
                                       points[-1][0] if end is None else end, max_points, time.time()) or 0
     deals = ah.deals.deals(key)
     curve = stats.balance_curve(deals)

@@ -193,3 +193,17 @@ def test_the_positions_panel_lists_a_demo_accounts_open_positions_live(qtbot, ql
             await desk.stop()
 
     qloop.run_until_complete(asyncio.wait_for(scenario(), 120))
+
+
+def test_a_week_asked_of_ten_minutes_of_history_is_read_at_the_minutes_resolution(tmp_path: Path) -> None:
+    now = time.time()
+    conn = sqlite3.connect(history_path(tmp_path))
+    conn.executescript(SCHEMA)
+    equity_tiers.ensure(conn)
+    rows = [(KEY, now - 600 + i, 100.0, 100.0 + i % 7, "USD") for i in range(600)]
+    with conn:
+        conn.executemany("INSERT INTO snapshots VALUES (?,?,?,?,?)", rows)
+        equity_tiers.roll_up(conn, rows)
+    conn.close()
+    data = chart_data(AccountHistory(tmp_path), KEY, now - 7 * 86400, None, 2000)
+    assert len(data["points"]) == 600 and data["step"] == 0
