@@ -202,7 +202,11 @@ class EquityChart(QWidget):
         self.vline.setPen(pg.mkPen(c.crosshair, width=1))
         self.hline.setPen(pg.mkPen(c.crosshair, width=1))
         self.legend.setText(f"<span style='color:{c.equity}'>━━</span> Equity &nbsp; "
-                            f"<span style='color:{c.balance}'>╌╌</span> Balance &nbsp;")
+                            f"<span style='color:{c.balance}'>╌╌</span> Balance &nbsp; "
+                            f"<span style='color:{c.profit}'>▲</span><span style='color:{c.loss}'>▼</span> "
+                            "Deposit/withdrawal &nbsp;")
+        self.legend.setToolTip("Before the first value MT5 Desk recorded, the balance is rebuilt from the "
+                               "account's deals (dotted line); equity is known only from then on.")
 
     def show_account(self, key: str | None, name: str, series: Series | None) -> None:
         if key is not None and key == self.key and series is self.series:
