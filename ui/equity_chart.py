@@ -27,6 +27,7 @@ from ui.theme import Colours, colours, notifier
 
 RANGES = (("1h", 3600.0), ("1d", 86400.0), ("1w", 7 * 86400.0), ("3m", 90 * 86400.0), ("All", None))
 NO_TIME_BEFORE = 946684800.0  # 2000-01-01: no equity value is older
+LEGEND_MIN_WIDTH = 820
 GAP = 120.0  # seconds without a value that break the line: nothing is known in between
 
 pg.setConfigOptions(antialias=True)
@@ -160,7 +161,7 @@ class EquityChart(QWidget):
         for i, (label, _) in enumerate(RANGES):
             b = QPushButton(label)
             b.setCheckable(True)
-            b.setFixedWidth(44)
+            b.setFixedWidth(36)
             b.setToolTip("Show all the history" if RANGES[i][1] is None else "Show this range and follow new values")
             self.range_buttons.addButton(b, i)
             top.addWidget(b)
@@ -182,6 +183,7 @@ class EquityChart(QWidget):
     def resizeEvent(self, event: Any) -> None:
         super().resizeEvent(event)
         self.empty.setGeometry(self.plot.rect())
+        self.legend.setVisible(self.width() >= LEGEND_MIN_WIDTH)  # a narrow chart keeps the account's name
 
     def _theme_changed(self, _name: str) -> None:
         self.apply_colours(colours())

@@ -76,7 +76,7 @@ class StatsPanel(QWidget):
         lay.addLayout(grid)
         lay.addWidget(self.note)
         lay.addStretch(1)
-        self.setMinimumWidth(230)
+        self.setMinimumWidth(180)
         self.setMaximumWidth(300)
 
     def span(self) -> float | None:
