@@ -28,6 +28,7 @@ from ui.theme import Colours, colours, notifier
 RANGES = (("1h", 3600.0), ("1d", 86400.0), ("1w", 7 * 86400.0), ("3m", 90 * 86400.0), ("All", None))
 NO_TIME_BEFORE = 946684800.0  # 2000-01-01: no equity value is older
 LEGEND_MIN_WIDTH = 820
+SHORT_RANGE = 86400.0
 GAP = 120.0  # seconds without a value that break the line: nothing is known in between
 
 pg.setConfigOptions(antialias=True)
@@ -362,6 +363,8 @@ class EquityChart(QWidget):
         ts, bal, eq = self.combined()
         past = self._past
         first = min(([float(ts[0])] if len(ts) else []) + [p[0] for p in past[:1]], default=None)
+        if span and span <= SHORT_RANGE and len(ts):
+            first = float(ts[0])  # an hour or a day is about equity: the balance from deals shows from a week on
         if first is None:
             return
         last = float(ts[-1]) if len(ts) else past[-1][0]
