@@ -13,13 +13,14 @@ from typing import TYPE_CHECKING, Any
 
 from app import equity_tiers
 from app.account_history import AccountHistory
+from app.deals_sync import FETCH_TIMEOUT
+from app.lock import VIEWING
 from multi_user import stats
 from multi_user.deal_time import server_to_utc
 
 if TYPE_CHECKING:
     from app.desk import Desk
 
-POSITIONS_TIMEOUT = 10.0
 
 
 def first_time(path: Path, key: str) -> float | None:
@@ -100,10 +101,11 @@ class HistoryOps:
         (the panel then shows the last list and its age; it never asks for a login)."""
         lane = self.lane_of(key)
         holder = lane.lock.holder if lane is not None else None
-        if lane is None or holder is None or holder.account != key or holder.reason == "sweep" \
-                or (self._states.get(key) or {}).get("state") != "live" or lane.worker is None:
-            return None
-        result = list(await lane.worker.request("positions", timeout=POSITIONS_TIMEOUT) or [])
+        if lane is None or holder is None or holder.account != key or holder.reason != VIEWING \
+                or (self._states.get(key) or {}).get("state") != "live" or lane.worker is None \
+                or self.deals.busy(key):
+            return None  # a job or a deals fetch occupies the worker: a quick question would wait behind it
+        result = list(await lane.worker.request("positions", timeout=FETCH_TIMEOUT) or [])
         offset = (await self.io(lambda: self._history_reader().deals.fetch_args(key))).get("offset")
         for p in result:  # the terminal gives server wall-clock time; UTC once, here ([B2])
             p["time_utc"] = server_to_utc(float(p.get("time") or 0), int(offset)) if offset is not None else None

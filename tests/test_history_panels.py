@@ -207,3 +207,40 @@ def test_a_week_asked_of_ten_minutes_of_history_is_read_at_the_minutes_resolutio
     conn.close()
     data = chart_data(AccountHistory(tmp_path), KEY, now - 7 * 86400, None, 2000)
     assert len(data["points"]) == 600 and data["step"] == 0
+
+
+def test_positions_are_asked_only_of_an_account_live_on_its_lane_and_never_behind_a_job(qloop, tmp_path: Path) -> None:
+    from types import SimpleNamespace
+
+    from app.desk_history import HistoryOps
+
+    asked: list[str] = []
+
+    async def request(op: str, **_kw):
+        asked.append(op)
+        return [{"ticket": 1, "time": 1_700_007_200.0, "symbol": "EURUSD"}]
+
+    lane = SimpleNamespace(lock=SimpleNamespace(holder=None), worker=SimpleNamespace(request=request))
+
+    class Desk(HistoryOps):
+        def __init__(self) -> None:
+            self.data_dir = tmp_path
+            self._states = {KEY: {"state": "live"}}
+            self.deals = SimpleNamespace(busy=lambda key: False)
+
+        def lane_of(self, key):
+            return lane
+
+        async def io(self, fn, *args):
+            return fn(*args)
+
+    save_deals(tmp_path, [])  # the learned server offset: +2 h
+    desk = Desk()
+    assert qloop.run_until_complete(desk.positions(KEY)) is None  # nobody holds the lane: no login for this
+    lane.lock.holder = SimpleNamespace(account="other@S", reason="viewing")
+    assert qloop.run_until_complete(desk.positions(KEY)) is None
+    lane.lock.holder = SimpleNamespace(account=KEY, reason="job")  # a close-all runs: not behind it
+    assert qloop.run_until_complete(desk.positions(KEY)) is None and asked == []
+    lane.lock.holder = SimpleNamespace(account=KEY, reason="viewing")
+    (p,) = qloop.run_until_complete(desk.positions(KEY))
+    assert asked == ["positions"] and p["time_utc"] == 1_700_000_000.0

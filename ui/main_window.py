@@ -210,6 +210,8 @@ class MainWindow(QMainWindow):
         """A job's end reaches the owner in the status bar (the tray and the activity log get it too)."""
         if ev.get("job") == "verify" or ev.get("state") not in ("done", "failed", "cancelled", "aborted"):
             return
+        if ev.get("account") == self.focused:
+            self.positions.poll()  # what a close-all left open
         what = "Close all positions" if ev.get("job") == "close_all" else str(ev.get("job"))
         verdict = {"done": "done", "failed": "FAILED"}.get(str(ev.get("state")), "cancelled")
         mark = "✓" if verdict == "done" else "⚠"
