@@ -137,6 +137,8 @@ class EquityChart(QWidget):
             curve.setClipToView(True)  # only what is in view is drawn, and by peaks: a low is never lost
             curve.setDownsampling(auto=True, method="peak")
             curve.opts["autoDownsampleFactor"] = 1.0  # a min and a max per pixel: what the eye can see
+        for curve in (self.equity_curve, self.balance_curve, self.past_curve):
+            curve.opts["antialias"] = False  # thousands of segments: antialiasing costs more than it shows
         self.history: dict[str, Any] | None = None  # the last set_history read, as arrays
         self._past: list[tuple[float, float]] = []
         self._load_timer = QTimer(self)
