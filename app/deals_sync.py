@@ -47,6 +47,10 @@ class DealsSync:
         self._busy.add(key)
         self.spawn(self.fetch(key, worker))
 
+    def busy(self, key: str) -> bool:
+        """A fetch of the account's deals is out (its worker is occupied with it)."""
+        return key in self._busy
+
     async def _open(self) -> DealsStore:
         if self._store is None:
             self._store = await self.io(DealsStore, self.data_dir)

@@ -24,6 +24,7 @@ from app.activity import ACTIVITY_FILE, JOB_END_STATES, ActivityLog, entry_for
 from app.deals_sync import DealsSync
 from app.desk_accounts import AccountOps
 from app.desk_health import HealthWatch
+from app.desk_history import HistoryOps, read_recent
 from app.desk_rates import RatesOps
 from app.desk_sweep import SweepOps
 from app.guard import Guard
@@ -42,7 +43,7 @@ RECORD_EVERY = 30.0  # seconds between last-known-value writes to the vault, per
 REPEAT_ACTIVITY_AFTER = 60.0  # the same failure logged again only after this long (no storm)
 
 
-class Desk(QObject, AccountOps, SweepOps, RatesOps):
+class Desk(QObject, AccountOps, SweepOps, RatesOps, HistoryOps):
     event = Signal(dict)
 
     def __init__(self, data_dir: Path, backend: str = "auto", *, timeout_ms: int = 60000,
@@ -297,8 +298,10 @@ class Desk(QObject, AccountOps, SweepOps, RatesOps):
 
     async def history(self, key: str, since: float | None = None,
                       max_points: int = 20000) -> list[tuple[float, float, float]]:
-        """(ts, balance, equity) of an account from the history store, read on the I/O thread."""
-        return await self.io(self.store.read, key, since, max_points)
+        """(ts, balance, equity) of an account from since to now at the range's resolution (equity tiers:
+        never all rows thinned in Python), read on the I/O thread."""
+        rows = await self.io(read_recent, self.store.path, key, since, time.time(), max_points)
+        return [(r[0], r[1], r[2]) for r in rows]
 
     def job_running(self) -> str | None:
         holder = self._lock_state.get("holder") or {}

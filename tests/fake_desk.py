@@ -45,6 +45,11 @@ class FakeDesk(QObject):
         self.saved: list[dict[str, Any]] = []
         self.activated: list[str] = []
         self.rates: dict[str, dict[str, Any]] = {}
+        self.chart: dict[str, dict[str, Any]] = {}  # account -> what chart_data answers
+        self.chart_reads: list[tuple[Any, ...]] = []
+        self.open_positions: dict[str, list[dict[str, Any]]] = {}
+        self.trades: dict[str, list[dict[str, Any]]] = {}
+        self.stats: dict[str, dict[str, Any]] = {}
         self.health = SimpleNamespace(margin_warned=lambda key: False)  # app/desk_health.py's view the window reads
 
     def accounts(self) -> list[dict[str, Any]]:
@@ -74,6 +79,21 @@ class FakeDesk(QObject):
     async def history(self, key: str, since: float | None = None,
                       max_points: int | None = None) -> list[tuple[float, float, float]]:
         return []
+
+    async def chart_data(self, key: str, start: float | None, end: float | None,
+                         max_points: int = 4000) -> dict[str, Any]:
+        self.chart_reads.append((key, start, end, max_points))
+        return self.chart.get(key) or {"points": [], "step": 0, "past": [], "flows": []}
+
+    async def positions(self, key: str) -> list[dict[str, Any]] | None:
+        return self.open_positions.get(key) if self.states.get(key, {}).get("state") == "live" else None
+
+    async def closed_trades(self, key: str, start: float | None = None,
+                            end: float | None = None) -> list[dict[str, Any]]:
+        return list(self.trades.get(key, []))
+
+    async def account_stats(self, key: str, start: float | None = None, end: float | None = None) -> dict[str, Any]:
+        return dict(self.stats.get(key) or {})
 
     async def recent_activity(self) -> list[dict[str, Any]]:
         return []

@@ -34,7 +34,9 @@ from ui.equity_chart import EquityChart, Series
 from ui.lock_banner import LockBanner
 from ui.overview import Overview, total_plain
 from ui.portfolio_settings import add_portfolio_settings
+from ui.positions_panel import PositionsPanel
 from ui.sidebar import AccountSidebar, AccountsModel
+from ui.stats_panel import StatsPanel
 from ui.terminals_panel import TerminalsPanel
 from ui.theme import app_icon, apply_theme, lock_icon
 from ui.tray import Tray
@@ -67,11 +69,19 @@ class MainWindow(QMainWindow):
                                         self.name_of)
         self.tabs = QTabWidget()
         self.tabs.addTab(self.overview, "All accounts")
+        self.positions = PositionsPanel(desk, self._spawn, lambda key: self.account_action("close_all", key))
+        self.tabs.addTab(self.positions, "Positions")
         self.tabs.addTab(self.terminals, "Terminals")
         self.activity = ActivityPanel()
         self.tabs.addTab(self.activity, "Activity")
         centre = QSplitter(Qt.Orientation.Vertical)
-        centre.addWidget(self.chart)
+        self.stats = StatsPanel()
+        self.stats.period.currentIndexChanged.connect(lambda _i: self._load_stats(self.focused))
+        chart_row = QSplitter(Qt.Orientation.Horizontal)
+        chart_row.addWidget(self.chart)
+        chart_row.addWidget(self.stats)
+        chart_row.setStretchFactor(0, 1)
+        centre.addWidget(chart_row)
         centre.addWidget(self.tabs)
         centre.setSizes([480, 320])
         right = QWidget()
@@ -103,6 +113,7 @@ class MainWindow(QMainWindow):
         self.sidebar.action_requested.connect(self.account_action)
         self.sidebar.reordered.connect(self.desk.reorder)
         self.overview.focus_requested.connect(self.focus)
+        self.chart.wanted.connect(lambda key, start, end, n: self._spawn(self._load_chart(key, start, end, n)))
         self.banner.cancel_requested.connect(self.desk.cancel)
         self.banner.release_requested.connect(self.desk.release)
         for n in range(1, 10):
@@ -181,6 +192,10 @@ class MainWindow(QMainWindow):
             self._dirty.add("terminals")
         elif kind in ("rates", "alert"):
             self._dirty.add("overview")
+        elif kind == "deals" and ev.get("account") == self.focused and ev.get("new"):
+            self.chart.reload()  # the past rebuilt from the deals just fetched
+            self.positions.load_trades()
+            self._load_stats(self.focused)
         elif kind == "error":
             self.statusBar().showMessage(f"⚠ {ev.get('message')}", 15000)
         elif kind == "job":
@@ -195,6 +210,8 @@ class MainWindow(QMainWindow):
         """A job's end reaches the owner in the status bar (the tray and the activity log get it too)."""
         if ev.get("job") == "verify" or ev.get("state") not in ("done", "failed", "cancelled", "aborted"):
             return
+        if ev.get("account") == self.focused:
+            self.positions.poll()  # what a close-all left open
         what = "Close all positions" if ev.get("job") == "close_all" else str(ev.get("job"))
         verdict = {"done": "done", "failed": "FAILED"}.get(str(ev.get("state")), "cancelled")
         mark = "✓" if verdict == "done" else "⚠"
@@ -260,6 +277,8 @@ class MainWindow(QMainWindow):
         series = self.series.setdefault(key, Series()) if key else None
         self.chart.show_account(key, self.name_of(key) if key else "", series)
         self.chart.readout.setText("")  # the crosshair's values belonged to the account shown before
+        self.positions.show_account(key, (self.desk.last_snapshot(key) or {}).get("currency") or "" if key else "")
+        self._load_stats(key)
         if key:
             self._load(key, CHART_POINTS)
         self._dirty.add("chart")
@@ -275,6 +294,22 @@ class MainWindow(QMainWindow):
         if key == self.focused:
             self.chart.show_account(key, self.name_of(key), self.series[key])
         self._dirty |= {"overview", "chart"}
+
+    def _load_stats(self, key: str | None) -> None:
+        self.stats.set_stats(None)
+        if key:
+            self._spawn(self._stats_of(key, self.stats.span()))
+
+    async def _stats_of(self, key: str, span: float | None) -> None:
+        """[E] 4: the statistics off the GUI thread (Desk.account_stats), shown if still focused."""
+        result = await self.desk.account_stats(key, time.time() - span if span else None, None)
+        if key == self.focused:
+            self.stats.set_stats(result)
+
+    async def _load_chart(self, key: str, start: float | None, end: float | None, max_points: int) -> None:
+        """[E] 6: the focused chart's range at its resolution, from the store (tiers) and the deals."""
+        data = await self.desk.chart_data(key, start, end, max_points)
+        self.chart.set_history(key, data)
 
     def activate(self, key: str) -> None:
         self.focus(key)
@@ -352,12 +387,18 @@ class MainWindow(QMainWindow):
             if state is not None:
                 splitter.restoreState(state)
         self.focused = self._settings.value("focused") or None
+        self.tabs.setCurrentIndex(int(self._settings.value("tab") or 0))
+        chart_range = self.chart.range_buttons.button(int(self._settings.value("chart_range") or 1))
+        if chart_range is not None:
+            chart_range.setChecked(True)
 
     def save_state(self) -> None:
         self._settings.setValue("geometry", self.saveGeometry())
         self._settings.setValue("splitter", self.splitter.saveState())
         self._settings.setValue("centre", self.centre_splitter.saveState())
         self._settings.setValue("focused", self.focused or "")
+        self._settings.setValue("tab", self.tabs.currentIndex())
+        self._settings.setValue("chart_range", self.chart.range_buttons.checkedId())
         self._settings.sync()
 
     # ---- start and quit ----------------------------------------------------------------------------

@@ -1,0 +1,118 @@
+"""[E] 6: 20 accounts x 1,000,000 points on screen (ui/equity_chart.EquityChart, one per account, in a
+1600x1000 grid, offscreen): repaint median and p95 (target p95 <= 16 ms) while each account gets a live
+value (each chart's plot area painted again, summed over the 20), and the CPU cost of appending one point per
+account at 10 Hz with the window's 250 ms repaint timer (target <= 5 % of one core).
+
+Each chart is given its million points at once through set_history (the worst case: the app itself reads
+at most two points per pixel from the store), so the figures show what clip-to-view and peak
+downsampling do, and that a live value redraws only the tail.
+
+    QT_QPA_PLATFORM=offscreen .venv/bin/python benchmarks/bench_chart_repaint.py   # --accounts 20 --points 1000000
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import statistics
+import sys
+import time
+from pathlib import Path
+
+os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+import numpy as np
+from PySide6.QtCore import QEventLoop, QTimer
+from PySide6.QtWidgets import QApplication, QGridLayout, QWidget
+
+from ui.equity_chart import EquityChart, Series
+
+
+def history(n: int, now: float) -> dict:
+    ts = now - n + np.arange(n, dtype=float)  # one point a second, up to now
+    eq = 10_000 + np.cumsum(np.random.default_rng(n).normal(0, 1, n))
+    bal = np.full(n, 10_000.0)
+    return {"points": np.column_stack([ts, bal, eq, eq, eq]).tolist(), "step": 0, "past": [], "flows": []}
+
+
+def pct(values: list[float], p: float) -> float:
+    return sorted(values)[min(len(values) - 1, int(len(values) * p))]
+
+
+def main() -> int:
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--accounts", type=int, default=20)
+    ap.add_argument("--points", type=int, default=1_000_000)
+    ap.add_argument("--repaints", type=int, default=60)
+    ap.add_argument("--seconds", type=float, default=10.0)
+    args = ap.parse_args()
+    app = QApplication.instance() or QApplication([])
+    grid = QWidget()
+    grid.resize(1600, 1000)
+    lay = QGridLayout(grid)
+    now = time.time()
+    charts, series = [], []
+    data = history(args.points, now)
+    for i in range(args.accounts):
+        chart, s = EquityChart(), Series()
+        chart.range_buttons.button(4).setChecked(True)  # All: every point in view
+        lay.addWidget(chart, i // 5, i % 5)
+        chart.show_account(f"{i}@S", f"Account {i}", s)
+        chart.set_history(f"{i}@S", data)
+        charts.append(chart)
+        series.append(s)
+    grid.show()
+    app.processEvents()
+    grid.grab()  # the first paint builds the caches
+    t = now + 1
+    times = []
+    for _ in range(args.repaints):
+        for chart, s in zip(charts, series, strict=True):
+            s.append(t, 10_000.0, 10_000.0 + (t % 7))
+            chart.redraw()
+        t += 1
+        start = time.perf_counter()
+        for chart in charts:  # what a new value costs on screen: each plot area painted again, at once
+            chart.plot.viewport().repaint()
+        times.append((time.perf_counter() - start) * 1000)
+    # as the app runs: one point per account every 100 ms (10 Hz), drawn by the window's 250 ms repaint timer
+    state = {"t": t}
+
+    def tick() -> None:
+        state["t"] += 0.1
+        for s in series:
+            s.append(state["t"], 10_000.0, 10_000.0 + (state["t"] % 7))
+
+    def repaint() -> None:
+        for chart in charts:
+            chart.redraw()
+
+    timers = []
+    for ms, fn in ((100, tick), (250, repaint)):
+        timer = QTimer()
+        timer.setInterval(ms)
+        timer.timeout.connect(fn)
+        timers.append(timer)
+    cpu0, wall0 = time.process_time(), time.perf_counter()
+    for timer in timers:
+        timer.start()
+    loop = QEventLoop()
+    QTimer.singleShot(int(args.seconds * 1000), loop.quit)
+    loop.exec()
+    for timer in timers:
+        timer.stop()
+    cpu = (time.process_time() - cpu0) / (time.perf_counter() - wall0) * 100
+    result = {"accounts": args.accounts, "points_per_account": args.points,
+              "repaint_all_ms": {"median": round(statistics.median(times), 2), "p95": round(pct(times, 0.95), 2)},
+              "append_10hz_cpu_pct_of_one_core": round(cpu, 2)}
+    print(json.dumps(result, indent=2))
+    out = Path(__file__).resolve().parent / "results"
+    out.mkdir(exist_ok=True)
+    (out / "chart_repaint.json").write_text(json.dumps(result, indent=2))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

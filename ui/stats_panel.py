@@ -1,0 +1,94 @@
+"""The focused account's statistics beside its chart ([E] 4): docs/STATISTICS.md's numbers from
+AccountHistory, computed on the Desk's I/O thread (Desk.account_stats), shown here as they come."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from PySide6.QtCore import Qt
+from PySide6.QtWidgets import QComboBox, QGridLayout, QLabel, QVBoxLayout, QWidget
+
+from ui.formatting import money
+from ui.theme import pl_colour
+
+PERIODS = (("All time", None), ("30 days", 30 * 86400.0), ("90 days", 90 * 86400.0), ("1 year", 365 * 86400.0))
+
+
+def pct(v: Any, sign: bool = True) -> str:
+    return "—" if v is None else (f"{v:+,.2f} %" if sign else f"{v:,.2f} %")
+
+
+def num(v: Any, fmt: str = ",.2f") -> str:
+    return "—" if v is None else format(v, fmt)
+
+
+# (label, how to show it from the stats object, the value whose sign colours it, tooltip)
+ROWS: tuple[tuple[str, Any, Any, str], ...] = (
+    ("Gain (TWR)", lambda s: pct(s.get("gain_pct")), lambda s: s.get("gain_pct"),
+     "Time-weighted return: periods split at each deposit or withdrawal, so money added is not profit"),
+    ("Absolute gain", lambda s: pct(s.get("absolute_gain_pct")), lambda s: s.get("absolute_gain_pct"),
+     "Net profit over the starting balance plus deposits"),
+    ("Net profit", lambda s: money(s.get("net_profit"), s.get("currency"), sign=True), lambda s: s.get("net_profit"),
+     "Trade results with commissions, swaps and fees; deposits and withdrawals excluded"),
+    ("Deposits", lambda s: money(s.get("deposits"), s.get("currency")), None, ""),
+    ("Withdrawals", lambda s: money(s.get("withdrawals"), s.get("currency")), None, ""),
+    ("Max drawdown", lambda s: f"{pct(s.get('max_drawdown_pct'), sign=False)} · {money(s.get('max_drawdown'))}",
+     None, "Largest fall of equity from a peak, from the stored lows"),
+    ("Profit factor", lambda s: num(s.get("profit_factor")), None, "Gross profit over gross loss"),
+    ("Win rate", lambda s: pct(s.get("win_rate_pct"), sign=False), None, "Closed positions that made money"),
+    ("Trades", lambda s: num(s.get("trades"), "d"), None, "Closed positions in the period"),
+    ("Expectancy", lambda s: money(s.get("expectancy"), sign=True), lambda s: s.get("expectancy"),
+     "Average result per closed position"),
+    ("Sharpe (daily)", lambda s: num(s.get("sharpe")), None, "Mean daily return over its standard deviation"),
+)
+
+
+class StatsPanel(QWidget):
+    def __init__(self) -> None:
+        super().__init__()
+        self.setObjectName("StatsPanel")
+        self.period = QComboBox()
+        for label, _ in PERIODS:
+            self.period.addItem(label)
+        self.period.setToolTip("The period the statistics cover")
+        self.title = QLabel("<b>Statistics</b>")
+        self.note = QLabel("")
+        self.note.setObjectName("Muted")
+        self.note.setWordWrap(True)
+        grid = QGridLayout()
+        grid.setContentsMargins(0, 0, 0, 0)
+        grid.setVerticalSpacing(3)
+        self.values: dict[str, QLabel] = {}
+        for i, (label, _show, _sign, tip) in enumerate(ROWS):
+            name = QLabel(label)
+            name.setObjectName("Muted")
+            name.setToolTip(tip)
+            value = QLabel("—")
+            value.setAlignment(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
+            value.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+            grid.addWidget(name, i, 0)
+            grid.addWidget(value, i, 1)
+            self.values[label] = value
+        lay = QVBoxLayout(self)
+        lay.setContentsMargins(8, 6, 8, 6)
+        lay.addWidget(self.title)
+        lay.addWidget(self.period)
+        lay.addLayout(grid)
+        lay.addWidget(self.note)
+        lay.addStretch(1)
+        self.setMinimumWidth(180)
+        self.setMaximumWidth(300)
+
+    def span(self) -> float | None:
+        return PERIODS[self.period.currentIndex()][1]
+
+    def set_stats(self, stats: dict[str, Any] | None) -> None:
+        """The statistics object of ``accounts stats`` (None: nothing known for the account)."""
+        s = stats or {}
+        for label, show, sign, _tip in ROWS:
+            value = self.values[label]
+            value.setText(show(s) if s else "—")
+            v = sign(s) if (sign and s) else None
+            value.setStyleSheet(f"color: {pl_colour(v)}" if v else "")
+        self.note.setText("" if s.get("trades") or s.get("deposits") else "No deals stored yet: they are read "
+                          "while the account is live.")
