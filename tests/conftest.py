@@ -8,6 +8,7 @@
 from __future__ import annotations
 
 import asyncio
+import gc
 import os
 import signal
 import threading
@@ -68,6 +69,10 @@ def no_leaks(request):
     procs_before = marked_processes()
     threads_before = set(threading.enumerate())
     yield
+    # Collect the test's reference cycles now, between tests: left to the automatic GC they are freed
+    # at a random point inside the next test's Qt event processing, where freeing a Qt object that Qt
+    # is still dispatching to can crash the process (seen rarely as a segfault in pytest-qt/qasync).
+    gc.collect()
     if request.node.get_closest_marker("allow_leaks"):
         return
     problems: list[str] = []
