@@ -24,6 +24,7 @@ from multi_user.closing import Closer, filling_modes
 from multi_user.errors import AuthorizationError, BrokerUnreachable, IdentityMismatch, TerminalError
 
 RES_E_AUTH_FAILED = -6
+RES_E_UNSUPPORTED = -7  # also what a login gets when the broker asks for a one-time password or a certificate
 RES_E_AUTO_TRADING_DISABLED = -8  # "Auto-Trading using Python API disabled in Terminal"
 TRADE_RETCODE_CLIENT_DISABLES_AT = 10027
 API_OFF = ("the terminal shuts out the Python API: in MetaTrader 5, Tools → Options → Expert Advisors, untick "
@@ -110,6 +111,11 @@ class UserMT5Bridge:
                                       f"and the server name ({message})", code)
         if code == RES_E_AUTO_TRADING_DISABLED:
             return TerminalError(f"{context}: {API_OFF}", code)
+        if code == RES_E_UNSUPPORTED and login is not None:
+            return TerminalError(f"{context}: the broker asks for a one-time password (OTP) or a certificate for "
+                                 "this account, which the MetaTrader5 Python API cannot give. Log the account in "
+                                 "once in the terminal itself (File → Login to Trade Account), or use an account "
+                                 f"without OTP/certificate ({message})", code)
         where = f" ({self.terminal_path})" if self.terminal_path else ""
         if code == RES_E_INTERNAL_FAIL_INIT:
             return TerminalError(f"{context}: the MetaTrader 5 terminal{where} could not be found or started "

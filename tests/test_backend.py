@@ -125,3 +125,14 @@ def test_job_object_calls_have_64_bit_handle_prototypes() -> None:
     assert kernel32.OpenProcess.restype is wintypes.HANDLE
     assert kernel32.AssignProcessToJobObject.argtypes == [wintypes.HANDLE, wintypes.HANDLE]
     assert all(isinstance(getattr(kernel32, n).argtypes, list) for n in names)
+
+
+def test_a_login_that_needs_an_otp_or_certificate_is_said_plainly() -> None:
+    """[W] 10: -7 at a login is not a wrong password and not a generic failure."""
+    from multi_user.bridge import UserMT5Bridge
+    from multi_user.errors import AuthorizationError
+
+    fake = types.SimpleNamespace(last_error=lambda: (-7, "Terminal: Unsupported function"))
+    err = UserMT5Bridge(fake)._error("Could not log in to 5001 on Broker-Live", 5001, "Broker-Live")
+    assert isinstance(err, TerminalError) and not isinstance(err, AuthorizationError)
+    assert err.code == -7 and "one-time password" in str(err) and "certificate" in str(err)
