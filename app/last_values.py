@@ -7,13 +7,10 @@ read and write on the Desk's I/O thread.
 
 from __future__ import annotations
 
-import json
-import logging
-import os
 from pathlib import Path
 from typing import Any
 
-log = logging.getLogger("mt5desk.last_values")
+from multi_user.json_file import read_dict_of_dicts, write_atomic
 
 LAST_VALUES_FILE = "last_values.json"
 FIELDS = ("login", "server", "currency", "balance", "equity", "profit", "margin", "margin_free", "margin_level",
@@ -29,22 +26,11 @@ def keep(snapshot: dict[str, Any]) -> dict[str, Any]:
 
 
 def load(data_dir: Path) -> dict[str, dict[str, Any]]:
-    path = Path(data_dir) / LAST_VALUES_FILE
-    try:
-        data = json.loads(path.read_text(encoding="utf-8"))
-    except FileNotFoundError:
-        return {}
-    except (OSError, ValueError) as exc:
-        log.warning("last values file %s is unreadable (%s); starting without", path, exc)
-        return {}
-    return {k: v for k, v in data.items() if isinstance(v, dict)} if isinstance(data, dict) else {}
+    return read_dict_of_dicts(Path(data_dir) / LAST_VALUES_FILE)
 
 
 def save(data_dir: Path, values: dict[str, dict[str, Any]]) -> None:
-    path = Path(data_dir) / LAST_VALUES_FILE
-    tmp = path.with_suffix(".tmp")
-    tmp.write_text(json.dumps(values, sort_keys=True), encoding="utf-8")
-    os.replace(tmp, path)
+    write_atomic(Path(data_dir) / LAST_VALUES_FILE, values)
 
 
 def merge(history_latest: dict[str, dict[str, Any]], stored: dict[str, dict[str, Any]]) -> dict[str, dict[str, Any]]:
