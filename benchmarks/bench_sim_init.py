@@ -9,13 +9,13 @@ Prints the figures and writes benchmarks/results/sim_init.json.
 from __future__ import annotations
 
 import argparse
-import json
-import platform
 import statistics
 import sys
 import tempfile
 import time
 from pathlib import Path
+
+from _results import write_results
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
@@ -43,12 +43,7 @@ def main() -> int:
         runs = [once(days) for _ in range(args.runs)]
         results[label] = {"median_s": round(statistics.median(runs), 3), "runs": [round(r, 3) for r in runs]}
         print(f"sim init, {label:>14}: {results[label]['median_s'] * 1000:6.0f} ms (median of {args.runs})")
-    out = {"benchmark": "sim_init", "when": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
-           "python": platform.python_version(), "platform": platform.platform(), "results": results}
-    dest = ROOT / "benchmarks" / "results" / "sim_init.json"
-    dest.parent.mkdir(parents=True, exist_ok=True)
-    dest.write_text(json.dumps(out, indent=2) + "\n")
-    print(f"wrote {dest.relative_to(ROOT)}")
+    write_results("sim_init", results=results)
     return 0
 
 

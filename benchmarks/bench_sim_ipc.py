@@ -13,13 +13,13 @@ Prints the figures and writes benchmarks/results/sim_ipc.json.
 from __future__ import annotations
 
 import argparse
-import json
-import platform
 import statistics
 import sys
 import tempfile
 import time
 from pathlib import Path
+
+from _results import write_results
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
@@ -75,13 +75,7 @@ def main() -> int:
         finally:
             mt5.shutdown()
             control.stop_all_terminals(world)
-    out = {"benchmark": "sim_ipc", "when": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
-           "python": platform.python_version(), "platform": platform.platform(), "runs": args.runs,
-           "seconds_per_run": args.seconds, "open_positions": 2, "results": results}
-    dest = ROOT / "benchmarks" / "results" / "sim_ipc.json"
-    dest.parent.mkdir(parents=True, exist_ok=True)
-    dest.write_text(json.dumps(out, indent=2) + "\n")
-    print(f"wrote {dest.relative_to(ROOT)}")
+    write_results("sim_ipc", runs=args.runs, seconds_per_run=args.seconds, open_positions=2, results=results)
     return 0
 
 
