@@ -70,6 +70,19 @@ def load_current_key(data_dir: Path | None) -> tuple[bytes, str]:
     return MT5CredentialManager(data_dir)._key_and_source()
 
 
+def write_private_temp(path: Path, data: bytes) -> Path:
+    """``data`` in a new private (0600) file beside ``path``, fsync'd; the caller links or renames it into
+    place (so readers see the whole file or none) and removes it."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.{secrets.token_hex(4)}.tmp")
+    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    with os.fdopen(fd, "wb") as f:
+        f.write(data)
+        f.flush()
+        os.fsync(f.fileno())
+    return tmp
+
+
 class MT5CredentialManager:
     """Encrypts and decrypts passwords; never logs or echoes one."""
 
@@ -139,13 +152,8 @@ class MT5CredentialManager:
             pass
         path.parent.mkdir(parents=True, exist_ok=True)
         key = Fernet.generate_key()
-        tmp = path.with_name(f".{path.name}.{os.getpid()}.{secrets.token_hex(4)}.tmp")
-        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        tmp = write_private_temp(path, key)
         try:
-            with os.fdopen(fd, "wb") as f:
-                f.write(key)
-                f.flush()
-                os.fsync(f.fileno())
             try:
                 os.link(tmp, path)
             except FileExistsError:  # another process created it first: use theirs (complete, by the link)

@@ -9,7 +9,6 @@ from here: the owner changes the variable.
 from __future__ import annotations
 
 import os
-import secrets
 from pathlib import Path
 from typing import Any
 
@@ -21,6 +20,7 @@ from multi_user.credentials import (
     KEYRING_USER,
     load_current_key,
     stored_old_keys,
+    write_private_temp,
 )
 from multi_user.errors import BadInput, VaultError
 from multi_user.keys import check_fernet_key, fingerprint
@@ -29,14 +29,8 @@ from multi_user.paths import key_file_path, old_keys_path
 
 def _write_private(path: Path, data: bytes) -> None:
     """Replace ``path`` whole with ``data`` (0600): a temp file, fsync'd, then renamed over it."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.{secrets.token_hex(4)}.tmp")
-    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    tmp = write_private_temp(path, data)
     try:
-        with os.fdopen(fd, "wb") as f:
-            f.write(data)
-            f.flush()
-            os.fsync(f.fileno())
         os.replace(tmp, path)
     finally:
         tmp.unlink(missing_ok=True)
