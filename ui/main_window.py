@@ -251,24 +251,27 @@ class MainWindow(QMainWindow):
         if "terminals" in dirty:
             self.terminals.refresh(self.desk.lanes())
         if "status" in dirty or "overview" in dirty:
-            self.status_text.setText(self._status_line(states, lock))
-            self.tray.set_tooltip("MT5 Desk · " + self.status_text.text().split(" · shared")[0] + "\n"
+            line, counts = self._status_line(states, lock)
+            self.status_text.setText(line)
+            self.tray.set_tooltip("MT5 Desk · " + (counts or line) + "\n"
                                   + total_plain(snaps, states, self.desk.base_currency(), self.desk.rates))
 
-    def _status_line(self, states: dict[str, dict[str, Any]], lock: dict[str, Any]) -> str:
-        """'9 accounts · 3 live · 1 stale · shared terminal: …'; while starting, says so instead of '0'."""
+    def _status_line(self, states: dict[str, dict[str, Any]], lock: dict[str, Any]) -> tuple[str, str]:
+        """('9 accounts · 3 live · 1 stale · shared terminal: …', '9 accounts · 3 live · 1 stale'); while
+        starting, says so instead of '0'."""
         started = bool(getattr(self.desk, "started", True))
         keys = [a["key"] for a in self.model.accounts]
         if not keys:
-            return "Starting: reading your accounts…" if not started else "No accounts linked yet"
+            return ("Starting: reading your accounts…" if not started else "No accounts linked yet"), ""
         count = {s: sum(1 for k in keys if (states.get(k) or {}).get("state") == s)
                  for s in ("live", "stale", "disconnected")}
         parts = [f"{len(keys)} account{'s' if len(keys) != 1 else ''}", f"{count['live']} live"]
         parts += [f"{n} {s}" for s, n in count.items() if s != "live" and n]
+        counts = " · ".join(parts)
         if not started:
-            return " · ".join([*parts, "starting the terminals…"])
+            return f"{counts} · starting the terminals…", counts
         holder = (lock.get("holder") or {}).get("account")
-        return " · ".join([*parts, f"shared terminal: {self.name_of(holder) if holder else 'free'}"])
+        return f"{counts} · shared terminal: {self.name_of(holder) if holder else 'free'}", counts
 
     # ---- the owner's actions ----------------------------------------------------------------------
     def focus(self, key: str | None) -> None:
