@@ -3,12 +3,14 @@ AccountHistory, computed on the Desk's I/O thread (Desk.account_stats), shown he
 
 from __future__ import annotations
 
+import datetime as dt
 from typing import Any
 
-from PySide6.QtCore import Qt
-from PySide6.QtWidgets import QComboBox, QGridLayout, QLabel, QVBoxLayout, QWidget
+from PySide6.QtCore import QSize, Qt
+from PySide6.QtWidgets import QComboBox, QFrame, QGridLayout, QLabel, QScrollArea, QVBoxLayout, QWidget
 
 from ui.formatting import money
+from ui.pnl_bars import MONTHS, PnlBars
 from ui.theme import pl_colour
 
 PERIODS = (("All time", None), ("30 days", 30 * 86400.0), ("90 days", 90 * 86400.0), ("1 year", 365 * 86400.0))
@@ -20,6 +22,14 @@ def pct(v: Any, sign: bool = True) -> str:
 
 def num(v: Any, fmt: str = ",.2f") -> str:
     return "—" if v is None else format(v, fmt)
+
+
+def day(v: dict[str, Any] | None) -> str:
+    """'+21.38 · 30 Sep' (the year is in the row's tooltip: the period rarely spans two)."""
+    if not v:
+        return "—"
+    d = dt.date.fromisoformat(str(v.get("date")))
+    return f"{money(v.get('pl'), sign=True)} · {d.day} {MONTHS[d.month - 1]}"
 
 
 # (label, how to show it from the stats object, the value whose sign colours it, tooltip)
@@ -39,6 +49,12 @@ ROWS: tuple[tuple[str, Any, Any, str], ...] = (
     ("Trades", lambda s: num(s.get("trades"), "d"), None, "Closed positions in the period"),
     ("Expectancy", lambda s: money(s.get("expectancy"), sign=True), lambda s: s.get("expectancy"),
      "Average result per closed position"),
+    ("Average win", lambda s: money(s.get("avg_win"), sign=True), lambda s: s.get("avg_win"), ""),
+    ("Average loss", lambda s: money(s.get("avg_loss"), sign=True), lambda s: s.get("avg_loss"), ""),
+    ("Best day", lambda s: day(s.get("best_day")), lambda s: (s.get("best_day") or {}).get("pl"),
+     "The UTC day with the largest closed P/L"),
+    ("Worst day", lambda s: day(s.get("worst_day")), lambda s: (s.get("worst_day") or {}).get("pl"),
+     "The UTC day with the smallest closed P/L"),
     ("Sharpe (daily)", lambda s: num(s.get("sharpe")), None, "Mean daily return over its standard deviation"),
 )
 
@@ -69,15 +85,33 @@ class StatsPanel(QWidget):
             grid.addWidget(name, i, 0)
             grid.addWidget(value, i, 1)
             self.values[label] = value
-        lay = QVBoxLayout(self)
+        # the rows and bars are taller than a 700-pixel window leaves beside the chart: they scroll
+        inner = self._inner = QWidget()
+        scroll = self._scroll = QScrollArea()
+        scroll.setFrameShape(QFrame.Shape.NoFrame)
+        scroll.setWidgetResizable(True)
+        scroll.setWidget(inner)
+        outer = QVBoxLayout(self)
+        outer.setContentsMargins(0, 0, 0, 0)
+        outer.addWidget(scroll)
+        lay = QVBoxLayout(inner)
         lay.setContentsMargins(8, 6, 8, 6)
         lay.addWidget(self.title)
         lay.addWidget(self.period)
         lay.addLayout(grid)
+        self.bars = PnlBars()
+        lay.addWidget(self.bars)
         lay.addWidget(self.note)
         lay.addStretch(1)
-        self.setMinimumWidth(180)
         self.setMaximumWidth(300)
+
+    def sizeHint(self) -> QSize:
+        # a scroll area asks for its content's height too; beside the chart the panel wants its width
+        width = self._inner.sizeHint().width() + self._scroll.verticalScrollBar().sizeHint().width()
+        return QSize(min(width, self.maximumWidth()), 300)
+
+    def minimumSizeHint(self) -> QSize:
+        return QSize(180, 120)  # narrower than its content on a small screen: it scrolls sideways too
 
     def span(self) -> float | None:
         return PERIODS[self.period.currentIndex()][1]
@@ -90,5 +124,8 @@ class StatsPanel(QWidget):
             value.setText(show(s) if s else "—")
             v = sign(s) if (sign and s) else None
             value.setStyleSheet(f"color: {pl_colour(v)}" if v else "")
+            if label in ("Best day", "Worst day"):
+                value.setToolTip(str((s.get("best_day" if label == "Best day" else "worst_day") or {}).get("date", "")))
+        self.bars.set_stats(s)
         self.note.setText("" if s.get("trades") or s.get("deposits") else "No deals stored yet: they are read "
                           "while the account is live.")
