@@ -172,6 +172,19 @@ def test_the_window_shows_positions_and_statistics_of_the_focused_account(qtbot,
             assert "Live" in panel.status.text() and "profit +12.00 USD" in panel.open_totals.text()
             assert panel.closed_table.rowCount() == 1 and panel.closed_table.item(0, 11).text() == "+19.90"
             assert window.stats.values["Gain (TWR)"].text() == "+4.50 %"
+            # the portfolio of the USD accounts instead of the focused one, and back
+            desk.portfolio["USD"] = {"currency": "USD", "accounts": 3, "net_profit": 900.0, "absolute_gain_pct": 3.0,
+                                     "trades": 30, "monthly_pl": {"2026-10": 400.0, "2026-11": 500.0}}
+            scope = window.stats.scope
+            assert [scope.itemText(i) for i in range(scope.count())] == ["This account", "Portfolio · USD accounts"]
+            scope.setCurrentIndex(1)
+            await asyncio.wait_for(asyncio.gather(*window._tasks), 10)
+            assert window.stats.values["Net profit"].text() == "+900.00 USD"
+            assert window.stats.values["Gain (TWR)"].text() == "—" and "3 account(s) in USD" in window.stats.note.text()
+            assert window.stats.bars.bars() == [("2026-10", 400.0), ("2026-11", 500.0)]
+            scope.setCurrentIndex(0)
+            await asyncio.wait_for(asyncio.gather(*window._tasks), 10)
+            assert window.stats.values["Gain (TWR)"].text() == "+4.50 %"
             desk.open_positions[key][0]["profit"] = 15.5  # the next poll brings the new profit
             desk.open_positions[key].append({**desk.open_positions[key][0], "ticket": 2, "symbol": "GBPUSD"})
             panel.poll()

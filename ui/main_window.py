@@ -78,6 +78,8 @@ class MainWindow(QMainWindow):
         centre = QSplitter(Qt.Orientation.Vertical)
         self.stats = StatsPanel()
         self.stats.period.currentIndexChanged.connect(lambda _i: self._load_stats(self.focused))
+        self.stats.scope.currentIndexChanged.connect(lambda _i: self._load_stats(self.focused))
+        self.stats.scope.before_popup = self._stats_currencies
         chart_row = QSplitter(Qt.Orientation.Horizontal)
         chart_row.addWidget(self.chart)
         chart_row.addWidget(self.stats)
@@ -299,15 +301,27 @@ class MainWindow(QMainWindow):
             self.chart.show_account(key, self.name_of(key), self.series[key])
         self._dirty |= {"overview", "chart"}
 
+    def _stats_currencies(self) -> None:
+        self.stats.set_currencies([c for c in ((self.desk.last_snapshot(a["key"]) or {}).get("currency")
+                                               for a in self.model.accounts) if c])
+
     def _load_stats(self, key: str | None) -> None:
         self.stats.set_stats(None)
-        if key:
+        self._stats_currencies()
+        if key or self.stats.portfolio_currency():
             self._spawn(self._stats_of(key, self.stats.span()))
 
     async def _stats_of(self, key: str, span: float | None) -> None:
-        """[E] 4: the statistics off the GUI thread (Desk.account_stats), shown if still focused."""
-        result = await self.desk.account_stats(key, time.time() - span if span else None, None)
-        if key == self.focused:
+        """[E] 4: the statistics off the GUI thread (Desk.account_stats), shown if still focused; or the
+        portfolio of one currency when the panel's scope says so."""
+        start, currency = (time.time() - span if span else None), self.stats.portfolio_currency()
+        if currency:
+            result = await self.desk.portfolio_stats(currency, start, None)
+            if self.stats.portfolio_currency() == currency:
+                self.stats.set_stats(result)
+            return
+        result = await self.desk.account_stats(key, start, None)
+        if key == self.focused and not self.stats.portfolio_currency():
             self.stats.set_stats(result)
 
     async def _load_chart(self, key: str, start: float | None, end: float | None, max_points: int) -> None:

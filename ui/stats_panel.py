@@ -42,7 +42,8 @@ ROWS: tuple[tuple[str, Any, Any, str], ...] = (
      "Trade results with commissions, swaps and fees; deposits and withdrawals excluded"),
     ("Deposits", lambda s: money(s.get("deposits"), s.get("currency")), None, ""),
     ("Withdrawals", lambda s: money(s.get("withdrawals"), s.get("currency")), None, ""),
-    ("Max drawdown", lambda s: f"{pct(s.get('max_drawdown_pct'), sign=False)} · {money(s.get('max_drawdown'))}",
+    ("Max drawdown", lambda s: money(s.get("max_drawdown")) if s.get("max_drawdown_pct") is None and "accounts" in s
+     else f"{pct(s.get('max_drawdown_pct'), sign=False)} · {money(s.get('max_drawdown'))}",
      None, "Largest fall of equity from a peak, from the stored lows"),
     ("Profit factor", lambda s: num(s.get("profit_factor")), None, "Gross profit over gross loss"),
     ("Win rate", lambda s: pct(s.get("win_rate_pct"), sign=False), None, "Closed positions that made money"),
@@ -59,6 +60,17 @@ ROWS: tuple[tuple[str, Any, Any, str], ...] = (
 )
 
 
+class ScopeBox(QComboBox):
+    """The scope list, refreshed just before it opens (accounts and their currencies come and go)."""
+
+    before_popup: Any = None
+
+    def showPopup(self) -> None:
+        if self.before_popup is not None:
+            self.before_popup()
+        super().showPopup()
+
+
 class StatsPanel(QWidget):
     def __init__(self) -> None:
         super().__init__()
@@ -67,6 +79,10 @@ class StatsPanel(QWidget):
         for label, _ in PERIODS:
             self.period.addItem(label)
         self.period.setToolTip("The period the statistics cover")
+        self.scope = ScopeBox()
+        self.scope.setObjectName("StatsScope")
+        self.scope.addItem("This account", None)
+        self.scope.setToolTip("The focused account, or every account in one currency added up")
         self.title = QLabel("<b>Statistics</b>")
         self.note = QLabel("")
         self.note.setObjectName("Muted")
@@ -97,6 +113,7 @@ class StatsPanel(QWidget):
         lay = QVBoxLayout(inner)
         lay.setContentsMargins(8, 6, 8, 6)
         lay.addWidget(self.title)
+        lay.addWidget(self.scope)
         lay.addWidget(self.period)
         lay.addLayout(grid)
         self.bars = PnlBars()
@@ -113,6 +130,23 @@ class StatsPanel(QWidget):
     def minimumSizeHint(self) -> QSize:
         return QSize(180, 120)  # narrower than its content on a small screen: it scrolls sideways too
 
+    def set_currencies(self, currencies: list[str]) -> None:
+        """Offer a portfolio choice per currency; the current choice stays while its currency does."""
+        wanted = [None, *sorted(set(currencies))]
+        if [self.scope.itemData(i) for i in range(self.scope.count())] == wanted:
+            return
+        current = self.portfolio_currency()
+        self.scope.blockSignals(True)  # rebuilding the list is not the owner choosing
+        self.scope.clear()
+        for cur in wanted:
+            self.scope.addItem("This account" if cur is None else f"Portfolio · {cur} accounts", cur)
+        self.scope.setCurrentIndex(max(0, self.scope.findData(current)) if current else 0)
+        self.scope.blockSignals(False)
+
+    def portfolio_currency(self) -> str | None:
+        """The currency whose portfolio is shown, or None for the focused account."""
+        return self.scope.currentData()
+
     def span(self) -> float | None:
         return PERIODS[self.period.currentIndex()][1]
 
@@ -127,5 +161,9 @@ class StatsPanel(QWidget):
             if label in ("Best day", "Worst day"):
                 value.setToolTip(str((s.get("best_day" if label == "Best day" else "worst_day") or {}).get("date", "")))
         self.bars.set_stats(s)
-        self.note.setText("" if s.get("trades") or s.get("deposits") else "No deals stored yet: they are read "
-                          "while the account is live.")
+        if "accounts" in s:  # a portfolio object
+            self.note.setText(f"{s['accounts']} account(s) in {s.get('currency')}, added up. TWR, drawdown % and "
+                              "Sharpe do not add up across accounts: see each account.")
+        else:
+            self.note.setText("" if s.get("trades") or s.get("deposits") else "No deals stored yet: they are read "
+                              "while the account is live.")
