@@ -20,6 +20,7 @@ from app.jobs import Job
 from app.lock import ActiveAccountLock
 from app.supervisor import RestartPolicy, Supervised
 from app.terminal_process import TerminalProcess
+from app.update_detect import SelfUpdateWatch
 from app.worker_client import WorkerClient, worker_command
 from multi_user.errors import AuthorizationError, DeskError, IdentityMismatch, TerminalError
 from multi_user.paths import logs_dir
@@ -88,6 +89,9 @@ class Lane:
                                             log_file=logs_dir(config.data_dir) / f"terminal-{_slug(self.name)}.log")
             self.terminal_sup = Supervised("terminal", self.name, folder, emit, self.terminal.start,
                                            config.policy_factory(), on_restarted=self._terminal_restarted)
+        self.self_update = (SelfUpdateWatch(self.terminal, self.terminal_sup, spawn=self._spawn,
+                                            on_back=self._terminal_restarted, run_io=config.run_io)
+                            if self.terminal is not None and self.terminal_sup is not None else None)
         cmd = worker_command(str(config.data_dir), config.backend, lane=self.name,
                              terminal=str(config.terminal) if config.terminal else None,
                              portable=config.portable, rate=config.rate, timeout_ms=config.timeout_ms,
@@ -170,12 +174,15 @@ class Lane:
     async def _worker_restarted(self) -> None:
         await self._worker_connected()
 
-    def _terminal_exited(self, code: int, crashed: bool) -> None:
+    def _terminal_exited(self, code: int | None, crashed: bool) -> None:
         if crashed and not self._stopping and self.terminal_sup is not None:
             holder = self.lock.holder
+            updating = self.self_update is not None and self.self_update.exited(code)  # LiveUpdate: no crash
             if holder is not None:
-                self.lock.set_account_state(holder.account, "offline", "terminal stopped; restarting it")
-            self.terminal_sup.exited(code)
+                self.lock.set_account_state(holder.account, "offline", "the terminal is updating itself"
+                                            if updating else "terminal stopped; restarting it")
+            if not updating:
+                self.terminal_sup.exited(code)
 
     async def _terminal_restarted(self) -> None:
         if self._worker_up:
