@@ -16,6 +16,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from app.desk_positions import close_outcome
 from app.jobs import Job
 from app.lock import ActiveAccountLock
 from app.supervisor import RestartPolicy, Supervised
@@ -350,6 +351,9 @@ class Lane:
                 message = f"closed {closed} position(s)"
                 if failed:
                     message += f", {failed} failed: " + "; ".join(answer.get("messages") or [])
+            elif job.kind == "close_position":
+                answer = await self.worker.request("close_position", ticket=int(job.params.get("ticket") or 0))
+                ok, message, result, retcodes = close_outcome(answer)
             else:
                 message = f"unknown job {job.kind!r}"
         except DeskError as exc:
