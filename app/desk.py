@@ -25,6 +25,7 @@ from app.deals_sync import DealsSync
 from app.desk_accounts import AccountOps
 from app.desk_health import HealthWatch
 from app.desk_history import HistoryOps, read_recent
+from app.desk_positions import PositionOps
 from app.desk_rates import RatesOps
 from app.desk_sweep import SweepOps
 from app.guard import Guard
@@ -43,7 +44,7 @@ RECORD_EVERY = 30.0  # seconds between last-known-value writes to the vault, per
 REPEAT_ACTIVITY_AFTER = 60.0  # the same failure logged again only after this long (no storm)
 
 
-class Desk(QObject, AccountOps, SweepOps, RatesOps, HistoryOps):
+class Desk(QObject, AccountOps, SweepOps, RatesOps, HistoryOps, PositionOps):
     event = Signal(dict)
 
     def __init__(self, data_dir: Path, backend: str = "auto", *, timeout_ms: int = 60000,

@@ -37,12 +37,13 @@ class JobStateError(RuntimeError):
 @dataclass
 class Job:
     account: str
-    kind: str  # "close_all" | "verify"
+    kind: str  # "close_all" | "close_position" | "verify"
     number: int = field(default_factory=lambda: next(_numbers))  # request order, across lanes
     state: str = QUEUED
     message: str | None = None
     retcodes: list[int] = field(default_factory=list)
     result: dict[str, Any] | None = None
+    params: dict[str, Any] = field(default_factory=dict)  # e.g. {"ticket": 123} for close_position
 
     @property
     def id(self) -> str:
@@ -59,8 +60,8 @@ class JobBook:
     def __init__(self, emit: Callable[[dict[str, Any]], None]) -> None:
         self._emit = emit
 
-    def new(self, account: str, kind: str) -> Job:
-        job = Job(account, kind)
+    def new(self, account: str, kind: str, params: dict[str, Any] | None = None) -> Job:
+        job = Job(account, kind, params=dict(params or {}))
         self._emit(self.event(job))
         return job
 
@@ -94,6 +95,8 @@ class JobBook:
     def event(job: Job) -> dict[str, Any]:
         ev: dict[str, Any] = {"event": "job", "id": job.id, "account": job.account, "job": job.kind,
                               "state": job.state, "message": job.message, "retcodes": list(job.retcodes)}
+        if job.params:
+            ev["params"] = dict(job.params)
         if job.ended:
             ev["result"] = dict(job.result or {})
         return ev

@@ -16,10 +16,12 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from app.desk_positions import close_outcome
 from app.jobs import Job
 from app.lock import ActiveAccountLock
 from app.supervisor import RestartPolicy, Supervised
 from app.terminal_process import TerminalProcess
+from app.update_detect import SelfUpdateWatch
 from app.worker_client import WorkerClient, worker_command
 from multi_user.errors import AuthorizationError, DeskError, IdentityMismatch, TerminalError
 from multi_user.paths import logs_dir
@@ -88,6 +90,9 @@ class Lane:
                                             log_file=logs_dir(config.data_dir) / f"terminal-{_slug(self.name)}.log")
             self.terminal_sup = Supervised("terminal", self.name, folder, emit, self.terminal.start,
                                            config.policy_factory(), on_restarted=self._terminal_restarted)
+        self.self_update = (SelfUpdateWatch(self.terminal, self.terminal_sup, spawn=self._spawn,
+                                            on_back=self._terminal_restarted, run_io=config.run_io)
+                            if self.terminal is not None and self.terminal_sup is not None else None)
         cmd = worker_command(str(config.data_dir), config.backend, lane=self.name,
                              terminal=str(config.terminal) if config.terminal else None,
                              portable=config.portable, rate=config.rate, timeout_ms=config.timeout_ms,
@@ -170,12 +175,15 @@ class Lane:
     async def _worker_restarted(self) -> None:
         await self._worker_connected()
 
-    def _terminal_exited(self, code: int, crashed: bool) -> None:
+    def _terminal_exited(self, code: int | None, crashed: bool) -> None:
         if crashed and not self._stopping and self.terminal_sup is not None:
             holder = self.lock.holder
+            updating = self.self_update is not None and self.self_update.exited(code)  # LiveUpdate: no crash
             if holder is not None:
-                self.lock.set_account_state(holder.account, "offline", "terminal stopped; restarting it")
-            self.terminal_sup.exited(code)
+                self.lock.set_account_state(holder.account, "offline", "the terminal is updating itself"
+                                            if updating else "terminal stopped; restarting it")
+            if not updating:
+                self.terminal_sup.exited(code)
 
     async def _terminal_restarted(self) -> None:
         if self._worker_up:
@@ -343,6 +351,9 @@ class Lane:
                 message = f"closed {closed} position(s)"
                 if failed:
                     message += f", {failed} failed: " + "; ".join(answer.get("messages") or [])
+            elif job.kind == "close_position":
+                answer = await self.worker.request("close_position", ticket=int(job.params.get("ticket") or 0))
+                ok, message, result, retcodes = close_outcome(answer)
             else:
                 message = f"unknown job {job.kind!r}"
         except DeskError as exc:

@@ -85,16 +85,19 @@ class ActiveAccountLock(LockState):
         self._grant_or_emit()
         return req
 
-    def run_job(self, account: str, kind: str) -> Job:
-        """Queue a job; an equal job already waiting or running on the account is returned instead."""
-        h = self.holder
-        if h is not None and h.account == account and h.reason == JOB and h.job is not None and h.job.kind == kind:
+    def run_job(self, account: str, kind: str, params: dict[str, Any] | None = None) -> Job:
+        """Queue a job; an equal job (kind and params) already waiting or running on the account is returned."""
+        h, params = self.holder, dict(params or {})
+
+        def same(j: Job | None) -> bool:
+            return j is not None and j.kind == kind and j.params == params
+
+        if h is not None and h.account == account and h.reason == JOB and same(h.job):
             return h.job
-        existing = next((r for r in self.queue if r.account == account and r.job is not None and r.job.kind == kind),
-                        None)
+        existing = next((r for r in self.queue if r.account == account and same(r.job)), None)
         if existing is not None and existing.job is not None:
             return existing.job
-        job = self.jobs.new(account, kind)
+        job = self.jobs.new(account, kind, params)
         req = self._new(account, JOB, job)
         if h is not None and h.account == account and h.reason in (VIEWING, SWEEP):
             # the account already logged in: the job runs in place, no second login

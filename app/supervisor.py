@@ -105,6 +105,16 @@ class Supervised:
         self._set("restarting", f"restarting in {delay:g} s")
         self._restart_task = asyncio.get_event_loop().create_task(self._restart_after(delay))
 
+    def updating(self, message: str) -> None:
+        """The child exited the way a self-update does: not a crash (yet); ``exited`` later if it stays away."""
+        self.pid = None
+        self._set("updating", message)
+
+    def adopted(self, pid: int, message: str) -> None:
+        """A new copy of the child (started by the old one, e.g. after an update) is supervised now."""
+        self.pid = pid
+        self._set("running", message)
+
     async def _restart_after(self, delay: float) -> None:
         await asyncio.sleep(delay)
         self.restarts += 1

@@ -27,17 +27,17 @@ READY_TIMEOUT = 30.0
 MT5_READY_TIMEOUT = 100.0  # the real package's own wait for a terminal it starts
 
 
-async def _inline(fn: Callable[..., Any], *args: Any) -> Any:
+async def run_inline(fn: Callable[..., Any], *args: Any) -> Any:
     return fn(*args)
 
 
 class TerminalProcess(QObject):
     def __init__(self, exe: Path, *, backend: str, portable: bool,
-                 on_exit: Callable[[int, bool], None],
+                 on_exit: Callable[[int | None, bool], None],
                  run_io: Callable[..., Awaitable[Any]] | None = None, log_file: Path | None = None) -> None:
         super().__init__()
         self.log_file = log_file
-        self._run_io = run_io or _inline
+        self._run_io = run_io or run_inline
         self.exe = exe
         self.backend = backend
         self.portable = portable
@@ -45,9 +45,13 @@ class TerminalProcess(QObject):
         self._proc: QProcess | None = None
         self._stopping = False
         self._exited: asyncio.Future[int] | None = None
+        self._adopted: int | None = None  # a terminal we did not start (it updated itself), see app/update_detect
+        self._adopted_watch: asyncio.Task[None] | None = None
 
     @property
     def pid(self) -> int | None:
+        if self._adopted is not None:
+            return self._adopted
         if self._proc is None or self._proc.state() == QProcess.ProcessState.NotRunning:
             return None
         return int(self._proc.processId()) or None
@@ -55,6 +59,7 @@ class TerminalProcess(QObject):
     async def start(self) -> int:
         if not self.exe.exists():
             raise TerminalError(f"terminal not found: {self.exe}", -10003)
+        await self._drop_adopted()
         if self.backend == "sim":
             await self._stop_foreign_sim_terminal()
         pipes_before = await self._run_io(terminal_pipes) if self.backend == "mt5" else set()
@@ -129,11 +134,49 @@ class TerminalProcess(QObject):
         if await self._run_io(control.terminal_pid, self.exe):
             await self._run_io(control.stop_terminal, self.exe)
 
+    def adopt(self, pid: int, exit_code: Callable[[], int | None] | None = None) -> None:
+        """Supervise a terminal this object did not start: the copy an updating terminal started itself.
+        ``exit_code`` tells how it ended (blocking; None: cannot be known)."""
+        from multi_user.mt5sim.ipc import pid_alive
+
+        self._adopted, self._stopping = pid, False
+
+        async def watch() -> None:
+            while await self._run_io(pid_alive, pid):
+                await asyncio.sleep(0.25)
+            if self._adopted == pid:
+                self._adopted = None
+                code = await self._run_io(exit_code) if exit_code is not None else None
+                log.warning("terminal %s (adopted, pid %s) exited (code %s)", self.exe.parent, pid, code)
+                self._on_exit(code, not self._stopping)
+
+        self._adopted_watch = asyncio.get_running_loop().create_task(watch())
+
+    async def _drop_adopted(self) -> None:
+        pid, task = self._adopted, self._adopted_watch
+        self._adopted = self._adopted_watch = None
+        if task is not None and not task.done():
+            task.cancel()
+            with contextlib.suppress(asyncio.CancelledError, Exception):
+                await task
+        if pid is None:
+            return
+        if self.backend == "sim":
+            from multi_user.mt5sim import control
+
+            await self._run_io(control.stop_terminal, self.exe)
+        else:  # pragma: no cover - Windows: TerminateProcess; the job object does the same when we die
+            import signal
+
+            with contextlib.suppress(OSError):
+                os.kill(pid, signal.SIGTERM)
+
     async def stop(self, timeout: float = 5.0) -> None:
+        self._stopping = True
+        await self._drop_adopted()
         proc = self._proc
         if proc is None:
             return
-        self._stopping = True
         if proc.state() != QProcess.ProcessState.NotRunning:
             proc.terminate()
             with contextlib.suppress(TimeoutError, asyncio.TimeoutError):

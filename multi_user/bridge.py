@@ -346,6 +346,18 @@ class UserMT5Bridge:
         """Close every open position; ``on_each(done, total)`` before each one (progress, and a sign of life)."""
         return Closer(self.mt5, comment).close_all(on_each)
 
+    def close_position(self, ticket: int) -> dict[str, Any]:
+        from multi_user.position_close import close_position
+
+        return close_position(self.mt5, ticket)
+
+    def orders(self) -> list[dict[str, Any]]:
+        """The pending orders (orders_get), as dicts; times are the server's wall clock like positions'."""
+        orders = self.mt5.orders_get()
+        if orders is None:
+            raise self._error("Could not read the pending orders")
+        return [o._asdict() for o in orders]
+
     def order_send(self, request: dict[str, Any]) -> dict[str, Any]:
         result = self.mt5.order_send(request)
         if result is None:

@@ -173,6 +173,20 @@ class Worker:
         self._next_push = 0.0
         return result
 
+    def op_close_position(self, req: dict[str, Any]) -> dict[str, Any]:
+        ticket = req.get("ticket")
+        if not isinstance(ticket, int) or isinstance(ticket, bool) or ticket <= 0:
+            raise BadInput(f"close_position needs a position ticket, not {ticket!r}")
+        self._check_identity()
+        self._check_trading()
+        result = self.bridge.close_position(ticket)
+        self._next_push = 0.0
+        return result
+
+    def op_orders(self, req: dict[str, Any]) -> list[dict[str, Any]]:
+        self._check_identity()
+        return self.bridge.orders()
+
     def op_order_send(self, req: dict[str, Any]) -> dict[str, Any]:
         self._check_identity()
         self._check_trading()

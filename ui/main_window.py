@@ -215,7 +215,9 @@ class MainWindow(QMainWindow):
             return
         if ev.get("account") == self.focused:
             self.positions.poll()  # what a close-all left open
-        what = "Close all positions" if ev.get("job") == "close_all" else str(ev.get("job"))
+        self.positions.job_event(ev)  # a close-one result, with its retcode, next to the positions
+        what = {"close_all": "Close all positions", "close_position": "Close a position"}.get(str(ev.get("job")),
+                                                                                           str(ev.get("job")))
         verdict = {"done": "done", "failed": "FAILED"}.get(str(ev.get("state")), "cancelled")
         mark = "✓" if verdict == "done" else "⚠"
         self.statusBar().showMessage(f"{mark} {what} on {self.name_of(ev.get('account') or '')}: {verdict} — "

@@ -3,10 +3,14 @@
 Open positions are asked from the account's worker every few seconds, off the GUI thread, and only while
 the account is live on its terminal (Desk.positions answers None otherwise: nothing here logs in). When
 it is not live the last list stays, with its age. Closed trades come from the deals store for a date
-range. "Close all" goes through the window's close-all (it asks first, and runs through the lock)."""
+range. "Close all" goes through the window's close-all (it asks first, and runs through the lock); one
+position closes from its context menu or "Close selected…" (asks first, a job through the lock; its
+result, with the retcode, shows in the status line). Pending orders are a sub-tab. "Export CSV…" writes
+what `accounts history --csv` / `accounts trades --csv` write, for the chosen days, on the I/O thread."""
 
 from __future__ import annotations
 
+import inspect
 import time
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
@@ -17,18 +21,25 @@ from PySide6.QtGui import QBrush, QColor
 from PySide6.QtWidgets import (
     QAbstractItemView,
     QDateEdit,
+    QFileDialog,
     QHBoxLayout,
     QHeaderView,
     QLabel,
+    QMenu,
+    QMessageBox,
     QPushButton,
     QSplitter,
     QTableWidget,
     QTableWidgetItem,
+    QTabWidget,
+    QToolButton,
     QVBoxLayout,
     QWidget,
 )
 
 from ui.formatting import age_since, money
+from ui.orders_panel import ORDER_COLUMNS, show_orders
+from ui.settings_dialog import confirm
 from ui.theme import pl_colour
 
 POLL_MS = 2000
@@ -97,7 +108,28 @@ class PositionsPanel(QWidget):
         self.close_button = QPushButton("Close all…")
         self.close_button.setToolTip("Close every open position of this account at market (asks first)")
         self.close_button.clicked.connect(lambda: self._close_all(self.key) if self.key else None)
+        self.close_one_button = QPushButton("Close selected…")
+        self.close_one_button.setToolTip("Close the selected position at market (asks first)")
+        self.close_one_button.clicked.connect(lambda: self.ask_close(self.selected_ticket()))
         self.open_table = table(OPEN_COLUMNS)
+        self.open_table.setContextMenuPolicy(Qt.ContextMenuPolicy.CustomContextMenu)
+        self.open_table.customContextMenuRequested.connect(self._position_menu)
+        self.orders_table = table(ORDER_COLUMNS)
+        self.inner = QTabWidget()
+        self.inner.addTab(self.open_table, "Open positions")
+        self.inner.addTab(self.orders_table, "Pending orders")
+        self.last_orders: dict[str, list[dict[str, Any]]] = {}
+        self.result = QLabel("")  # the last close-one result, with its retcode
+        self.result.setObjectName("Muted")
+        self.export_button = QToolButton()
+        self.export_button.setText("Export CSV…")
+        self.export_button.setPopupMode(QToolButton.ToolButtonPopupMode.InstantPopup)
+        menu = QMenu(self.export_button)
+        menu.addAction("Equity history (time_utc, balance, equity, low, high)…", lambda: self.export("history"))
+        menu.addAction("Closed trades…", lambda: self.export("trades"))
+        self.export_button.setMenu(menu)
+        # where to save: a dialog for the owner, replaced in tests
+        self.ask_path: Callable[[str], str | None] = self._ask_path
         self.open_totals = QLabel("")
         self.closed_table = table(CLOSED_COLUMNS)
         self.closed_totals = QLabel("")
@@ -107,10 +139,10 @@ class PositionsPanel(QWidget):
             d.setCalendarPopup(True)
             d.setDisplayFormat("yyyy-MM-dd")
             d.dateChanged.connect(lambda _d: self.load_trades())
-        open_box = section([QLabel("<b>Open positions</b>"), (self.status, 1), self.open_totals, self.close_button],
-                           self.open_table)
+        open_box = section([(self.status, 1), self.result, self.open_totals, self.close_one_button,
+                            self.close_button], self.inner)
         closed_box = section([QLabel("<b>Closed trades</b>  from"), self.date_from, QLabel("to"), self.date_to,
-                              (QLabel(""), 1), self.closed_totals], self.closed_table)
+                              (QLabel(""), 1), self.closed_totals, self.export_button], self.closed_table)
         split = QSplitter(Qt.Orientation.Vertical)
         split.addWidget(open_box)
         split.addWidget(closed_box)
@@ -128,8 +160,12 @@ class PositionsPanel(QWidget):
             return
         self.key, self.currency = key, currency
         self.close_button.setEnabled(bool(key))
+        self.close_one_button.setEnabled(bool(key))
+        self.export_button.setEnabled(bool(key))
+        self.result.setText("")
         when, positions = self.last.get(key or "", (0.0, []))
         self.show_positions(positions, live=False, when=when)
+        show_orders(self.orders_table, self.last_orders.get(key or "", []))
         self.load_trades()
         self.poll()
 
@@ -146,8 +182,15 @@ class PositionsPanel(QWidget):
     async def _ask(self, key: str) -> None:
         try:
             positions = await self.desk.positions(key)
+            orders = self.desk.pending_orders(key) if positions is not None else None
+            orders = await orders if inspect.isawaitable(orders) else orders
         finally:
             self._asking = False
+        if orders is not None:
+            self.last_orders[key] = list(orders)
+            if key == self.key:
+                show_orders(self.orders_table, self.last_orders[key])
+                self.inner.setTabText(1, f"Pending orders ({len(orders)})")
         if positions is not None:
             self.last[key] = (time.time(), positions)
         if key == self.key:
@@ -163,7 +206,7 @@ class PositionsPanel(QWidget):
             self.status.setText(f"○ Not live · as of {age_since(when)}")
         else:
             self.status.setText("○ Not live · positions are read while the account is live")
-        rows, profits, swaps = [], [], []
+        rows, profits, swaps, tickets = [], [], [], []
         for p in sorted(positions, key=lambda p: float(p.get("time_utc") or p.get("time") or 0)):
             profit, swap = float(p.get("profit") or 0), float(p.get("swap") or 0)
             opened = local_time(p.get("time_utc")) if p.get("time_utc") else f"{local_time(p.get('time'))} server"
@@ -172,7 +215,12 @@ class PositionsPanel(QWidget):
                          price(p.get("sl")), price(p.get("tp")), money(swap), money(profit, sign=True), opened])
             profits.append(profit)
             swaps.append(swap)
+            tickets.append(p.get("ticket"))
         fill(self.open_table, rows, {7: swaps, 8: profits})
+        for r, ticket in enumerate(tickets):  # the row's position, for closing it
+            self.open_table.item(r, 0).setData(Qt.ItemDataRole.UserRole, ticket)
+            self.open_table.item(r, 0).setToolTip(f"position #{ticket}")
+        self.inner.setTabText(0, f"Open positions ({len(positions)})")
         volume = sum(float(p.get("volume") or 0) for p in positions)
         self.open_totals.setText(f"Total: {volume:g} lots · swap {money(sum(swaps))} · "
                                  f"profit {money(sum(profits), self.currency, sign=True)}" if positions else "")
@@ -206,3 +254,71 @@ class PositionsPanel(QWidget):
         wins = sum(1 for r in results if r > 0)
         self.closed_totals.setText(f"{len(trades)} trades · {wins} won · result "
                                    f"{money(sum(results), self.currency, sign=True)}" if trades else "No closed trades")
+
+    # ---- close one position ----------------------------------------------------------------------------
+    def selected_ticket(self) -> int | None:
+        rows = self.open_table.selectionModel().selectedRows()
+        return self.ticket_at(rows[0].row()) if rows else None
+
+    def ticket_at(self, row: int) -> int | None:
+        item = self.open_table.item(row, 0)
+        ticket = item.data(Qt.ItemDataRole.UserRole) if item is not None else None
+        return int(ticket) if ticket else None
+
+    def _position_menu(self, pos: Any) -> None:
+        ticket = self.ticket_at(self.open_table.rowAt(pos.y()))
+        if ticket is None:
+            return
+        symbol = self.open_table.item(self.open_table.rowAt(pos.y()), 0).text()
+        menu = QMenu(self)
+        menu.addAction(f"Close position #{ticket} ({symbol})…", lambda: self.ask_close(ticket))
+        menu.popup(self.open_table.viewport().mapToGlobal(pos))
+
+    def ask_close(self, ticket: int | None) -> QMessageBox | None:
+        if not self.key or ticket is None:
+            self.result.setText("Select a position first")
+            return None
+        key = self.key
+        return confirm(self, "Close position", f"Close position #{ticket} at market now?\n\nThis cannot be undone.",
+                "Close position", lambda: self.close_now(key, ticket))
+
+    def close_now(self, key: str, ticket: int) -> None:
+        self.result.setText(f"Closing #{ticket}…")
+        self.desk.close_position(key, ticket)
+
+    def job_event(self, ev: dict[str, Any]) -> None:
+        """The end of a close_position job of the shown account: its words and retcode."""
+        if ev.get("job") != "close_position" or ev.get("account") != self.key:
+            return
+        ticket = (ev.get("params") or {}).get("ticket")
+        if ev.get("state") == "done":
+            self.result.setText(f"✓ {ev.get('message') or f'closed #{ticket}'}")
+        elif ev.get("state") in ("failed", "cancelled"):
+            codes = ev.get("retcodes") or []
+            code = f" [retcode {codes[-1]}]" if codes and str(codes[-1]) not in str(ev.get("message")) else ""
+            self.result.setText(f"⚠ #{ticket}: {ev.get('message') or ev.get('state')}{code}")
+        else:
+            return
+        self.result.setToolTip(self.result.text())
+        self.poll()
+
+    # ---- exports -----------------------------------------------------------------------------------------
+    def _ask_path(self, what: str) -> str | None:
+        login = (self.key or "account").split("@")[0]
+        path, _ = QFileDialog.getSaveFileName(self, "Export CSV", f"{login}-{what}.csv", "CSV files (*.csv)")
+        return path or None
+
+    def export(self, what: str) -> None:
+        if not self.key:
+            return
+        path = self.ask_path(what)
+        if path:
+            self.spawn(self._export(self.key, what, *self.trade_range(), path))
+
+    async def _export(self, key: str, what: str, start: float, end: float, path: str) -> None:
+        try:
+            rows = await self.desk.export_csv(key, what, start, end, path)
+        except Exception as exc:  # a folder gone, a full disk: said here, nothing else changes
+            self.closed_totals.setText(f"⚠ Export failed: {exc}")
+            return
+        self.closed_totals.setText(f"Exported {rows} row(s) to {path}")

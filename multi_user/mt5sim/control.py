@@ -186,6 +186,29 @@ def crash_terminal(path: Path) -> int | None:
     return pid
 
 
+def update_terminal(path: Path, gap: float = 1.0, timeout: float = 10.0) -> int | None:
+    """The ``update`` fault: the folder's terminal applies a LiveUpdate — it exits cleanly (code 0) and a
+    new copy, not a child of whoever started the old one, serves the folder ``gap`` seconds later.
+    Returns the old pid once it has exited, or None when no terminal was running."""
+    folder = _folder(path)
+    pid = terminal_pid(folder)
+    if pid is None:
+        return None
+    faults.add_update(_world_of(folder), folder, gap)
+    deadline = time.monotonic() + timeout
+    while ipc.pid_alive(pid) and time.monotonic() < deadline:
+        _reap(folder)
+        time.sleep(0.02)
+    _reap(folder)
+    return pid
+
+
+def _world_of(folder: Path) -> Path:
+    from multi_user.mt5sim.terminal import world_of
+
+    return world_of(folder)
+
+
 def terminal_folders(world_dir: Path) -> list[Path]:
     """Install folders that have run a terminal in this world."""
     world_dir = Path(world_dir)

@@ -11,7 +11,8 @@ Algo Trading off), ``api_off`` (its option "Disable algorithmic trading via exte
 every call but terminal_info and version fails with -8), ``requote`` (the next ``value`` market deals
 on ``symbol`` get 10004), ``market_closed`` (deals on ``symbol`` get 10018), ``fifo`` (account ``login``
 closes positions first in, first out: 10045), ``shock`` (a symbol's price is multiplied
-by ``value`` from ``since``).
+by ``value`` from ``since``), ``update`` (a terminal applies a LiveUpdate: it exits cleanly and a new
+copy starts itself from the same folder ``value`` seconds later; consumed by that terminal).
 A crash is not stored: the terminal process is simply killed.
 """
 
@@ -75,6 +76,25 @@ def add_market_closed(world_dir: Path, symbol: str) -> None:
 
 def add_fifo(world_dir: Path, login: int) -> None:
     _add(world_dir, "fifo", login=login)
+
+
+def add_update(world_dir: Path, terminal_folder: Path, gap: float) -> None:
+    _add(world_dir, "update", terminal=str(terminal_folder), value=float(gap))
+
+
+def take_update(world_dir: Path, terminal_folder: Path) -> float | None:
+    """Consume the folder's pending update (its relaunch gap in seconds), if there is one."""
+    con = world.connect(world_dir)
+    try:
+        con.execute("BEGIN IMMEDIATE")
+        row = con.execute("SELECT id, value FROM faults WHERE kind = 'update' AND terminal = ? ORDER BY id LIMIT 1",
+                          (str(terminal_folder),)).fetchone()
+        if row is not None:
+            con.execute("DELETE FROM faults WHERE id = ?", (row["id"],))
+        con.execute("COMMIT")
+        return None if row is None else float(row["value"] or 0.0)
+    finally:
+        con.close()
 
 
 def take_requote(con: sqlite3.Connection, symbol: str) -> bool:
@@ -174,6 +194,9 @@ class FaultView:
 
     def api_off(self, folder: Path) -> bool:
         return any(r["terminal"] == str(folder) for r in self._of("api_off"))
+
+    def update_pending(self, folder: Path) -> bool:
+        return any(r["terminal"] == str(folder) for r in self._of("update"))
 
     def shocks(self) -> list[Shock]:
         return [(r["symbol"], r["since"], r["value"]) for r in self._of("shock")]

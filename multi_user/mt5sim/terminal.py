@@ -16,6 +16,7 @@ import secrets
 import signal
 import socket
 import socketserver
+import subprocess
 import sys
 import threading
 import time
@@ -101,6 +102,37 @@ def _watch_parent(pid: int, on_exit: Any) -> None:
     on_exit()
 
 
+def _watch_update(term: TradingTerminal, args: argparse.Namespace, on_exit: Any) -> None:
+    """The ``update`` fault: like a LiveUpdate restart, start the new copy (it waits for this one to be
+    gone) and exit cleanly. The new copy is not a child of whoever started this terminal."""
+    while True:
+        time.sleep(0.1)
+        if not term.faults.update_pending(term.folder):
+            continue
+        gap = faults.take_update(term.world_dir, term.folder)
+        if gap is None:
+            continue
+        from multi_user.child_command import python_module_command
+
+        cmd = [*python_module_command("multi_user.mt5sim.terminal"), "--folder", str(term.folder),
+               "--after", str(os.getpid()), "--delay", f"{gap:g}"]
+        if args.portable:
+            cmd.append("--portable")
+        if args.exit_with:
+            cmd += ["--exit-with", str(args.exit_with)]
+        log.info("LiveUpdate: restarting in %g s", gap)
+        with open(term.folder / ipc.STATE_DIR / "terminal.log", "ab") as logf:
+            subprocess.Popen(cmd, stdin=subprocess.DEVNULL, stdout=logf, stderr=logf, cwd=str(term.folder),
+                             start_new_session=sys.platform != "win32")
+        on_exit()
+
+
+def _wait_gone(pid: int, timeout: float = 30.0) -> None:
+    deadline = time.monotonic() + timeout
+    while ipc.pid_alive(pid) and time.monotonic() < deadline:
+        time.sleep(0.05)
+
+
 def _register(world_dir: Path, folder: Path, pid: int) -> bool:
     """Claim the folder for this process; False when a live terminal already holds it."""
     con = world.connect(world_dir)
@@ -124,6 +156,8 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--folder", required=True, help="the install folder (holds terminal64.exe and mt5sim.json)")
     p.add_argument("--portable", action="store_true", help="keep the data folder inside the install folder")
     p.add_argument("--exit-with", type=int, metavar="PID", help="exit when this process exits")
+    p.add_argument("--after", type=int, metavar="PID", help="(update) start once this old copy has exited")
+    p.add_argument("--delay", type=float, default=0.0, help="(update) then wait this many seconds")
     args = p.parse_args(argv)
     logging.basicConfig(level=logging.INFO, stream=sys.stderr, format="%(asctime)s mt5sim-terminal %(message)s")
     folder = Path(args.folder).resolve()
@@ -137,6 +171,9 @@ def main(argv: list[str] | None = None) -> int:
     else:
         world.upgrade(world_dir)  # a world made by an older simulator gets the newer columns
     pid = os.getpid()
+    if args.after:  # the relaunch of a LiveUpdate: the old copy exits first, the update takes a while
+        _wait_gone(args.after)
+        time.sleep(max(0.0, args.delay))
     if not _register(world_dir, folder, pid):
         # like terminal64.exe: a second copy started from a folder whose terminal runs hands over and exits
         print(f"a terminal already runs from {folder}", file=sys.stderr)
@@ -170,6 +207,7 @@ def main(argv: list[str] | None = None) -> int:
         signal.signal(signal.SIGBREAK, stop)
     if args.exit_with:
         threading.Thread(target=_watch_parent, args=(args.exit_with, stop), daemon=True, name="exit-with").start()
+    threading.Thread(target=_watch_update, args=(term, args, stop), daemon=True, name="live-update").start()
     ipc.write_endpoint(folder, {"pid": pid, "port": server.server_address[1], "token": token,
                                 "folder": str(folder)})
     log.info("terminal ready: %s (pid %s, port %s)", folder, pid, server.server_address[1])

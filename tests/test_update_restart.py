@@ -1,0 +1,140 @@
+"""[W] 10: a terminal that updates itself (LiveUpdate: it exits cleanly, a new copy starts from the same
+folder) is shown as "updating", adopted, and never counted against the crash budget; a real crash is."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import signal
+from pathlib import Path
+from typing import Any
+
+import pytest
+from lane_harness import Recorder, link_accounts, snapshot_of
+
+from app.supervisor import RestartPolicy, Supervised
+from app.update_detect import SelfUpdateWatch
+
+
+def run(loop: asyncio.AbstractEventLoop, coro):
+    return loop.run_until_complete(asyncio.wait_for(coro, 120))
+
+
+@pytest.mark.slow
+def test_an_update_is_not_a_crash_and_a_kill_still_is(qloop, data_dir: Path, sim_world: Path) -> None:
+    from app.desk import Desk
+    from app.settings import save_settings
+    from multi_user.mt5sim import control
+
+    account = control.demo_accounts(sim_world)[0]
+    key = link_accounts(data_dir, [account])[0]
+    save_settings(data_dir, {"snapshot_rate": 0.2})
+    # a budget of ONE crash: two updates counted as crashes would fail the lane
+    desk = Desk(data_dir, "sim", timeout_ms=5000,
+                policy_factory=lambda: RestartPolicy(delays=(0.2,), max_crashes=1, window=600))
+    rec = Recorder(desk)
+
+    async def update_once() -> dict[str, Any]:
+        lane = desk.shared
+        old = lane.terminal.pid
+        mark = len(rec.events)
+        await asyncio.get_running_loop().run_in_executor(None, control.update_terminal, lane.terminal.exe, 0.3)
+        await rec.wait_for(lambda e: e["event"] == "terminal" and e["state"] == "updating", after=mark)
+        up = await rec.wait_for(lambda e: e["event"] == "terminal" and e["state"] == "running", after=mark)
+        assert up["pid"] != old and "updated itself" in up["message"]
+        assert lane.terminal.pid == up["pid"]
+        await rec.wait_for(snapshot_of(key), after=len(rec.events))  # the worker reconnected
+        return up
+
+    async def scenario() -> None:
+        await desk.start()
+        try:
+            desk.activate(key)
+            await rec.wait_for(snapshot_of(key))
+            await update_once()
+            up = await update_once()  # an adopted terminal that updates again is adopted again
+            assert up["restarts"] == 0
+            assert not rec.of("terminal", state="crashed") and not rec.of("terminal", state="failed")
+            # a real crash of the adopted terminal still counts (and, within budget, restarts it)
+            mark = len(rec.events)
+            os.kill(desk.shared.terminal.pid, signal.SIGKILL)
+            await rec.wait_for(lambda e: e["event"] == "terminal" and e["state"] == "crashed", after=mark)
+            assert not [e for e in rec.events[mark:] if e["event"] == "terminal" and e["state"] == "updating"]
+            await rec.wait_for(lambda e: e["event"] == "terminal" and e["state"] == "running" and e["restarts"] == 1)
+            await rec.wait_for(snapshot_of(key), after=len(rec.events))
+        finally:
+            await desk.stop()
+
+    run(qloop, scenario())
+
+
+class _FakeTerminal:
+    backend = "sim"
+
+    def __init__(self, exe: Path) -> None:
+        self.exe = exe
+        self.adopted: list[int] = []
+
+    def adopt(self, pid: int, exit_code=None) -> None:
+        self.adopted.append(pid)
+
+
+def _watch(tmp_path: Path, serving: list[int | None], wait: float) -> tuple[SelfUpdateWatch, Supervised, list]:
+    events: list[dict[str, Any]] = []
+
+    async def start() -> int:
+        return 100
+
+    sup = Supervised("terminal", "shared", str(tmp_path), events.append, start,
+                     RestartPolicy(delays=(30.0,), max_crashes=5, window=60))
+
+    async def io(fn, *args):  # the "terminal serving the folder" answers from the list
+        return serving[0]
+
+    tasks: list[asyncio.Task] = []
+    back: list[bool] = []
+
+    async def on_back() -> None:
+        back.append(True)
+
+    watch = SelfUpdateWatch(_FakeTerminal(tmp_path / "terminal64.exe"), sup,  # type: ignore[arg-type]
+                            spawn=lambda c: tasks.append(asyncio.ensure_future(c)), on_back=on_back, run_io=io,
+                            wait=wait)
+    return watch, sup, [events, tasks, back]
+
+
+def test_a_clean_exit_without_a_new_terminal_counts_as_a_crash_after_the_wait(tmp_path: Path) -> None:
+    async def scenario() -> None:
+        watch, sup, (events, tasks, back) = _watch(tmp_path, [None], wait=0.3)
+        await sup.start()
+        assert watch.exited(0) is True
+        assert sup.state == "updating" and sup.policy._crashes == []
+        await asyncio.wait_for(asyncio.gather(*tasks), 5)
+        assert [e["state"] for e in events][-3:] == ["updating", "crashed", "restarting"]
+        assert "did not restart itself" in events[-2]["message"] and len(sup.policy._crashes) == 1 and not back
+        await sup.cancel_restart()
+
+    asyncio.run(scenario())
+
+
+def test_a_killed_terminal_is_a_crash_at_once(tmp_path: Path) -> None:
+    async def scenario() -> None:
+        watch, sup, (_events, tasks, _) = _watch(tmp_path, [555], wait=5)
+        await sup.start()
+        assert watch.exited(-9) is False and watch.exited(137) is False and not tasks
+        assert sup.state == "running"
+
+    asyncio.run(scenario())
+
+
+def test_a_new_terminal_in_the_folder_is_adopted_without_a_crash(tmp_path: Path) -> None:
+    async def scenario() -> None:
+        watch, sup, (events, tasks, back) = _watch(tmp_path, [555], wait=5)
+        await sup.start()
+        assert watch.exited(0)
+        await asyncio.wait_for(asyncio.gather(*tasks), 5)
+        assert sup.state == "running" and sup.pid == 555 and watch.terminal.adopted == [555]
+        assert sup.policy._crashes == [] and back == [True]
+        assert [e["state"] for e in events] == ["starting", "running", "updating", "running"]
+
+    asyncio.run(scenario())
