@@ -16,6 +16,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from app.flatten import close_outcome
 from app.jobs import Job
 from app.lock import ActiveAccountLock
 from app.supervisor import RestartPolicy, Supervised
@@ -336,13 +337,9 @@ class Lane:
                 fut = self._verify_waiters.get(job.id)
                 if fut is not None and not fut.done():
                     fut.set_result(snap)
-            elif job.kind == "close_all":
-                answer = await self.worker.request("close_all")
-                closed, failed = int(answer.get("closed", 0)), int(answer.get("failed", 0))
-                ok, result, retcodes = not failed, {"closed": closed, "failed": failed}, answer.get("retcodes") or []
-                message = f"closed {closed} position(s)"
-                if failed:
-                    message += f", {failed} failed: " + "; ".join(answer.get("messages") or [])
+            elif job.kind in ("close_all", "flatten"):  # flatten: pending orders deleted too ([H] 6)
+                answer = await self.worker.request("close_all", **({"orders": True} if job.kind == "flatten" else {}))
+                ok, result, retcodes, message = close_outcome(answer)
             else:
                 message = f"unknown job {job.kind!r}"
         except DeskError as exc:

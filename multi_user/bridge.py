@@ -346,6 +346,24 @@ class UserMT5Bridge:
         """Close every open position; ``on_each(done, total)`` before each one (progress, and a sign of life)."""
         return Closer(self.mt5, comment).close_all(on_each)
 
+    def delete_pending_orders(self, comment: str = "MT5 Desk flatten") -> dict[str, Any]:
+        """[H] 6: delete every pending order (flatten = close_all_positions + this); each refusal is counted
+        with its retcode, none stops the others."""
+        deleted, failed, messages, retcodes = 0, 0, [], []
+        for o in self.mt5.orders_get() or ():
+            result = self.mt5.order_send({"action": self.mt5.TRADE_ACTION_REMOVE, "order": int(o.ticket),
+                                          "comment": comment})
+            code = None if result is None else int(result.retcode)
+            if code is not None:
+                retcodes.append(code)
+            if code == self.mt5.TRADE_RETCODE_DONE:
+                deleted += 1
+            else:
+                failed += 1
+                why = str(self.mt5.last_error()[1]) if result is None else f"{result.comment} ({code})"
+                messages.append(f"order {o.symbol} #{o.ticket}: {why}")
+        return {"deleted": deleted, "failed": failed, "messages": messages, "retcodes": retcodes}
+
     def order_send(self, request: dict[str, Any]) -> dict[str, Any]:
         result = self.mt5.order_send(request)
         if result is None:

@@ -170,6 +170,8 @@ class Worker:
         # one progress push per position: the client counts any line as a sign of life
         result = self.bridge.close_all_positions(on_each=lambda done, total: self.send(
             {"type": "progress", "op": "close_all", "done": done, "total": total}))
+        if req.get("orders"):  # [H] 6 flatten: pending orders go too
+            result = flatten_result(result, self.bridge.delete_pending_orders())
         self._next_push = 0.0
         return result
 
@@ -333,6 +335,14 @@ class Worker:
             if line is None or not self.handle(line):
                 break
             self.tick()
+
+
+def flatten_result(closed: dict[str, Any], orders: dict[str, Any]) -> dict[str, Any]:
+    """close_all's answer with the pending orders' deletion folded in (``failed`` counts both)."""
+    return {**closed, "deleted": orders["deleted"], "orders_failed": orders["failed"],
+            "failed": int(closed.get("failed") or 0) + int(orders["failed"]),
+            "messages": [*closed.get("messages", []), *orders["messages"]],
+            "retcodes": [*closed.get("retcodes", []), *orders["retcodes"]]}
 
 
 def _read_stdin(inp: BinaryIO, q: queue.Queue[bytes | None]) -> None:

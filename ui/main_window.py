@@ -35,6 +35,7 @@ from ui.lock_banner import LockBanner
 from ui.overview import Overview, total_plain
 from ui.portfolio_settings import add_portfolio_settings
 from ui.positions_panel import PositionsPanel
+from ui.rules_view import RulesView
 from ui.sidebar import AccountSidebar, AccountsModel
 from ui.stats_panel import StatsPanel
 from ui.terminals_panel import TerminalsPanel
@@ -128,6 +129,7 @@ class MainWindow(QMainWindow):
         self._restore()
         apply_theme(desk.settings.get("theme", "light"))
         self.on_event({"event": "accounts", "accounts": desk.accounts()})
+        self.rules_view = RulesView(self)  # [H]: headroom, floors, rules dialog, flatten
 
     # ---- building ---------------------------------------------------------------------------
     def _build_toolbar(self) -> None:
@@ -346,6 +348,8 @@ class MainWindow(QMainWindow):
         elif action == "close_all":
             confirm(self, "Close all positions", f"Close every open position of {name} at market now?\n\n"
                     "This cannot be undone.", "Close all positions", lambda: self.desk.close_all(key))
+        elif action in ("rules", "flatten"):
+            self.rules_view.account_action(action, key)
         elif action == "unlink":
             confirm(self, "Unlink account", f"Unlink {name}?\n\nIts password is deleted from this computer; "
                     "its equity history is kept.", "Unlink", lambda: self._spawn(self.desk.unlink_account(key)))
