@@ -29,7 +29,7 @@ class RulesView:
     def __init__(self, window: Any) -> None:
         self.w = window
         self.desk = window.desk
-        guard = getattr(self.desk, "guard", None)
+        guard = self.guard()
         self.events: dict[str, dict[str, Any]] = dict(getattr(guard, "last", {}) or {})  # stored: shown as old
         self.seen_at: dict[str, float] = {}  # when a verdict computed while live last arrived (this run)
         self.shown: dict[str, Headroom] = {}
@@ -42,6 +42,11 @@ class RulesView:
         self.desk.event.connect(self.on_event)
         window.timer.timeout.connect(self.tick)
         self._toolbar()
+
+    def guard(self) -> Any:
+        """The desk's equity guard (app/guard.py), or None (a desk without one guards nothing)."""
+        g = getattr(self.desk, "guard", None)
+        return g if hasattr(g, "rules") else None
 
     def _toolbar(self) -> None:
         bars = self.w.findChildren(QToolBar)
@@ -84,8 +89,8 @@ class RulesView:
         self.repaint(now)
 
     def headroom(self, key: str, now: float | None = None) -> Headroom | None:
-        guard = getattr(self.desk, "guard", None)
-        if guard is not None and key not in getattr(guard, "rules", {}):
+        guard = self.guard()
+        if guard is None or key not in guard.rules:
             return None  # rules cleared: no room line, whatever the last event said
         live = (self.desk.account_states().get(key) or {}).get("state") == "live"
         snap = self.desk.last_snapshot(key) or {}
@@ -125,9 +130,9 @@ class RulesView:
             self.flatten([key])
 
     def open_rules(self, key: str) -> RulesDialog:
-        guard = getattr(self.desk, "guard", None)
+        guard = self.guard()
         a = self.w.model.account(key) or {}
-        dialog = RulesDialog(self.w, key, self.w.name_of(key), getattr(guard, "rules", {}).get(key),
+        dialog = RulesDialog(self.w, key, self.w.name_of(key), (guard.rules if guard else {}).get(key),
                              shared=a.get("mode") != "dedicated", blocked=bool(guard and guard.is_blocked(key)),
                              save=self.save_rules, spawn=self.w._spawn)
         dialog.open()
@@ -135,7 +140,7 @@ class RulesView:
 
     async def save_rules(self, key: str, r: rm.Rules | None, dedicated: bool) -> None:
         await self.desk.io(store_rules, self.desk.data_dir, key, r)
-        guard = getattr(self.desk, "guard", None)
+        guard = self.guard()
         if guard is not None:
             await guard._reload()  # at once, not at the next re-read of rules.json
         who = self.w.name_of(key)
@@ -150,9 +155,9 @@ class RulesView:
 
     def flatten(self, keys: list[str] | None, only_blocked: bool = False) -> Any:
         """Confirm (naming the accounts), then flatten them; ``keys`` None: every account."""
-        guard = getattr(self.desk, "guard", None)
-        if only_blocked and guard is not None:
-            keys = [a["key"] for a in self.desk.accounts() if guard.is_blocked(a["key"])]
+        guard = self.guard()
+        if only_blocked:
+            keys = [a["key"] for a in self.desk.accounts() if guard is not None and guard.is_blocked(a["key"])]
         act, skipped = tradeable(self.desk, keys)
         names = "\n".join(f"  • {self.w.name_of(k)}" for k in act) or "  (none)"
         text = (f"Close every open position and delete every pending order of these accounts at market now?\n\n"
