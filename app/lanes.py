@@ -19,6 +19,7 @@ from typing import Any
 from app.flatten import close_outcome
 from app.jobs import Job
 from app.lock import ActiveAccountLock
+from app.reset_visits import run_visit
 from app.supervisor import RestartPolicy, Supervised
 from app.terminal_process import TerminalProcess
 from app.worker_client import WorkerClient, worker_command
@@ -340,6 +341,8 @@ class Lane:
             elif job.kind in ("close_all", "flatten"):  # flatten: pending orders deleted too ([H] 6)
                 answer = await self.worker.request("close_all", **({"orders": True} if job.kind == "flatten" else {}))
                 ok, result, retcodes, message = close_outcome(answer)
+            elif job.kind == "reset_visit":  # [H] 3: the values at the firm's daily reset
+                ok, message, result = await run_visit(self.worker, job.account, self._on_snapshot, self.name)
             else:
                 message = f"unknown job {job.kind!r}"
         except DeskError as exc:

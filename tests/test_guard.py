@@ -42,6 +42,8 @@ class FakeDesk:
     def close_all(self, key: str) -> None:
         self.closed.append(key)
 
+    flatten = close_all  # the hard stop flattens (positions and pending orders)
+
     def log_activity(self, entry: dict[str, Any]) -> None:
         self.activity.append(entry)
 
