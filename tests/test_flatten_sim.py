@@ -117,3 +117,38 @@ def test_flatten_all_on_shared_and_dedicated_accounts(qloop, data_dir: Path, sim
     for a in [*shared, *dedicated]:
         assert book(sim_world, a) == (0, 0)
     assert book(sim_world, inv) == before[investor_key]  # the read-only account was not touched
+
+
+@pytest.mark.slow
+def test_headless_flatten_all_on_the_demo_world(data_dir: Path, sim_world: Path, demo_accounts: list[dict]) -> None:
+    """{"cmd": "flatten_all"} on the headless host: every tradeable demo account ends flat (positions and
+    pending orders), the investor account is skipped, the shared ones go one after another through the lock."""
+    from tests.test_headless import Headless
+
+    for a in demo_accounts[:3]:
+        manual.trade(sim_world, a["login"], a["server"], "EURUSD", "buy", 0.1, pending=0.5)
+    host = Headless(data_dir, duration=120)
+    with host:
+        accounts = host.wait_for(lambda e: e["event"] == "accounts" and e["accounts"])["accounts"]
+        investor = {a["key"] for a in accounts if a["investor"]}
+        dedicated = {a["key"] for a in accounts if a["mode"] == "dedicated"}
+        for key in dedicated:
+            host.wait_for(lambda e, k=key: e["event"] == "snapshot" and e["account"] == k)
+        host.send({"cmd": "flatten_all", "id": "f1"})
+        answer = host.wait_for(lambda e: e["event"] == "flatten" and e.get("id") == "f1")
+        assert {s["account"] for s in answer["skipped"]} == investor and investor
+        for key in answer["queued"]:
+            end = host.wait_for(lambda e, k=key: e["event"] == "job" and e["job"] == "flatten" and e["account"] == k
+                                and e["state"] in ("done", "failed"), timeout=90)
+            assert end["state"] == "done", end
+        host.send({"cmd": "quit"})
+        assert host.finish() == 0
+    assert set(answer["queued"]) == {a["key"] for a in accounts} - investor
+    for a in demo_accounts:
+        key = f"{a['login']}@{a['server']}"
+        if key in answer["queued"]:
+            assert book(sim_world, a) == (0, 0), key
+    shared_runs = [(e["account"], e["state"]) for e in host.events if e["event"] == "job" and e["job"] == "flatten"
+                   and e["account"] not in dedicated and e["state"] in ("started", "done")]
+    for i in range(0, len(shared_runs), 2):  # on the shared lane: start, done, start, done — never two at once
+        assert shared_runs[i][1] == "started" and shared_runs[i + 1] == (shared_runs[i][0], "done"), shared_runs
