@@ -236,3 +236,20 @@ def test_flatten_blocked_only_acts_on_the_blocked_accounts(qtbot, guarded) -> No
     assert keys[2].split("@")[0] in box.text() and keys[0].split("@")[0] not in box.text()
     next(b for b in box.buttons() if b.text().startswith("Flatten ")).click()
     assert lanes.lock.jobs == [(keys[2], "flatten")]
+
+
+def test_risk_events_notify_once_per_crossing_and_objectives_show_in_the_tooltip(qtbot, guarded) -> None:
+    win, desk, keys, _ = guarded
+    for state, blocked in (("ok", False), ("warning", False), ("breached", False), ("breached", True)):
+        desk.event.emit({"event": "risk", "account": keys[0], "state": state, "blocked": blocked})
+    titles = [t for t, _ in win.tray.alerts]
+    assert sum("is near a loss floor" in t for t in titles) == 1
+    assert sum("breached a loss floor" in t for t in titles) == 1
+    assert sum("blocked by its hard stop" in t for t in titles) == 1
+    objectives = {"profit_target": {"target": 10_000, "profit": 2_500, "met": False},
+                  "trading_days": {"required": 4, "done": 4, "met": True},
+                  "best_day": {"best": 900, "share": 0.36, "max_share": 0.5, "met": True}}
+    h = headroom_of({**verdict(keys[0]), "objectives": objectives}, True, NOW, NOW)
+    assert h is not None
+    assert "… profit target: 2,500.00 of 10,000.00" in h.tooltip and "✓ trading days: 4 of 4" in h.tooltip
+    assert "✓ best day: 36% of the profit (at most 50%)" in h.tooltip

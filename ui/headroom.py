@@ -88,7 +88,7 @@ def headroom_of(ev: dict[str, Any] | None, live: bool, now: float | None = None,
     reset = f"reset in {countdown(ev.get('next_reset'), now)}"
     d_floor, t_floor = ev.get("daily_floor"), ev.get("total_floor")
     floors = (f"Daily floor {money(d_floor, currency)} · max-loss floor {money(t_floor, currency)}\n"
-              f"The day resets at {reset_words(ev)} ({reset}).")
+              f"The day resets at {reset_words(ev)} ({reset})." + objectives_text(ev.get("objectives")))
     stale = (not live or ev.get("coverage") == "unguarded" or seen_at is None
              or now - seen_at > STALE_AFTER)
     old = "" if seen_at is None else f" {age(now - seen_at)} ago"
@@ -111,6 +111,22 @@ def headroom_of(ev: dict[str, Any] | None, live: bool, now: float | None = None,
     late = ("\nNot connected at the day's reset: today's reference is the first value seen after it; the firm's "
             "daily floor may differ." if ev.get("coverage") == "late" else "")
     return Headroom(text, level, floors + late, which, d_floor, t_floor)
+
+
+def objectives_text(obj: dict[str, Any] | None) -> str:
+    """The objectives' progress, one line each (only those the rules set)."""
+    lines = []
+    for name, o in (obj or {}).items():
+        mark = "✓" if o.get("met") else "…"
+        if name == "profit_target":
+            lines.append(f"{mark} profit target: {money(o.get('profit'))} of {money(o.get('target'))}")
+        elif name in ("trading_days", "profitable_days"):
+            lines.append(f"{mark} {name.replace('_', ' ')}: {o.get('done')} of {o.get('required')}")
+        elif name == "best_day":
+            share = o.get("share")
+            lines.append(f"{mark} best day: {'—' if share is None else f'{share * 100:.0f}%'} of the profit "
+                         f"(at most {float(o.get('max_share') or 0) * 100:.0f}%)")
+    return ("\nObjectives:\n" + "\n".join(lines)) if lines else ""
 
 
 def reset_time_text(ts: float | None) -> str:

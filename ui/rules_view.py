@@ -63,6 +63,11 @@ class RulesView:
         self.flatten_action.setToolTip("Close every position and delete every pending order: all accounts or only "
                                        "the blocked ones (a confirmation names them first)")
         self.flatten_action.triggered.connect(lambda: self.flatten(None))
+        icon_menu = self.w.tray.icon.contextMenu() if self.w.tray.icon is not None else None
+        if icon_menu is not None:  # the tray too: the window may be hidden when it matters
+            flat = QAction("Flatten all accounts…", icon_menu)
+            flat.triggered.connect(lambda: (self.w.tray._show(), self.flatten(None)))
+            icon_menu.insertAction(icon_menu.actions()[-1], flat)
         button = bars[0].widgetForAction(self.flatten_action)
         if isinstance(button, QToolButton):
             button.setPopupMode(QToolButton.ToolButtonPopupMode.MenuButtonPopup)
@@ -78,8 +83,23 @@ class RulesView:
             self.dirty = True
         elif kind == "account_state":
             self.dirty = True
+        elif kind == "risk":
+            self._tell(ev)
         elif kind == "job" and ev.get("job") == "flatten" and self.progress is not None:
             self.progress.on_job(ev)
+
+    def _tell(self, ev: dict[str, Any]) -> None:
+        """A tray notification once per crossing (``risk`` events come only on a change of state)."""
+        key, state = str(ev.get("account")), str(ev.get("state"))
+        if ev.get("blocked"):
+            title, words = f"{self.w.name_of(key)} is blocked by its hard stop", "no order until the reset or a re-arm"
+        elif state in ("warning", "breached"):
+            what = "breached a loss floor" if state == "breached" else "is near a loss floor"
+            title = f"{self.w.name_of(key)} {what}"
+            words = "see its room in the sidebar"
+        else:
+            return
+        self.w.tray.notify(f"risk:{key}:{state}:{ev.get('blocked')}", title, words)
 
     def tick(self) -> None:
         now = time.time()
