@@ -67,6 +67,11 @@ def guard_event(key: str, r: rm.Rules, s: rm.GuardState, v: rm.Verdict, coverage
             "objectives": rm.objectives(r, s, balance)}
 
 
+def money_of(r: rm.Rules) -> list[Any]:
+    """The rules a state's anchors and peaks depend on (JSON-shaped, compared with guard.json's)."""
+    return [r.initial, r.total_mode, r.total_pct, r.total_lock, r.daily_ref]
+
+
 def risk_state(ev: dict[str, Any]) -> str:
     return "unguarded" if ev.get("coverage") == "unguarded" else str(ev.get("level") or "ok")
 
@@ -95,6 +100,7 @@ class Guard:
         self._dirty = False
         self._saved = self._reloaded = 0.0
         self._loaded = False
+        self._made_with: dict[str, list[Any]] = {}  # the money rules each stored state was made with
         self._stopping: dict[str, int] = {}  # account -> close_all runs the hard stop started
         signal = getattr(desk, "event", None)
         if signal is not None:  # the job's end tells whether the flatten worked (retried if not)
@@ -110,6 +116,8 @@ class Guard:
                     self.blocked_at[key] = float(rec["blocked_at"])
                 if isinstance(rec.get("last"), dict):
                     self.last[key] = rec["last"]
+                if isinstance(rec.get("money"), list):
+                    self._made_with[key] = rec["money"]
         self._apply_rules(await self.desk.io(guard_store.load_rules, self.desk.data_dir))
         self._loaded = True
 
@@ -122,9 +130,12 @@ class Guard:
                 log.warning("rules of %s are unusable (%s); not guarding it", key, exc)
                 continue
             old = self.rules.get(key)
-            if old is not None and (old.initial, old.total_mode, old.total_pct, old.total_lock) != (
-                    rules[key].initial, rules[key].total_mode, rules[key].total_pct, rules[key].total_lock):
-                self.states.pop(key, None)  # other money rules: anchors and peaks start again
+            # other money rules (changed now, or while no app ran: guard.json says which it was made with):
+            # anchors and peaks start again, the old verdict goes
+            was = money_of(old) if old is not None else self._made_with.get(key)
+            if was is not None and was != money_of(rules[key]):
+                self.states.pop(key, None)
+                self.last.pop(key, None)
             armed = float(rec.get("armed_at") or 0.0)
             if key in self.states and self.states[key].blocked and armed > self.blocked_at.get(key, 0.0):
                 self.states[key] = replace(self.states[key], blocked=False)  # the owner re-armed it
@@ -136,7 +147,8 @@ class Guard:
         self.rules = rules
 
     def _record(self) -> dict[str, dict[str, Any]]:
-        return {k: {"state": s.to_json(), "blocked_at": self.blocked_at.get(k), "last": self.last.get(k)}
+        return {k: {"state": s.to_json(), "blocked_at": self.blocked_at.get(k), "last": self.last.get(k),
+                    "money": money_of(self.rules[k]) if k in self.rules else self._made_with.get(k)}
                 for k, s in self.states.items()}
 
     def save(self) -> None:
