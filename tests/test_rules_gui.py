@@ -253,3 +253,13 @@ def test_risk_events_notify_once_per_crossing_and_objectives_show_in_the_tooltip
     assert h is not None
     assert "… profit target: 2,500.00 of 10,000.00" in h.tooltip and "✓ trading days: 4 of 4" in h.tooltip
     assert "✓ best day: 36% of the profit (at most 50%)" in h.tooltip
+
+
+def test_a_verdict_stored_before_the_restart_is_shown_as_old_not_live(qtbot, guarded) -> None:
+    """The guard reads guard.json after the window is built and does not repeat an unguarded verdict."""
+    win, desk, keys, _ = guarded
+    desk.guard.last[keys[3]] = {**verdict(keys[3], coverage="unguarded")}
+    desk.guard.rules[keys[3]] = rm.make_rules("FTMO-2STEP", 200_000)
+    qtbot.waitUntil(lambda: keys[3] in win.model.headroom, timeout=3000)
+    h = win.model.headroom[keys[3]]
+    assert h.level == "stale" and h.text == "Unguarded while idle · room unknown"

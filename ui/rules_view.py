@@ -29,8 +29,7 @@ class RulesView:
     def __init__(self, window: Any) -> None:
         self.w = window
         self.desk = window.desk
-        guard = self.guard()
-        self.events: dict[str, dict[str, Any]] = dict(getattr(guard, "last", {}) or {})  # stored: shown as old
+        self.events: dict[str, dict[str, Any]] = {}  # the guard events of this run
         self.seen_at: dict[str, float] = {}  # when a verdict computed while live last arrived (this run)
         self.shown: dict[str, Headroom] = {}
         self.dirty = True
@@ -114,7 +113,8 @@ class RulesView:
             return None  # rules cleared: no room line, whatever the last event said
         live = (self.desk.account_states().get(key) or {}).get("state") == "live"
         snap = self.desk.last_snapshot(key) or {}
-        return headroom_of(self.events.get(key), live, now, self.seen_at.get(key), snap.get("currency"))
+        ev = self.events.get(key) or guard.last.get(key)  # stored verdicts are read after the window is built
+        return headroom_of(ev, live, now, self.seen_at.get(key), snap.get("currency"))
 
     def repaint(self, now: float) -> None:
         keys = [a["key"] for a in self.w.model.accounts]
