@@ -23,6 +23,7 @@ from ui.formatting import money
 
 STALE_AFTER = 15.0  # a live verdict older than this is shown with its age
 AMBER = "#b06000"
+AMBER_DARK = "#fbbc04"  # readable on the dark theme
 HEADROOM_LINE = 18  # pixels the sidebar row grows by for the headroom line
 
 
@@ -38,7 +39,8 @@ class Headroom:
 
 def colour_of(level: str, colours: Any) -> str:
     """The line's colour for a level, readable on the theme (``colours``: ui.theme.Colours)."""
-    return {"ok": colours.profit, "warning": AMBER, "breached": colours.loss,
+    amber = AMBER_DARK if colours.name == "dark" else AMBER
+    return {"ok": colours.profit, "warning": amber, "breached": colours.loss,
             "blocked": colours.loss}.get(level, colours.muted)
 
 

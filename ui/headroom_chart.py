@@ -13,7 +13,7 @@ import pyqtgraph as pg
 from PySide6.QtCore import Qt
 
 from ui.formatting import money
-from ui.headroom import AMBER, Headroom
+from ui.headroom import Headroom, colour_of
 from ui.theme import colours
 
 
@@ -41,7 +41,7 @@ class FloorLines:
             return
         self.shown = shown
         levels: list[float] = []
-        for line, value, name, colour in ((self.daily, h and h.daily_floor, "Daily floor", AMBER),
+        for line, value, name, colour in ((self.daily, h and h.daily_floor, "Daily floor", colour_of("warning", c)),
                                           (self.total, h and h.total_floor, "Max-loss floor", c.loss)):
             if value is None or h is None:
                 line.hide()

@@ -25,7 +25,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from app.activity import job_result_text
+from app.activity import JOB_NAMES, job_result_text
 from ui.activity_panel import ActivityPanel
 from ui.cloud_panel import CloudController, CloudDialog
 from ui.dialogs import EditDialog, LinkDialog, SettingsDialog, confirm
@@ -214,7 +214,7 @@ class MainWindow(QMainWindow):
             return
         if ev.get("account") == self.focused:
             self.positions.poll()  # what a close-all left open
-        what = "Close all positions" if ev.get("job") == "close_all" else str(ev.get("job"))
+        what = JOB_NAMES.get(str(ev.get("job")), str(ev.get("job")))
         verdict = {"done": "done", "failed": "FAILED"}.get(str(ev.get("state")), "cancelled")
         mark = "✓" if verdict == "done" else "⚠"
         self.statusBar().showMessage(f"{mark} {what} on {self.name_of(ev.get('account') or '')}: {verdict} — "
