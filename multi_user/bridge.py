@@ -346,6 +346,15 @@ class UserMT5Bridge:
         """Close every open position; ``on_each(done, total)`` before each one (progress, and a sign of life)."""
         return Closer(self.mt5, comment).close_all(on_each)
 
+    def close_losers_first(self, comment: str = "MT5 Desk flatten",
+                           on_each: Callable[[int, int], None] | None = None) -> dict[str, Any]:
+        """[H] 5: close every position, the largest loser first (what a breached floor needs); a FIFO
+        account keeps its oldest-first order (the broker refuses anything else, 10045)."""
+        info = self.mt5.account_info()
+        if info is None or getattr(info, "fifo_close", False):
+            return self.close_all_positions(comment, on_each)
+        return Closer(self.mt5, comment).close_all(on_each, order=lambda p: (p.profit, p.time_msc, p.ticket))
+
     def delete_pending_orders(self, comment: str = "MT5 Desk flatten") -> dict[str, Any]:
         """[H] 6: delete every pending order (flatten = close_all_positions + this); each refusal is counted
         with its retcode, none stops the others."""

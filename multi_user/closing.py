@@ -61,8 +61,10 @@ class Closer:
         self.comment = comment
         self.retcodes: list[int] = []  # every retcode met, for the job's record
 
-    def close_all(self, on_each: Callable[[int, int], None] | None = None) -> dict[str, Any]:
-        positions = sorted(self.mt5.positions_get() or (), key=lambda p: (p.time_msc, p.ticket))
+    def close_all(self, on_each: Callable[[int, int], None] | None = None,
+                  order: Callable[[Any], Any] | None = None) -> dict[str, Any]:
+        """``order``: a sort key for the positions (default oldest first, which FIFO accounts need)."""
+        positions = sorted(self.mt5.positions_get() or (), key=order or (lambda p: (p.time_msc, p.ticket)))
         closed, failed, messages = 0, 0, []
         for p in positions:
             if on_each is not None:

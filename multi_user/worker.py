@@ -168,10 +168,14 @@ class Worker:
         self._check_identity()
         self._check_trading()
         # one progress push per position: the client counts any line as a sign of life
-        result = self.bridge.close_all_positions(on_each=lambda done, total: self.send(
-            {"type": "progress", "op": "close_all", "done": done, "total": total}))
-        if req.get("orders"):  # [H] 6 flatten: pending orders go too
-            result = flatten_result(result, self.bridge.delete_pending_orders())
+        def progress(done: int, total: int) -> None:
+            self.send({"type": "progress", "op": "close_all", "done": done, "total": total})
+
+        if req.get("orders"):  # [H] 6 flatten: largest losers first, then the pending orders go too
+            result = flatten_result(self.bridge.close_losers_first(on_each=progress),
+                                    self.bridge.delete_pending_orders())
+        else:
+            result = self.bridge.close_all_positions(on_each=progress)
         self._next_push = 0.0
         return result
 

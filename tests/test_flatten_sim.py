@@ -152,3 +152,19 @@ def test_headless_flatten_all_on_the_demo_world(data_dir: Path, sim_world: Path,
                    and e["account"] not in dedicated and e["state"] in ("started", "done")]
     for i in range(0, len(shared_runs), 2):  # on the shared lane: start, done, start, done — never two at once
         assert shared_runs[i][1] == "started" and shared_runs[i + 1] == (shared_runs[i][0], "done"), shared_runs
+
+
+@pytest.mark.parametrize("fifo", [False, True], ids=["hedging", "fifo"])
+def test_flatten_closes_the_largest_loser_first_unless_the_broker_wants_fifo(monkeypatch, fifo: bool) -> None:
+    from collections import namedtuple
+
+    from multi_user.closing import Closer
+
+    pos = namedtuple("pos", "ticket symbol profit time_msc")
+    book_ = [pos(1, "EURUSD", -5.0, 1), pos(2, "GBPUSD", -50.0, 2), pos(3, "USDJPY", 20.0, 3)]
+    closed: list[int] = []
+    monkeypatch.setattr(Closer, "close", lambda self, p: closed.append(p.ticket))
+    bridge = UserMT5Bridge.__new__(UserMT5Bridge)
+    bridge.mt5 = SimpleNamespace(account_info=lambda: SimpleNamespace(fifo_close=fifo), positions_get=lambda: book_)
+    assert bridge.close_losers_first()["closed"] == 3
+    assert closed == ([1, 2, 3] if fifo else [2, 1, 3])
