@@ -56,7 +56,7 @@ def test_a_stale_number_is_never_shown_as_live() -> None:
 
 def test_a_block_says_why_and_how_to_lift_it() -> None:
     h = headroom_of(verdict("k", blocked=True, level="breached"), True, NOW, NOW)
-    assert h is not None and h.level == "blocked" and h.text.startswith("⛔ BLOCKED")
+    assert h is not None and h.level == "blocked" and h.text.startswith("⊘ BLOCKED")
     assert "Re-arm" in h.tooltip and "accounts rules set" in h.tooltip
 
 

@@ -34,6 +34,11 @@ from ui.dialog_parts import error_label
 PCT = ("daily_pct", "total_pct", "profit_target_pct")
 CHOICES = {"daily_ref": rm.DAILY_REFS, "daily_base": rm.DAILY_BASES, "total_mode": rm.TOTAL_MODES}
 TEXTS = ("total_lock", "reset_zone", "reset_time", "min_trading_days")
+LABELS = {"daily_pct": "Daily loss limit (%)", "total_pct": "Maximum loss (%)",
+          "profit_target_pct": "Profit target (%)",
+          "daily_ref": "Day starts from", "daily_base": "Daily % is of", "total_mode": "Maximum loss floor",
+          "total_lock": "Trailing floor stops at", "reset_zone": "Reset time zone", "reset_time": "Reset time (HH:MM)",
+          "min_trading_days": "Minimum trading days"}
 
 
 def store_rules(data_dir: Path, key: str, rules: rm.Rules | None) -> None:
@@ -75,19 +80,19 @@ class RulesDialog(QDialog):
         for name in PCT:
             self.fields[name] = _pct_box(0)
             self.fields[name].setSpecialValueText("none")
-            form.addRow(name.replace("_", " ").replace("pct", "(%)").capitalize(), self.fields[name])
+            form.addRow(LABELS[name], self.fields[name])
         for name, choices in CHOICES.items():
             self.fields[name] = QComboBox()
             self.fields[name].addItems(choices)
-            form.addRow(name.replace("_", " ").capitalize(), self.fields[name])
+            form.addRow(LABELS[name], self.fields[name])
         for name in TEXTS:
             self.fields[name] = QLineEdit()
-            form.addRow(name.replace("_", " ").capitalize(), self.fields[name])
+            form.addRow(LABELS[name], self.fields[name])
         self.fields["reset_zone"].setPlaceholderText("Europe/Prague, or server (the broker's midnight)")
         self.fields["total_lock"].setPlaceholderText("an amount, 'initial', or empty")
         self.fields["min_trading_days"].setPlaceholderText("empty: none")
         self.error = error_label()
-        self.block_note = QLabel("⛔ The hard stop blocked this account: no order is sent for it until the day "
+        self.block_note = QLabel("⊘ The hard stop blocked this account: no order is sent for it until the day "
                                  "resets. Re-arm lifts the block now (your rules stay as they are).")
         self.block_note.setWordWrap(True)
         self.block_note.setObjectName("ErrorText")
