@@ -130,3 +130,11 @@ class Closer:
             return None, str(self.mt5.last_error())
         self.retcodes.append(int(result.retcode))
         return int(result.retcode), str(result.comment)
+
+
+def flatten_result(closed: dict[str, Any], orders: dict[str, Any]) -> dict[str, Any]:
+    """close_all's answer with the pending orders' deletion folded in (``failed`` counts both)."""
+    return {**closed, "deleted": orders["deleted"], "orders_failed": orders["failed"],
+            "failed": int(closed.get("failed") or 0) + int(orders["failed"]),
+            "messages": [*closed.get("messages", []), *orders["messages"]],
+            "retcodes": [*closed.get("retcodes", []), *orders["retcodes"]]}

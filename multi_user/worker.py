@@ -21,6 +21,7 @@ from typing import Any, BinaryIO
 
 from multi_user import worker_protocol as wp
 from multi_user.bridge import TRADE_RETCODE_CLIENT_DISABLES_AT, same_server
+from multi_user.closing import flatten_result
 from multi_user.errors import BadInput, DeskError, IdentityMismatch, TerminalError
 
 log = logging.getLogger("mt5desk.worker")
@@ -339,14 +340,6 @@ class Worker:
             if line is None or not self.handle(line):
                 break
             self.tick()
-
-
-def flatten_result(closed: dict[str, Any], orders: dict[str, Any]) -> dict[str, Any]:
-    """close_all's answer with the pending orders' deletion folded in (``failed`` counts both)."""
-    return {**closed, "deleted": orders["deleted"], "orders_failed": orders["failed"],
-            "failed": int(closed.get("failed") or 0) + int(orders["failed"]),
-            "messages": [*closed.get("messages", []), *orders["messages"]],
-            "retcodes": [*closed.get("retcodes", []), *orders["retcodes"]]}
 
 
 def _read_stdin(inp: BinaryIO, q: queue.Queue[bytes | None]) -> None:

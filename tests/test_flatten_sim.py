@@ -15,8 +15,8 @@ from lane_harness import Recorder, fast_desk, link_accounts, snapshot_of
 
 from app import flatten
 from multi_user.bridge import UserMT5Bridge
+from multi_user.closing import flatten_result
 from multi_user.mt5sim import manual, world
-from multi_user.worker import flatten_result
 
 
 def open_book(sim_world: Path, a: dict[str, Any], positions: int = 2, orders: int = 2) -> None:
