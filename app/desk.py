@@ -134,7 +134,7 @@ class Desk(QObject, AccountOps, SweepOps, RatesOps, HistoryOps):
 
     def pending_jobs(self) -> list[dict[str, Any]]:
         """Jobs queued or running on any lane (the owner is asked before quitting drops them)."""
-        return [j for j in self._jobs.values() if j.get("job") != "verify"]
+        return [j for j in self._jobs.values() if j.get("job") not in ("verify", "reset_visit")]
 
     def log_activity(self, entry: dict[str, Any]) -> None:
         """Show an entry at once (an ``activity`` event) and store it on the I/O thread."""

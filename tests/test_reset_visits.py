@@ -106,3 +106,16 @@ def test_a_guarded_shared_account_is_visited_and_unguarded_otherwise(qloop, data
             await desk.stop()
 
     qloop.run_until_complete(asyncio.wait_for(scenario(), 120))
+
+
+def test_a_queued_reset_visit_does_not_make_quitting_ask(qapp, data_dir: Path) -> None:
+    """The owner is asked before quitting drops jobs they started; a reset visit is the app's own."""
+    from app.desk import Desk
+
+    desk = Desk(data_dir, "sim")
+    try:
+        for jid, kind in (("1", "reset_visit"), ("2", "close_all"), ("3", "verify")):
+            desk._track_job({"event": "job", "id": jid, "job": kind, "state": "queued", "account": "1@S"})
+        assert [j["job"] for j in desk.pending_jobs()] == ["close_all"]
+    finally:
+        desk._io.shutdown(wait=True)
