@@ -5,7 +5,7 @@ read-only (investor) accounts and accounts without a running lane are listed as 
 
 Also the one gate every job goes through on its way to a lock (``submit``): a job that could open a
 position on an account the hard stop blocked is refused with the reason and how to lift the block.
-Only jobs that reduce risk (close, flatten, the credentials check) pass a block.
+Only jobs that never open a position (close, flatten, the credentials check, a reset visit) pass a block.
 """
 
 from __future__ import annotations
@@ -15,7 +15,9 @@ from typing import TYPE_CHECKING, Any
 if TYPE_CHECKING:
     from app.desk import Desk
 
-REDUCING = frozenset({"close_all", "flatten", "verify"})  # never refused on a blocked account
+# jobs that never open a position: never refused on a blocked account (a reset visit reads the values that
+# lift a daily block at the reset)
+NEVER_OPENS = frozenset({"close_all", "flatten", "verify", "reset_visit"})
 
 
 def close_outcome(answer: dict[str, Any]) -> tuple[bool, dict[str, Any], list[int], str]:
@@ -40,7 +42,7 @@ def result_text(result: dict[str, Any], messages: list[str] | None = None) -> st
 def refusal(desk: Desk, key: str, kind: str) -> str | None:
     """Why ``kind`` may not run on ``key`` now (None: it may)."""
     guard = getattr(desk, "guard", None)
-    if kind in REDUCING or guard is None or not guard.is_blocked(key):
+    if kind in NEVER_OPENS or guard is None or not guard.is_blocked(key):
         return None
     return (f"{desk.name_of(key)} is blocked by its hard stop: MT5 Desk sends no order that could open a position "
             "until the day resets. To lift it now re-arm it (Prop-firm rules… → Re-arm, or `accounts rules set`).")

@@ -66,9 +66,9 @@ def test_a_blocked_account_refuses_jobs_that_could_open_a_position() -> None:
     why = flatten.submit(desk, "1@S", "order_send")  # type: ignore[arg-type]
     assert why is not None and "blocked by its hard stop" in why and "Re-arm" in why
     assert events[-1]["event"] == "error" and events[-1]["message"] == why and jobs == []
-    for kind in ("flatten", "close_all"):  # reducing risk is never refused
+    for kind in ("flatten", "close_all", "reset_visit"):  # never opening a position: never refused
         assert flatten.submit(desk, "1@S", kind) is None  # type: ignore[arg-type]
-    assert jobs == [("1@S", "flatten"), ("1@S", "close_all")]
+    assert jobs == [("1@S", "flatten"), ("1@S", "close_all"), ("1@S", "reset_visit")]
 
 
 @pytest.mark.slow
