@@ -28,9 +28,11 @@ from app.desk_history import HistoryOps, read_recent
 from app.desk_positions import PositionOps
 from app.desk_rates import RatesOps
 from app.desk_sweep import SweepOps
+from app.flatten import submit
 from app.guard import Guard
 from app.history import HistoryStore
 from app.lanes import SHARED, Lane, LaneAccount, LaneConfig
+from app.reset_visits import ResetVisits
 from app.settings import load_settings, save_settings
 from app.supervisor import RestartPolicy
 from multi_user.paths import history_path
@@ -77,6 +79,7 @@ class Desk(QObject, AccountOps, SweepOps, RatesOps, HistoryOps, PositionOps):
         self.activity = ActivityLog(self.data_dir / ACTIVITY_FILE)
         self.health = HealthWatch(self)
         self.guard = Guard(self)  # [H] 2: prop-firm floors on the live snapshots
+        self.reset_visits = ResetVisits(self)  # [H] 3: shared guarded accounts visited at their reset
         self.deals = DealsSync(self.data_dir, io=self.io, emit=self.emit, spawn=self._spawn)  # [E] 1
         self.shared: Lane | None = None
         self.dedicated: dict[str, Lane] = {}
@@ -132,7 +135,7 @@ class Desk(QObject, AccountOps, SweepOps, RatesOps, HistoryOps, PositionOps):
 
     def pending_jobs(self) -> list[dict[str, Any]]:
         """Jobs queued or running on any lane (the owner is asked before quitting drops them)."""
-        return [j for j in self._jobs.values() if j.get("job") != "verify"]
+        return [j for j in self._jobs.values() if j.get("job") not in ("verify", "reset_visit")]
 
     def log_activity(self, entry: dict[str, Any]) -> None:
         """Show an entry at once (an ``activity`` event) and store it on the I/O thread."""
@@ -331,6 +334,10 @@ class Desk(QObject, AccountOps, SweepOps, RatesOps, HistoryOps, PositionOps):
         if lane is not None and key in lane.accounts:
             lane.lock.run_job(key, "close_all")
 
+    def flatten(self, key: str) -> str | None:
+        """[H] 6: close the positions and delete the pending orders of ``key`` (app/flatten.py)."""
+        return submit(self, key, "flatten")
+
     async def lane_action(self, lane: str, action: str) -> None:
         target = self.shared if lane == SHARED else next(
             (ln for ln in self.dedicated.values() if ln.name == lane), None)
@@ -426,6 +433,7 @@ class Desk(QObject, AccountOps, SweepOps, RatesOps, HistoryOps, PositionOps):
         now = time.time()
         self.health.check(now)
         self.guard.check(now, self._states)
+        self.reset_visits.check(now)
         self._maybe_sweep(now)
         self._maybe_fetch_rates(now)
         self.store.write_status({

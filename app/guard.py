@@ -9,11 +9,13 @@ Coverage is explicit: the day's reference can only be read at the reset, so ``co
 ``live`` (anchored at the reset while connected), ``late`` (the app was not connected at the reset:
 the anchor is the first value seen after it, the daily floor may differ from the firm's) or
 ``unguarded`` (the account is not live now: nothing is checked).
-Hard stop (opt-in per account): once the acting level is reached, close_all runs as a job through
-the lane's lock and the account is marked blocked until the next reset or until the owner re-arms
-it (``accounts rules set`` again). A run that leaves positions open is run again (STOP_TRIES runs in
-all), then reported as an error alert with its retcodes. ``is_blocked`` is what order paths ask;
-today MT5 Desk sends no opening order at all (close_all only reduces risk, so it is never refused).
+Hard stop (opt-in per account): once the acting level is reached, a flatten job (close all positions,
+delete the pending orders: app/flatten.py) runs through the lane's lock and the account is marked
+blocked until the next reset or until the owner re-arms it (``accounts rules set`` again, or the
+rules dialog's Re-arm). A run that leaves positions open is run again (STOP_TRIES runs in all), then
+reported as an error alert with its retcodes. ``is_blocked`` is what order paths ask
+(app/flatten.submit refuses any job that could open a position on a blocked account).
+A ``risk`` event ([H] 7) follows each change of state (ok/warning/breached/unguarded) or of the block.
 """
 
 from __future__ import annotations
@@ -22,6 +24,7 @@ import contextlib
 import logging
 import time
 from dataclasses import replace
+from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
 from app import guard_store
@@ -64,6 +67,25 @@ def guard_event(key: str, r: rm.Rules, s: rm.GuardState, v: rm.Verdict, coverage
             "objectives": rm.objectives(r, s, balance)}
 
 
+def money_of(r: rm.Rules) -> list[Any]:
+    """The rules a state's anchors and peaks depend on (JSON-shaped, compared with guard.json's)."""
+    return [r.initial, r.total_mode, r.total_pct, r.total_lock, r.daily_ref]
+
+
+def risk_state(ev: dict[str, Any]) -> str:
+    return "unguarded" if ev.get("coverage") == "unguarded" else str(ev.get("level") or "ok")
+
+
+def risk_event(ev: dict[str, Any]) -> dict[str, Any]:
+    """[H] 7: the ``risk`` event (a state change), with the fields of ``accounts rules status``."""
+    nxt = ev.get("next_reset")
+    return {"event": "risk", "account": ev["account"], "state": risk_state(ev),
+            "next_reset_utc": datetime.fromtimestamp(float(nxt), UTC).isoformat() if nxt else None,
+            **{f: ev.get(f) for f in ("preset", "reset_zone", "reset_time", "daily_floor", "total_floor",
+                                      "daily_headroom", "daily_headroom_pct", "total_headroom",
+                                      "total_headroom_pct", "coverage", "blocked", "objectives")}}
+
+
 class Guard:
     def __init__(self, desk: Desk) -> None:
         self.desk = desk
@@ -78,6 +100,7 @@ class Guard:
         self._dirty = False
         self._saved = self._reloaded = 0.0
         self._loaded = False
+        self._made_with: dict[str, list[Any]] = {}  # the money rules each stored state was made with
         self._stopping: dict[str, int] = {}  # account -> close_all runs the hard stop started
         signal = getattr(desk, "event", None)
         if signal is not None:  # the job's end tells whether the flatten worked (retried if not)
@@ -93,6 +116,8 @@ class Guard:
                     self.blocked_at[key] = float(rec["blocked_at"])
                 if isinstance(rec.get("last"), dict):
                     self.last[key] = rec["last"]
+                if isinstance(rec.get("money"), list):
+                    self._made_with[key] = rec["money"]
         self._apply_rules(await self.desk.io(guard_store.load_rules, self.desk.data_dir))
         self._loaded = True
 
@@ -105,9 +130,12 @@ class Guard:
                 log.warning("rules of %s are unusable (%s); not guarding it", key, exc)
                 continue
             old = self.rules.get(key)
-            if old is not None and (old.initial, old.total_mode, old.total_pct, old.total_lock) != (
-                    rules[key].initial, rules[key].total_mode, rules[key].total_pct, rules[key].total_lock):
-                self.states.pop(key, None)  # other money rules: anchors and peaks start again
+            # other money rules (changed now, or while no app ran: guard.json says which it was made with):
+            # anchors and peaks start again, the old verdict goes
+            was = money_of(old) if old is not None else self._made_with.get(key)
+            if was is not None and was != money_of(rules[key]):
+                self.states.pop(key, None)
+                self.last.pop(key, None)
             armed = float(rec.get("armed_at") or 0.0)
             if key in self.states and self.states[key].blocked and armed > self.blocked_at.get(key, 0.0):
                 self.states[key] = replace(self.states[key], blocked=False)  # the owner re-armed it
@@ -119,7 +147,8 @@ class Guard:
         self.rules = rules
 
     def _record(self) -> dict[str, dict[str, Any]]:
-        return {k: {"state": s.to_json(), "blocked_at": self.blocked_at.get(k), "last": self.last.get(k)}
+        return {k: {"state": s.to_json(), "blocked_at": self.blocked_at.get(k), "last": self.last.get(k),
+                    "money": money_of(self.rules[k]) if k in self.rules else self._made_with.get(k)}
                 for k, s in self.states.items()}
 
     def save(self) -> None:
@@ -170,17 +199,17 @@ class Guard:
     def _hard_stop(self, key: str, v: rm.Verdict) -> None:
         who = self.desk.name_of(key)
         self.desk.log_activity({"kind": "alert", "level": "error", "account": key,
-                                "title": f"Hard stop on {who}: closing all positions",
+                                "title": f"Hard stop on {who}: closing all positions and deleting pending orders",
                                 "detail": f"equity reached the acting level (daily floor {v.daily_floor}, total floor "
                                           f"{v.total_floor}); no order is sent for it until the next reset or a "
                                           "re-arm (accounts rules set)"})
         self._stopping[key] = 1
-        self.desk.close_all(key)
+        self.desk.flatten(key)
 
     def on_event(self, ev: dict[str, Any]) -> None:
         """A hard stop's close_all ended: done, or run again (up to STOP_TRIES runs), or given up loudly."""
         key = ev.get("account")
-        if ev.get("event") != "job" or ev.get("job") != "close_all" or key not in self._stopping:
+        if ev.get("event") != "job" or ev.get("job") not in ("close_all", "flatten") or key not in self._stopping:
             return
         if ev.get("state") not in ("done", "failed", "cancelled"):
             return
@@ -202,7 +231,7 @@ class Guard:
         self.desk.log_activity({"kind": "alert", "level": "warning", "account": key,
                                 "title": f"Hard stop on {who}: closing again (run {tries + 1} of {STOP_TRIES})",
                                 "detail": f"the last run ended {ev.get('state')}: {ev.get('message') or ''}"})
-        self.desk.close_all(key)
+        self.desk.flatten(key)
 
     def _publish(self, ev: dict[str, Any], now: float) -> None:
         key = ev["account"]
@@ -215,6 +244,8 @@ class Guard:
         self._emitted[key] = now
         self.last[key] = ev
         self.desk.emit(dict(ev))
+        if prev is None or risk_state(prev) != risk_state(ev) or bool(prev.get("blocked")) != bool(ev.get("blocked")):
+            self.desk.emit(risk_event(ev))
 
     def _alert(self, ev: dict[str, Any], prev: dict[str, Any] | None) -> None:
         """One activity entry per crossing (warning, breach, unguarded), not one per snapshot."""

@@ -16,9 +16,11 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from app.desk_positions import close_outcome
+from app.desk_positions import close_outcome as close_one_outcome
+from app.flatten import close_outcome
 from app.jobs import Job
 from app.lock import ActiveAccountLock
+from app.reset_visits import run_visit
 from app.supervisor import RestartPolicy, Supervised
 from app.terminal_process import TerminalProcess
 from app.update_detect import SelfUpdateWatch
@@ -344,16 +346,14 @@ class Lane:
                 fut = self._verify_waiters.get(job.id)
                 if fut is not None and not fut.done():
                     fut.set_result(snap)
-            elif job.kind == "close_all":
-                answer = await self.worker.request("close_all")
-                closed, failed = int(answer.get("closed", 0)), int(answer.get("failed", 0))
-                ok, result, retcodes = not failed, {"closed": closed, "failed": failed}, answer.get("retcodes") or []
-                message = f"closed {closed} position(s)"
-                if failed:
-                    message += f", {failed} failed: " + "; ".join(answer.get("messages") or [])
-            elif job.kind == "close_position":
+            elif job.kind in ("close_all", "flatten"):  # flatten: pending orders deleted too ([H] 6)
+                answer = await self.worker.request("close_all", **({"orders": True} if job.kind == "flatten" else {}))
+                ok, result, retcodes, message = close_outcome(answer)
+            elif job.kind == "close_position":  # [E] 3: one position, by its ticket
                 answer = await self.worker.request("close_position", ticket=int(job.params.get("ticket") or 0))
-                ok, message, result, retcodes = close_outcome(answer)
+                ok, message, result, retcodes = close_one_outcome(answer)
+            elif job.kind == "reset_visit":  # [H] 3: the values at the firm's daily reset
+                ok, message, result = await run_visit(self.worker, job.account, self._on_snapshot, self.name)
             else:
                 message = f"unknown job {job.kind!r}"
         except DeskError as exc:

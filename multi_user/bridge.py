@@ -358,6 +358,33 @@ class UserMT5Bridge:
             raise self._error("Could not read the pending orders")
         return [o._asdict() for o in orders]
 
+    def close_losers_first(self, comment: str = "MT5 Desk flatten",
+                           on_each: Callable[[int, int], None] | None = None) -> dict[str, Any]:
+        """[H] 5: close every position, the largest loser first (what a breached floor needs); a FIFO
+        account keeps its oldest-first order (the broker refuses anything else, 10045)."""
+        info = self.mt5.account_info()
+        if info is None or getattr(info, "fifo_close", False):
+            return self.close_all_positions(comment, on_each)
+        return Closer(self.mt5, comment).close_all(on_each, order=lambda p: (p.profit, p.time_msc, p.ticket))
+
+    def delete_pending_orders(self, comment: str = "MT5 Desk flatten") -> dict[str, Any]:
+        """[H] 6: delete every pending order (flatten = close_all_positions + this); each refusal is counted
+        with its retcode, none stops the others."""
+        deleted, failed, messages, retcodes = 0, 0, [], []
+        for o in self.mt5.orders_get() or ():
+            result = self.mt5.order_send({"action": self.mt5.TRADE_ACTION_REMOVE, "order": int(o.ticket),
+                                          "comment": comment})
+            code = None if result is None else int(result.retcode)
+            if code is not None:
+                retcodes.append(code)
+            if code == self.mt5.TRADE_RETCODE_DONE:
+                deleted += 1
+            else:
+                failed += 1
+                why = str(self.mt5.last_error()[1]) if result is None else f"{result.comment} ({code})"
+                messages.append(f"order {o.symbol} #{o.ticket}: {why}")
+        return {"deleted": deleted, "failed": failed, "messages": messages, "retcodes": retcodes}
+
     def order_send(self, request: dict[str, Any]) -> dict[str, Any]:
         result = self.mt5.order_send(request)
         if result is None:

@@ -61,8 +61,10 @@ class Closer:
         self.comment = comment
         self.retcodes: list[int] = []  # every retcode met, for the job's record
 
-    def close_all(self, on_each: Callable[[int, int], None] | None = None) -> dict[str, Any]:
-        positions = sorted(self.mt5.positions_get() or (), key=lambda p: (p.time_msc, p.ticket))
+    def close_all(self, on_each: Callable[[int, int], None] | None = None,
+                  order: Callable[[Any], Any] | None = None) -> dict[str, Any]:
+        """``order``: a sort key for the positions (default oldest first, which FIFO accounts need)."""
+        positions = sorted(self.mt5.positions_get() or (), key=order or (lambda p: (p.time_msc, p.ticket)))
         closed, failed, messages = 0, 0, []
         for p in positions:
             if on_each is not None:
@@ -128,3 +130,11 @@ class Closer:
             return None, str(self.mt5.last_error())
         self.retcodes.append(int(result.retcode))
         return int(result.retcode), str(result.comment)
+
+
+def flatten_result(closed: dict[str, Any], orders: dict[str, Any]) -> dict[str, Any]:
+    """close_all's answer with the pending orders' deletion folded in (``failed`` counts both)."""
+    return {**closed, "deleted": orders["deleted"], "orders_failed": orders["failed"],
+            "failed": int(closed.get("failed") or 0) + int(orders["failed"]),
+            "messages": [*closed.get("messages", []), *orders["messages"]],
+            "retcodes": [*closed.get("retcodes", []), *orders["retcodes"]]}

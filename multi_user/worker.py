@@ -21,6 +21,7 @@ from typing import Any, BinaryIO
 
 from multi_user import worker_protocol as wp
 from multi_user.bridge import TRADE_RETCODE_CLIENT_DISABLES_AT, same_server
+from multi_user.closing import flatten_result
 from multi_user.errors import BadInput, DeskError, IdentityMismatch, TerminalError
 
 log = logging.getLogger("mt5desk.worker")
@@ -168,8 +169,14 @@ class Worker:
         self._check_identity()
         self._check_trading()
         # one progress push per position: the client counts any line as a sign of life
-        result = self.bridge.close_all_positions(on_each=lambda done, total: self.send(
-            {"type": "progress", "op": "close_all", "done": done, "total": total}))
+        def progress(done: int, total: int) -> None:
+            self.send({"type": "progress", "op": "close_all", "done": done, "total": total})
+
+        if req.get("orders"):  # [H] 6 flatten: largest losers first, then the pending orders go too
+            result = flatten_result(self.bridge.close_losers_first(on_each=progress),
+                                    self.bridge.delete_pending_orders())
+        else:
+            result = self.bridge.close_all_positions(on_each=progress)
         self._next_push = 0.0
         return result
 

@@ -42,6 +42,8 @@ class FakeDesk:
     def close_all(self, key: str) -> None:
         self.closed.append(key)
 
+    flatten = close_all  # the hard stop flattens (positions and pending orders)
+
     def log_activity(self, entry: dict[str, Any]) -> None:
         self.activity.append(entry)
 
@@ -205,5 +207,31 @@ def test_a_hard_stop_close_that_fails_is_run_again_then_reported(tmp_path: Path)
         guard.on_event({**failed, "state": "cancelled"})  # the app quits: no new run, but said
         assert desk.closed == [KEY] * 3 and "may still be open" in desk.activity[-1]["title"]
         await desk.settle()
+
+    asyncio.run(run())
+
+
+def test_rules_changed_while_no_app_ran_start_the_anchors_again(tmp_path: Path) -> None:
+    """`accounts rules set` with another initial balance while the app is closed: the next start must not
+    keep the floors of the old rules (guard.json records which money rules its state was made with)."""
+    async def run() -> None:
+        set_rules(tmp_path)
+        desk, guard = await started(tmp_path)
+        guard.on_snapshot(KEY, snap(100_000, 99_000, DAY1))
+        assert guard.states[KEY].total_floor == 90_000
+        guard.save()
+        await desk.settle()
+        guard_store.save_rules(tmp_path, {KEY: {"rules": make_rules("FTMO-2STEP", 105_000).to_json(),
+                                                "armed_at": 2.0}})
+        desk2, guard2 = await started(tmp_path)
+        assert KEY not in guard2.states and KEY not in guard2.last  # the old anchors and verdict are gone
+        guard2.on_snapshot(KEY, snap(100_000, 99_000, DAY1 + 60))
+        assert guard2.states[KEY].total_floor == 94_500
+        await desk2.settle()
+        # the same rules again: the state is kept across a restart
+        guard2.save()
+        desk3, guard3 = await started(tmp_path)
+        assert guard3.states[KEY].total_floor == 94_500
+        await desk3.settle()
 
     asyncio.run(run())

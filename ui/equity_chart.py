@@ -181,6 +181,7 @@ class EquityChart(QWidget):
         self._drawn = -1
         self.owner_view = False  # True once the owner zoomed or panned, until a range is picked again
         self._view_end: float | None = None  # the newest time drawn when the owner's view was last moved
+        self.levels: list[float] = []  # values kept in view besides the curves (ui/headroom_chart.py: a floor)
         self.apply_colours(colours())
         notifier().changed.connect(self._theme_changed)  # a bound slot: dropped with this widget
 
@@ -374,7 +375,7 @@ class EquityChart(QWidget):
         end = max(last, time.time()) if span else last
         start = end - span if span else first
         lo = int(np.searchsorted(ts, start)) if len(ts) else 0
-        values = [*eq[lo:], *bal[lo:], *[b for t, b in past if t >= start]]
+        values = [*eq[lo:], *bal[lo:], *[b for t, b in past if t >= start], *self.levels]  # + the nearest floor
         self.plot.setXRange(max(start, first), end, padding=0.02)
         if values:
             vmin, vmax = float(np.nanmin(values)), float(np.nanmax(values))

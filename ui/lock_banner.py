@@ -11,7 +11,8 @@ from PySide6.QtWidgets import QFrame, QHBoxLayout, QLabel, QProgressBar, QPushBu
 from ui.formatting import clock
 
 REASONS = {"viewing": "viewing", "job": "running a job", "sweep": "refreshing its values"}
-JOBS = {"close_all": "close all positions", "verify": "checking a new account"}
+JOBS = {"close_all": "close all positions", "verify": "checking a new account",
+        "flatten": "flatten: close all, delete pending orders", "reset_visit": "reading the values at its firm's reset"}
 
 
 class LockBanner(QFrame):

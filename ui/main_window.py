@@ -25,7 +25,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from app.activity import job_result_text
+from app.activity import JOB_NAMES, job_result_text
 from ui.activity_panel import ActivityPanel
 from ui.cloud_panel import CloudController, CloudDialog
 from ui.dialogs import EditDialog, LinkDialog, SettingsDialog, confirm
@@ -36,6 +36,7 @@ from ui.lock_banner import LockBanner
 from ui.overview import Overview, total_plain
 from ui.portfolio_settings import add_portfolio_settings
 from ui.positions_panel import PositionsPanel
+from ui.rules_view import RulesView
 from ui.sidebar import AccountSidebar, AccountsModel
 from ui.stats_panel import StatsPanel
 from ui.terminals_panel import TerminalsPanel
@@ -131,6 +132,7 @@ class MainWindow(QMainWindow):
         self._restore()
         apply_theme(desk.settings.get("theme", "light"))
         self.on_event({"event": "accounts", "accounts": desk.accounts()})
+        self.rules_view = RulesView(self)  # [H]: headroom, floors, rules dialog, flatten
 
     # ---- building ---------------------------------------------------------------------------
     def _build_toolbar(self) -> None:
@@ -216,8 +218,7 @@ class MainWindow(QMainWindow):
         if ev.get("account") == self.focused:
             self.positions.poll()  # what a close-all left open
         self.positions.job_event(ev)  # a close-one result, with its retcode, next to the positions
-        what = {"close_all": "Close all positions", "close_position": "Close a position"}.get(str(ev.get("job")),
-                                                                                           str(ev.get("job")))
+        what = JOB_NAMES.get(str(ev.get("job")), str(ev.get("job")))
         verdict = {"done": "done", "failed": "FAILED"}.get(str(ev.get("state")), "cancelled")
         mark = "✓" if verdict == "done" else "⚠"
         self.statusBar().showMessage(f"{mark} {what} on {self.name_of(ev.get('account') or '')}: {verdict} — "
@@ -363,6 +364,8 @@ class MainWindow(QMainWindow):
         elif action == "close_all":
             confirm(self, "Close all positions", f"Close every open position of {name} at market now?\n\n"
                     "This cannot be undone.", "Close all positions", lambda: self.desk.close_all(key))
+        elif action in ("rules", "flatten"):
+            self.rules_view.account_action(action, key)
         elif action == "unlink":
             confirm(self, "Unlink account", f"Unlink {name}?\n\nIts password is deleted from this computer; "
                     "its equity history is kept.", "Unlink", lambda: self._spawn(self.desk.unlink_account(key)))

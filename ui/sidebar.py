@@ -29,6 +29,7 @@ from PySide6.QtWidgets import (
 )
 
 from ui.formatting import STATE_COLOURS, badge_text, money
+from ui.headroom import HEADROOM_LINE, paint_headroom
 from ui.sidebar_model import FILTERS, GROUP_ROLE, GROUPED_SORTS, KEY_ROLE, SORTS, AccountsModel, move_by, move_to
 from ui.theme import colours, lock_icon, pl_colour
 
@@ -100,7 +101,8 @@ class AccountDelegate(QStyledItemDelegate):
         if not key:
             return QSize(200, 28)
         tall = self.is_tall(key, option.font, self.width())
-        return QSize(200, self.TALL_ROW_HEIGHT if tall else self.ROW_HEIGHT)
+        extra = HEADROOM_LINE if getattr(self.model, "headroom", {}).get(key) else 0  # [H] room to the floor
+        return QSize(200, (self.TALL_ROW_HEIGHT if tall else self.ROW_HEIGHT) + extra)
 
     def paint(self, p: QPainter, option: QStyleOptionViewItem, index: QModelIndex) -> None:
         key = index.data(KEY_ROLE)
@@ -142,7 +144,8 @@ class AccountDelegate(QStyledItemDelegate):
         p.setFont(self.small_font(option.font))
         fm = p.fontMetrics()
         sub, _markers, eq, pl, profit = self.texts(key)
-        tall = r.height() >= self.TALL_ROW_HEIGHT
+        room = getattr(self.model, "headroom", {}).get(key)
+        tall = r.height() - (HEADROOM_LINE if room else 0) >= self.TALL_ROW_HEIGHT
         width = r.right() - RIGHT - x
         values_line = QRect(x, r.top() + (46 if tall else 26), width, 20)
         values_w = 0
@@ -158,6 +161,8 @@ class AccountDelegate(QStyledItemDelegate):
         sub_w = max(20, width - values_w)
         p.drawText(QRect(x, r.top() + 26, sub_w, 20), Qt.AlignmentFlag.AlignVCenter,
                    fm.elidedText(sub, Qt.TextElideMode.ElideMiddle, sub_w))  # keep the markers at the end
+        if room:
+            paint_headroom(p, QRect(x, r.bottom() - HEADROOM_LINE - 1, width, HEADROOM_LINE), room, c)
         p.setPen(QColor(c.divider))
         p.drawLine(r.left(), r.bottom(), r.right(), r.bottom())
         p.restore()
@@ -308,6 +313,10 @@ class AccountSidebar(QTreeView):
         menu.addSeparator()
         close = menu.addAction("Close all positions…", lambda: self.action_requested.emit("close_all", key))
         close.setEnabled(not a.get("investor"))
+        flat = menu.addAction("Flatten (positions and pending orders)…",
+                              lambda: self.action_requested.emit("flatten", key))
+        flat.setEnabled(not a.get("investor"))
+        menu.addAction("Prop-firm rules…", lambda: self.action_requested.emit("rules", key))
         menu.addAction("Unlink…", lambda: self.action_requested.emit("unlink", key))
         menu.popup(self.viewport().mapToGlobal(pos))
 

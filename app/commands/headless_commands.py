@@ -12,9 +12,11 @@ import json
 from collections.abc import Callable
 from typing import Any
 
+from app.flatten import flatten_all
+
 MAX_LINE_BYTES = 64 * 1024
 ECHO_CHARS = 200
-COMMANDS = ("activate", "release", "cancel", "close_all", "quit")
+COMMANDS = ("activate", "release", "cancel", "close_all", "flatten", "flatten_all", "quit")
 
 
 def clip(value: Any) -> str:
@@ -198,3 +200,14 @@ class HeadlessCommands:
         account = self._account(cmd, "close_all")
         self._lane(account)
         self.desk.close_all(account)
+
+    def _do_flatten(self, cmd: dict[str, Any]) -> None:  # [H] 6: positions closed, pending orders deleted
+        self._flatten([self._account(cmd, "flatten")], cmd)
+
+    def _do_flatten_all(self, cmd: dict[str, Any]) -> None:
+        self._flatten(None, cmd)
+
+    def _flatten(self, keys: list[str] | None, cmd: dict[str, Any]) -> None:
+        out = flatten_all(self.desk, keys)
+        self.emit(answer({"event": "flatten", "queued": out["queued"],
+                          "skipped": [{"account": k, "why": why} for k, why in out["skipped"]]}, cmd.get("id")))
