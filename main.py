@@ -80,6 +80,11 @@ def build_parser() -> argparse.ArgumentParser:
     att.add_argument("--duration", type=float, metavar="S", help="detach after S seconds")
     att.add_argument("--wait", type=float, metavar="S", help="wait up to S seconds for MT5 Desk to start")
 
+    hosts = sub.add_parser("hosts", help="the owner's other machines, reached over SSH: add, trust, list, test")
+    from app.commands.hosts_cmd import add_hosts_arguments
+
+    add_hosts_arguments(hosts)
+
     sim = sub.add_parser("sim", help="the simulator world: demo accounts, fault injection")
     from app.commands.sim_cmd import add_sim_arguments
 
@@ -143,6 +148,10 @@ def main(argv: list[str] | None = None) -> int:
             from app.commands.key_cmd import run_key
 
             return run_key(args)
+        if args.command == "hosts":
+            from app.commands.hosts_cmd import run_hosts
+
+            return run_hosts(args)
         if args.command == "attach":
             from app.control_client import run_attach
 

@@ -1,0 +1,85 @@
+"""The owner's hosts together: one RemoteHost link per stored host, their events on one signal.
+
+The window (or a test) creates ``RemoteHosts(data_dir)`` next to the Desk, connects ``event`` and
+calls ``start()``; each event is a host's own (with ``host`` set) or a ``host`` event about a link.
+Commands go to one host by name (``send(host, cmd)``); its accounts are named ``key`` there as here,
+the pair (host, key) names one account on the desk.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from PySide6.QtCore import QObject, Signal
+
+from app.remote_hosts import Host, HostStore
+from app.remote_link import BACKOFF, RemoteHost
+from multi_user.errors import BadInput
+
+FORWARDED = ("activate", "release", "cancel", "close_all", "link", "unlink")
+
+
+class RemoteHosts(QObject):
+    event = Signal(dict)
+
+    def __init__(self, data_dir: Path, backoff: tuple[float, float] = BACKOFF) -> None:
+        super().__init__()
+        self.data_dir = Path(data_dir)
+        self.store = HostStore(self.data_dir)
+        self.backoff = backoff
+        self.links: dict[str, RemoteHost] = {}
+
+    def start(self) -> None:
+        """Connect to every stored host (and any added since)."""
+        for host in self.store.load():
+            self._link(host).start()
+
+    def stop(self) -> None:
+        for link in list(self.links.values()):
+            link.stop()
+            link.event.disconnect(self.event.emit)
+            link.deleteLater()
+        self.links.clear()
+
+    def add(self, host: Host) -> None:
+        self.store.add(host)
+        self._link(host).start()
+
+    def remove(self, name: str) -> None:
+        self.store.remove(name)
+        link = self.links.pop(name, None)
+        if link is not None:
+            link.stop()
+            link.deleteLater()
+
+    def reconnect(self, name: str) -> None:
+        """After the owner fixed what refused the host (a confirmed key, an update)."""
+        link = self.links.get(name)
+        if link is None:
+            raise BadInput(f"no host named {name!r}")
+        link.stop()
+        link.start()
+
+    def send(self, host: str, cmd: dict[str, Any]) -> bool:
+        link = self.links.get(host)
+        if link is None:
+            raise BadInput(f"no host named {host!r}")
+        if cmd.get("cmd") not in FORWARDED:
+            raise BadInput(f"{cmd.get('cmd')!r} is not sent to a host; one of {', '.join(FORWARDED)}")
+        return link.send(cmd)
+
+    def statuses(self) -> list[dict[str, Any]]:
+        return [link.status() for link in self.links.values()]
+
+    def accounts(self) -> list[dict[str, Any]]:
+        """Every remote account as in an ``accounts`` event, with ``host`` added."""
+        return [{**a, "host": name} for name, link in self.links.items() for a in link.accounts]
+
+    def _link(self, host: Host) -> RemoteHost:
+        link = self.links.get(host.name)
+        if link is None:
+            link = RemoteHost(host, self.data_dir, self.backoff)
+            link.event.connect(self.event.emit)
+            self.links[host.name] = link
+        return link
