@@ -179,3 +179,116 @@ def test_an_unknown_host_key_is_refused_until_the_owner_confirms_it(sshd: Sshd, 
         assert "not running" in hosts.links["vps1"].message
     finally:
         hosts.stop()
+
+
+def _secrets_in_processes(secrets: list[str]) -> list[str]:
+    """Processes whose argv or environment holds one of ``secrets``."""
+    found = []
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        for part in ("cmdline", "environ"):
+            try:
+                data = (entry / part).read_bytes()
+            except OSError:
+                continue
+            found += [f"{entry.name} {part}" for s in secrets if s.encode() in data]
+    return found
+
+
+@pytest.mark.slow
+def test_a_desk_drives_two_hosts_and_survives_a_dropped_connection(sshd: Sshd, tmp_path: Path, qtbot,
+                                                                   monkeypatch: pytest.MonkeyPatch) -> None:
+    from test_headless import Headless
+
+    from app.remote_desk import RemoteHosts
+    from multi_user.mt5sim import control
+    from multi_user.paths import sim_world_dir
+
+    monkeypatch.delenv(control.ENV_WORLD, raising=False)
+    desk = tmp_path / "desk"
+    desk.mkdir()
+    names = ("vps1", "vps2")
+    dirs = {n: tmp_path / n for n in names}
+    secrets = []
+    for d in dirs.values():
+        d.mkdir()
+        control.ensure_world(sim_world_dir(d))
+        secrets += [s for a in control.demo_accounts(sim_world_dir(d)) for s in (a["password"], a["investor_password"])]
+    hosts_on = {n: Headless(d, duration=300) for n, d in dirs.items()}
+    remote = RemoteHosts(desk, backoff=(0.3, 2.0), keep_wire=True)
+    seen: list[dict] = []
+    remote.event.connect(seen.append)
+    try:
+        accounts = {n: h.wait_for(lambda e: e["event"] == "accounts" and e["accounts"], timeout=90)["accounts"]
+                    for n, h in hosts_on.items()}
+        for n in names:
+            r = add_host(desk, sshd, n, dirs[n], "--fingerprint", sshd.host_fingerprint())
+            assert r.returncode == 0, r.stderr
+        remote.start()
+        links = remote.links
+        qtbot.waitUntil(lambda: all(links[n].state == "online" for n in names), timeout=60000)
+        # the desk sees both hosts' accounts, each marked with its host
+        for n in names:
+            assert {a["key"] for a in links[n].accounts} == {a["key"] for a in accounts[n]}
+        assert {a["host"] for a in remote.accounts()} == set(names)
+        assert len(remote.accounts()) == sum(len(a) for a in accounts.values())
+        # activate a shared account on each host
+        targets = {}
+        for n in names:
+            shared = [a["key"] for a in accounts[n] if a["mode"] == "shared"]
+            targets[n] = shared[-1]
+            assert remote.send(n, {"cmd": "activate", "account": targets[n], "id": f"act-{n}"})
+
+        def holder(n: str) -> str | None:
+            lock = links[n].locks.get("shared") or {}
+            h = lock.get("holder") or {}
+            return h.get("account") if h.get("phase") == "active" else None
+
+        qtbot.waitUntil(lambda: all(holder(n) == targets[n] for n in names), timeout=90000)
+        qtbot.waitUntil(lambda: all(any(e["event"] == "snapshot" and e.get("host") == n and e["account"] == targets[n]
+                                        for e in seen) for n in names), timeout=60000)
+        # close-all on a remote account: the job runs there, its events come here
+        dedicated = next(a["key"] for a in accounts["vps1"] if a["mode"] == "dedicated")
+        assert remote.send("vps1", {"cmd": "close_all", "account": dedicated, "id": "flat"})
+        qtbot.waitUntil(lambda: any(e["event"] == "job" and e.get("host") == "vps1" and e["account"] == dedicated
+                                    and e["state"] == "done" for e in seen), timeout=90000)
+        done = next(e for e in seen if e["event"] == "job" and e["account"] == dedicated and e["state"] == "done")
+        assert "closed" in done["result"]
+        # the connection to vps1 is killed mid-stream: offline, vps2 goes on, vps1's terminals keep running
+        mark_host = len(hosts_on["vps1"].events)
+        os.kill(links["vps1"]._proc.processId(), signal.SIGKILL)
+        qtbot.waitUntil(lambda: links["vps1"].state in ("offline", "connecting")
+                        and links["vps1"].offline_since is not None, timeout=30000)
+        assert links["vps2"].state == "online"
+        offline = [e for e in seen if e["event"] == "account_state" and e.get("host") == "vps1"
+                   and e["state"] == "offline"]
+        assert {e["account"] for e in offline} == {a["key"] for a in accounts["vps1"]}
+        hosts_on["vps1"].wait_for(lambda e: e["event"] == "snapshot" and e["account"] == dedicated, after=mark_host)
+        assert hosts_on["vps1"].proc.poll() is None
+        # the host's state moves on while the desk is away ...
+        other = next(a["key"] for a in accounts["vps1"] if a["mode"] == "shared" and a["key"] != targets["vps1"])
+        hosts_on["vps1"].send({"cmd": "activate", "account": other})
+        hosts_on["vps1"].wait_for(lambda e: e["event"] == "lock" and (e["holder"] or {}).get("account") == other
+                                  and (e["holder"] or {}).get("phase") == "active", after=mark_host, timeout=90)
+        # ... and after the reconnect the desk's view is the host's
+        qtbot.waitUntil(lambda: links["vps1"].state == "online" and links["vps1"].connects >= 2, timeout=60000)
+        qtbot.waitUntil(lambda: holder("vps1") == other, timeout=30000)
+        assert {a["key"] for a in links["vps1"].accounts} == {a["key"] for a in accounts["vps1"]}
+        assert holder("vps2") == targets["vps2"]
+        # no password anywhere: not in any process's argv or environment, not on the SSH channel
+        assert not _secrets_in_processes(secrets)
+        for n in names:
+            wire = bytes(links[n].wire or b"")
+            assert b'"hello"' in wire and not [s for s in secrets if s.encode() in wire]
+        for h in hosts_on.values():
+            h.send({"cmd": "quit"})
+        for h in hosts_on.values():
+            assert h.finish() == 0
+        qtbot.waitUntil(lambda: all(links[n].state != "online" for n in names), timeout=30000)
+    finally:
+        remote.stop()
+        for h in hosts_on.values():
+            h.__exit__()
+        for d in dirs.values():
+            control.stop_all_terminals(sim_world_dir(d))
