@@ -57,6 +57,8 @@ def build_parser() -> argparse.ArgumentParser:
     unlink.add_argument("--login", required=True)
     unlink.add_argument("--server", required=True)
     unlink.add_argument("--json", action="store_true")
+    for sp in (link, unlink):  # [K] 3: in a remote host's vault (app/remote_accounts.py)
+        sp.add_argument("--host", metavar="NAME", help="on this host (`hosts add`): only the encrypted token travels")
     rot = asub.add_parser("rotate", help="re-encrypt every stored password to the current key")
     rot.add_argument("--json", action="store_true")
     from app.commands.history_cmd import add_history_arguments
@@ -136,6 +138,10 @@ def main(argv: list[str] | None = None) -> int:
             from app.commands.rules_cmd import run_rules
 
             return run_rules(args)
+        if args.command == "accounts" and getattr(args, "host", None):
+            from app.remote_accounts import run_on_host
+
+            return run_on_host(args)
         if args.command == "accounts":
             from app.commands.accounts_cmd import run_accounts
 

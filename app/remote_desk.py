@@ -67,6 +67,8 @@ class RemoteHosts(QObject):
         link = self.links.get(host)
         if link is None:
             raise BadInput(f"no host named {host!r}")
+        if "password" in cmd:
+            raise BadInput("a password never goes to another machine: send its token (encrypted with the shared key)")
         if cmd.get("cmd") not in FORWARDED:
             raise BadInput(f"{cmd.get('cmd')!r} is not sent to a host; one of {', '.join(FORWARDED)}")
         return link.send(cmd)

@@ -130,6 +130,11 @@ def hosts_cli(desk: Path, *args: str, stdin: str = "") -> subprocess.CompletedPr
                           input=stdin, capture_output=True, text=True, timeout=120, cwd=ROOT)
 
 
+def account_cli(desk: Path, *args: str, stdin: str = "") -> subprocess.CompletedProcess:
+    return subprocess.run([sys.executable, str(ROOT / "main.py"), "--data-dir", str(desk), "accounts", *args],
+                          input=stdin, capture_output=True, text=True, timeout=300, cwd=ROOT)
+
+
 def remote_command(host_dir: Path) -> str:
     return " ".join(shlex.quote(p) for p in (sys.executable, str(ROOT / "main.py"), "--data-dir", str(host_dir),
                                                "--backend", "sim"))
@@ -215,6 +220,13 @@ def test_a_desk_drives_two_hosts_and_survives_a_dropped_connection(sshd: Sshd, t
         d.mkdir()
         control.ensure_world(sim_world_dir(d))
         secrets += [s for a in control.demo_accounts(sim_world_dir(d)) for s in (a["password"], a["investor_password"])]
+    # the desk and vps1 share the encryption key (key export there, key import here); vps2 has its own
+    key_file = tmp_path / "vps1.key"
+    for where, action in ((dirs["vps1"], ["export", "--file", str(key_file)]),
+                          (desk, ["import", "--file", str(key_file)])):
+        r = subprocess.run([sys.executable, str(ROOT / "main.py"), "--data-dir", str(where), "key", *action],
+                           input="a long passphrase\n", capture_output=True, text=True, timeout=120, cwd=ROOT)
+        assert r.returncode == 0, r.stderr
     hosts_on = {n: Headless(d, duration=300) for n, d in dirs.items()}
     remote = RemoteHosts(desk, backoff=(0.3, 2.0), keep_wire=True)
     seen: list[dict] = []
@@ -255,6 +267,34 @@ def test_a_desk_drives_two_hosts_and_survives_a_dropped_connection(sshd: Sshd, t
                                     and e["state"] == "done" for e in seen), timeout=90000)
         done = next(e for e in seen if e["event"] == "job" and e["account"] == dedicated and e["state"] == "done")
         assert "closed" in done["result"]
+        # an account linked on a host from the desk: only its token travels, the host decrypts it
+        from multi_user.credentials import MT5CredentialManager
+        from multi_user.errors import BadInput
+
+        acct = next(a for a in control.demo_accounts(sim_world_dir(dirs["vps1"]))
+                    if f"{a['login']}@{a['server']}" == targets["vps1"])
+        with pytest.raises(BadInput, match="never goes to another machine"):
+            remote.send("vps1", {"cmd": "link", "login": acct["login"], "server": acct["server"],
+                                 "password": acct["password"]})
+        token = MT5CredentialManager(desk).encrypt(acct["password"])
+        assert remote.send("vps1", {"cmd": "link", "login": acct["login"], "server": acct["server"], "token": token,
+                                    "id": "relink"})
+        qtbot.waitUntil(lambda: any(e.get("id") == "relink" for e in seen), timeout=90000)
+        linked = next(e for e in seen if e.get("id") == "relink")
+        assert linked["event"] == "linked" and linked["verified"] is True, linked
+        # the command line does the same; a host with another key stores nothing (exit 4)
+        r = account_cli(desk, "link", "--host", "vps2", "--login", "77", "--server", "New-Server", "--no-verify",
+                        stdin="pw-77-secret\n")
+        assert r.returncode == 4 and "another key" in r.stderr, r.stderr
+        r = account_cli(desk, "link", "--host", "vps1", "--login", "77", "--server", "New-Server", "--no-verify",
+                        "--json", stdin="pw-77-secret\n")
+        assert r.returncode == 0 and json.loads(r.stdout)["linked"]["key"] == "77@New-Server", r.stderr
+        qtbot.waitUntil(lambda: "77@New-Server" in {a["key"] for a in links["vps1"].accounts}, timeout=30000)
+        assert "77@New-Server" not in {a["key"] for a in links["vps2"].accounts}
+        r = account_cli(desk, "unlink", "--host", "vps1", "--login", "77", "--server", "New-Server")
+        assert r.returncode == 0, r.stderr
+        qtbot.waitUntil(lambda: "77@New-Server" not in {a["key"] for a in links["vps1"].accounts}, timeout=30000)
+        secrets.append("pw-77-secret")
         # the connection to vps1 is killed mid-stream: offline, vps2 goes on, vps1's terminals keep running
         mark_host = len(hosts_on["vps1"].events)
         os.kill(links["vps1"]._proc.processId(), signal.SIGKILL)
