@@ -9,6 +9,7 @@ Without sshd the tests are skipped with the reason, except on CI (CI=true), wher
 
 from __future__ import annotations
 
+import contextlib
 import getpass
 import json
 import os
@@ -74,12 +75,18 @@ def _descendants(pid: int) -> list[int]:
     return found
 
 
-@pytest.fixture
-def sshd(tmp_path: Path) -> Iterator[Sshd]:
+class SshdUnavailable(Exception):
+    pass
+
+
+@contextlib.contextmanager
+def running_sshd(folder: Path) -> Iterator[Sshd]:
+    """sshd on a free loopback port, keys only, with a fresh host key and user key in ``folder``; on
+    leaving, sshd and every session it forked are ended. SshdUnavailable says why it cannot run here.
+    (Also used by benchmarks/bench_remote_hosts.py.)"""
     if SSHD is None or shutil.which("ssh") is None or shutil.which("ssh-keygen") is None:
-        _need("OpenSSH server/client not installed (apt-get install openssh-server openssh-client)")
-    folder = tmp_path / "sshd"
-    folder.mkdir()
+        raise SshdUnavailable("OpenSSH server/client not installed (apt-get install openssh-server openssh-client)")
+    folder.mkdir(parents=True, exist_ok=True)
     for name in ("host_key", "user_key"):
         subprocess.run(["ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-C", name, "-f", str(folder / name)],
                        check=True, stdin=subprocess.DEVNULL)
@@ -91,7 +98,7 @@ def sshd(tmp_path: Path) -> Iterator[Sshd]:
         try:
             privsep.mkdir(mode=0o755, parents=True)
         except OSError as exc:
-            _need(f"sshd needs {privsep} and it cannot be made here ({exc})")
+            raise SshdUnavailable(f"sshd needs {privsep} and it cannot be made here ({exc})") from None
     port = _free_port()
     config = folder / "sshd_config"
     config.write_text("\n".join([
@@ -108,7 +115,7 @@ def sshd(tmp_path: Path) -> Iterator[Sshd]:
             err = proc.stderr.read().decode(errors="replace") if proc.stderr else ""
             proc.kill()
             proc.wait()
-            _need(f"sshd did not start: {err or server.log()}")
+            raise SshdUnavailable(f"sshd did not start: {err or server.log()}")
         time.sleep(0.05)  # sshd writes its log line once it listens; nothing to wait on but the file
     try:
         yield server
@@ -117,12 +124,19 @@ def sshd(tmp_path: Path) -> Iterator[Sshd]:
         proc.terminate()
         proc.wait(10)
         for pid in sessions:
-            try:
+            with contextlib.suppress(OSError):
                 os.kill(pid, signal.SIGKILL)
-            except OSError:
-                pass
         if proc.stderr:
             proc.stderr.close()
+
+
+@pytest.fixture
+def sshd(tmp_path: Path) -> Iterator[Sshd]:
+    try:
+        with running_sshd(tmp_path / "sshd") as server:
+            yield server
+    except SshdUnavailable as exc:
+        _need(str(exc))
 
 
 def hosts_cli(desk: Path, *args: str, stdin: str = "") -> subprocess.CompletedProcess:
