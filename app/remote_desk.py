@@ -8,6 +8,7 @@ the pair (host, key) names one account on the desk.
 
 from __future__ import annotations
 
+import logging
 from pathlib import Path
 from typing import Any
 
@@ -15,7 +16,9 @@ from PySide6.QtCore import QObject, Signal
 
 from app.remote_hosts import Host, HostStore
 from app.remote_link import BACKOFF, RemoteHost
-from multi_user.errors import BadInput
+from multi_user.errors import BadInput, DeskError
+
+log = logging.getLogger("mt5desk.remote")
 
 FORWARDED = ("activate", "release", "cancel", "close_all", "link", "unlink")
 
@@ -34,7 +37,12 @@ class RemoteHosts(QObject):
 
     def start(self) -> None:
         """Connect to every stored host (and any added since)."""
-        for host in self.store.load():
+        try:
+            hosts = self.store.load()
+        except DeskError as exc:  # a damaged hosts.json must not keep the local desk from starting
+            log.warning("no remote hosts: %s", exc)
+            return
+        for host in hosts:
             self._link(host).start()
 
     def stop(self) -> None:

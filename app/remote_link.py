@@ -84,7 +84,7 @@ class RemoteHost(QObject):
     def send(self, cmd: dict[str, Any]) -> bool:
         """Forward one command; an offline host answers at once with an ``error`` event (not queued:
         a switch or close-all sent minutes later would surprise the owner)."""
-        if self.state != "online" or self._proc is None:
+        if self.state != "online":  # online means a running ssh child: its end makes the host offline
             self._emit({"event": "error", "command": cmd.get("cmd"), "account": cmd.get("account"),
                         "message": f"{cmd.get('cmd')}: host {self.host.name} is {self.state}"
                                    f"{self._age()}: not sent", **({"id": cmd["id"]} if "id" in cmd else {})})
@@ -138,8 +138,8 @@ class RemoteHost(QObject):
         data = (json.dumps(cmd) + "\n").encode()
         if self.wire is not None:
             self.wire += data
-        assert self._proc is not None
-        self._proc.write(data)
+        if self._proc is not None:
+            self._proc.write(data)
 
     def _ended(self, code: int, status: QProcess.ExitStatus) -> None:
         proc, self._proc = self._proc, None

@@ -1,0 +1,57 @@
+"""The window with the owner's hosts in it (app/remote_view.py): a host's accounts in the sidebar under
+its name, next to the local ones, their values from the host, commands routed to the host."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+from fake_desk import FakeDesk, fake_accounts, fake_window
+
+from app.control import PROTOCOL
+from app.remote_desk import RemoteHosts
+from app.remote_hosts import Host, HostStore
+from app.remote_view import DeskWithHosts
+
+
+def test_a_hosts_accounts_show_under_its_name_and_commands_go_to_it(qtbot, qloop, tmp_path: Path) -> None:
+    data = tmp_path / "d"
+    desk = FakeDesk(data, fake_accounts(3))
+    HostStore(data).add(Host("vps1", "trader@vps1"))
+    remote = RemoteHosts(data)
+    link = remote._link(HostStore(data).get("vps1"))  # fed by hand below instead of over ssh
+    sent: list[dict[str, Any]] = []
+    link._write = sent.append  # type: ignore[method-assign]
+    view = DeskWithHosts(desk, remote)
+    remote_acc = {"key": "7001@Far-Server", "login": 7001, "server": "Far-Server", "label": "Swing",
+                  "mode": "shared", "investor": False, "terminal": None}
+    shown = "7001@Far-Server@vps1"
+    with fake_window(qtbot, qloop, view) as window:
+        link._line(json.dumps({
+            "event": "hello", "protocol": PROTOCOL, "kind": "headless", "pid": 5, "accounts": [remote_acc],
+            "lock": {"event": "lock", "holder": {"account": "7001@Far-Server", "phase": "active"}, "queue": []},
+            "states": [{"event": "account_state", "account": "7001@Far-Server", "state": "live"}],
+            "snapshots": [{"event": "snapshot", "account": "7001@Far-Server", "equity": 4321.0, "balance": 4000.0,
+                           "currency": "EUR"}]}))
+        qtbot.waitUntil(lambda: shown in window.model.keys_in_view_order(), timeout=5000)
+        window.repaint_dirty()
+        acc = window.model.account(shown)
+        assert acc["label"] == "Swing · vps1" and acc["server"] == "vps1 · Far-Server" and acc["host"] == "vps1"
+        assert {a["key"] for a in desk.accounts()} <= set(window.model.keys_in_view_order())  # local ones stay
+        assert window.model.states[shown]["state"] == "live" and window.model.snapshots[shown]["equity"] == 4321.0
+        # the host's lock is its own: the desk's banner keeps the local holder
+        assert view.lock_state()["holder"]["account"] == desk.accounts()[0]["key"]
+        view.activate(shown)
+        view.close_all(shown)
+        assert [(c["cmd"], c["account"]) for c in sent[1:]] == [("activate", "7001@Far-Server"),
+                                                                ("close_all", "7001@Far-Server")]
+        view.activate(desk.accounts()[0]["key"])
+        assert desk.activated == [desk.accounts()[0]["key"]]
+        # the link drops: the host's accounts show offline with the reason, the local ones as they were
+        link._go_offline("offline", "vps1: Connection reset")
+        window.repaint_dirty()
+        assert window.model.states[shown]["state"] == "offline"
+        assert "vps1 is offline" in window.model.states[shown]["message"]
+        local = desk.accounts()[0]["key"]
+        assert window.model.states[local]["state"] == desk.states[local]["state"]
