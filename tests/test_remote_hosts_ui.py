@@ -55,3 +55,51 @@ def test_a_hosts_accounts_show_under_its_name_and_commands_go_to_it(qtbot, qloop
         assert "vps1 is offline" in window.model.states[shown]["message"]
         local = desk.accounts()[0]["key"]
         assert window.model.states[local]["state"] == desk.states[local]["state"]
+        # Settings → Hosts is there
+        from PySide6.QtWidgets import QPushButton
+
+        settings = window.open_settings()
+        assert settings.findChild(QPushButton, "HostsButton") is not None
+        settings.reject()
+
+
+def test_settings_hosts_adds_a_host_only_after_its_key_is_confirmed(qtbot, qloop, tmp_path: Path,
+                                                                    monkeypatch) -> None:
+    import asyncio
+    import base64
+
+    import app.remote_desk as remote_desk
+    import ui.hosts_settings as hs
+    from app.remote_hosts import known_hosts_file
+    from app.remote_keys import HostKey
+
+    data = tmp_path / "d"
+    data.mkdir()
+    offered = [HostKey("[vps]:2222", "ssh-rsa", base64.b64encode(b"rsa-key-bytes").decode()),
+               HostKey("[vps]:2222", "ssh-ed25519", base64.b64encode(b"ed-key-bytes").decode())]
+    monkeypatch.setattr(hs, "scan", lambda host: offered)  # no network: what ssh-keyscan would read
+    monkeypatch.setattr(remote_desk.RemoteHost, "start", lambda self: None)  # no ssh child either
+    remote = RemoteHosts(data)
+    dialog = hs.HostsDialog(None, remote)
+    qtbot.addWidget(dialog)
+    asked: list[str] = []
+    answers = [False, True]
+    dialog.ask = lambda text: (asked.append(text), answers.pop(0))[1]  # type: ignore[method-assign]
+    dialog.name.setText("vps1")
+    dialog.destination.setText("-oProxyCommand=x")
+    assert qloop.run_until_complete(asyncio.wait_for(dialog.add(), 10)) is False
+    assert "not an SSH destination" in dialog.error.text() and not HostStore(data).path.exists()
+    dialog.destination.setText("trader@vps")
+    dialog.port.setValue(2222)
+    assert qloop.run_until_complete(asyncio.wait_for(dialog.add(), 10)) is False  # the owner said no
+    assert offered[1].fingerprint in asked[0] and not HostStore(data).load() and not known_hosts_file(data).exists()
+    assert qloop.run_until_complete(asyncio.wait_for(dialog.add(), 10)) is True
+    assert [h.name for h in HostStore(data).load()] == ["vps1"] and "vps1" in remote.links
+    text = known_hosts_file(data).read_text()
+    assert offered[1].blob in text and offered[0].blob not in text  # only the key shown to the owner
+    assert dialog.list.count() == 1 and "vps1 — trader@vps" in dialog.list.item(0).text()
+    dialog.list.setCurrentRow(0)
+    qloop.run_until_complete(asyncio.wait_for(dialog.remove_selected(), 10))
+    assert not HostStore(data).load() and dialog.list.count() == 0
+    dialog.close()
+    remote.stop()

@@ -31,6 +31,7 @@ from ui.cloud_panel import CloudController, CloudDialog
 from ui.dialogs import EditDialog, LinkDialog, SettingsDialog, confirm
 from ui.elided_label import ElidedLabel
 from ui.equity_chart import EquityChart, Series
+from ui.hosts_settings import add_hosts_settings
 from ui.lock_banner import LockBanner
 from ui.overview import Overview, total_plain
 from ui.portfolio_settings import add_portfolio_settings
@@ -366,6 +367,7 @@ class MainWindow(QMainWindow):
         currencies = sorted({(self.desk.last_snapshot(a["key"]) or {}).get("currency") or ""
                              for a in self.model.accounts} - {""})
         extra.update(add_portfolio_settings(dialog, self.desk.settings, currencies))
+        add_hosts_settings(dialog, self.desk)  # [K] Settings → Hosts
         dialog.open()
         return dialog
 
