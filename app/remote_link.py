@@ -26,6 +26,7 @@ from PySide6.QtCore import QObject, QProcess, QTimer, Signal
 from app.commands.headless_commands import LineSplitter
 from app.control import PROTOCOL
 from app.remote_hosts import Host, attach_argv, explain_ssh_failure
+from multi_user.errors import DeskError
 
 log = logging.getLogger("mt5desk.remote")
 
@@ -101,7 +102,11 @@ class RemoteHost(QObject):
 
     # ---- the connection --------------------------------------------------------------------------
     def _connect(self) -> None:
-        argv = attach_argv(self.host, self.data_dir)
+        try:
+            argv = attach_argv(self.host, self.data_dir)
+        except DeskError as exc:  # no OpenSSH client on this machine: said, the local desk goes on
+            self._set_state("refused", f"{self.host.name}: {exc}")
+            return
         proc = QProcess(self)
         proc.setProgram(argv[0])
         proc.setArguments(argv[1:])

@@ -119,3 +119,11 @@ def test_the_hello_becomes_the_view_and_events_keep_it(qtbot, tmp_path: Path) ->
     assert all(e["host"] == "vps" for e in seen)
     link._line(json.dumps({"event": "snapshot", "account": "1@S", "equity": 6.0}))
     assert link.snapshots["1@S"]["equity"] == 6.0 and link.states["1@S"]["state"] == "idle"
+
+
+def test_without_an_ssh_client_the_host_is_refused_and_the_desk_goes_on(qtbot, tmp_path: Path, monkeypatch) -> None:
+    monkeypatch.setenv("PATH", str(tmp_path))  # no ssh on PATH
+    link = RemoteHost(Host("vps", "h"), tmp_path)
+    link.start()
+    assert link.state == "refused" and "OpenSSH client" in link.message
+    link.stop()
