@@ -8,9 +8,12 @@ the pair (host, key) names one account on the desk.
 
 from __future__ import annotations
 
+import asyncio
 import logging
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 from PySide6.QtCore import QObject, Signal
 
@@ -20,6 +23,7 @@ from multi_user.errors import BadInput, DeskError
 
 log = logging.getLogger("mt5desk.remote")
 
+T = TypeVar("T")
 FORWARDED = ("activate", "release", "cancel", "close_all", "link", "unlink")
 
 
@@ -34,6 +38,12 @@ class RemoteHosts(QObject):
         self.store = HostStore(self.data_dir)
         self.backoff = backoff
         self.links: dict[str, RemoteHost] = {}
+        self._pool: ThreadPoolExecutor | None = None  # key scans, key files: never on the GUI thread
+
+    async def io(self, fn: Callable[..., T], *args: Any) -> T:
+        if self._pool is None:
+            self._pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="hosts-io")
+        return await asyncio.get_running_loop().run_in_executor(self._pool, fn, *args)
 
     def start(self) -> None:
         """Connect to every stored host (and any added since)."""
@@ -51,6 +61,9 @@ class RemoteHosts(QObject):
             link.event.disconnect(self.event.emit)
             link.deleteLater()
         self.links.clear()
+        if self._pool is not None:
+            self._pool.shutdown(wait=True)
+            self._pool = None
 
     def add(self, host: Host) -> None:
         self.store.add(host)

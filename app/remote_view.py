@@ -11,13 +11,19 @@ What belongs to one machine only (its lock banner, terminals, conversion rates) 
 
 from __future__ import annotations
 
+import asyncio
 import time
+import uuid
 from typing import Any
 
 from PySide6.QtCore import QObject, Signal
 
 from app.remote_desk import RemoteHosts
+from multi_user.errors import BadInput, DeskError, TerminalError, VaultError
 
+ANSWER_WAIT = 300.0  # seconds: a verify job on a host waits for its shared terminal
+LINK_FIELDS = ("label", "investor", "dedicated", "terminal", "verify")
+ERRORS: dict[int, type[DeskError]] = {2: BadInput, 3: TerminalError, 4: VaultError}
 SHOWN = {"account_state", "snapshot", "job", "activity", "alert", "notice", "error", "guard", "deals"}
 
 
@@ -95,6 +101,54 @@ class DeskWithHosts(QObject):
     def close_all(self, key: str) -> None:
         if not self._forward(key, "close_all"):
             self._desk.close_all(key)
+
+    async def link_account(self, login: str, server: str, password: str, **fields: Any) -> dict[str, Any]:
+        """A server ending in ``@HOST`` (a remote account's key split at its first "@"): the password is
+        encrypted here and only its token goes to the host, which checks it with the broker and stores
+        it; its ``error`` answer is raised here as the same kind of DeskError."""
+        base, _, host = str(server).rpartition("@")
+        if not base or host not in self.remote.links:
+            return await self._desk.link_account(login, server, password, **fields)
+        from multi_user.credentials import MT5CredentialManager
+
+        data_dir = self.remote.data_dir
+        token = await self.remote.io(lambda: MT5CredentialManager(data_dir).encrypt(password))
+        answer = await self._request(host, {"cmd": "link", "login": str(login), "server": base, "token": token,
+                                            **{k: v for k, v in fields.items() if k in LINK_FIELDS}})
+        return self._account(answer["account"], host)
+
+    async def unlink_account(self, key: str) -> None:
+        where = self.split(key)
+        if where is None:
+            await self._desk.unlink_account(key)
+            return
+        await self._request(where[0], {"cmd": "unlink", "account": where[1]})
+
+    async def update_account(self, key: str, **fields: Any) -> Any:
+        where = self.split(key)
+        if where is None:
+            return await self._desk.update_account(key, **fields)
+        raise BadInput(f"{key} lives on host {where[0]}: change its name or terminal there")
+
+    async def _request(self, host: str, cmd: dict[str, Any], timeout: float = ANSWER_WAIT) -> dict[str, Any]:
+        request_id = uuid.uuid4().hex
+        answer: asyncio.Future[dict[str, Any]] = asyncio.get_running_loop().create_future()
+
+        def on_event(ev: dict[str, Any]) -> None:
+            if ev.get("id") == request_id and ev.get("host") == host and not answer.done():
+                answer.set_result(ev)
+
+        self.remote.event.connect(on_event)
+        try:
+            self.remote.send(host, {**cmd, "id": request_id})  # an offline host answers at once
+            ev = await asyncio.wait_for(answer, timeout)
+        except TimeoutError:
+            raise TerminalError(f"host {host} did not answer {cmd['cmd']} within {timeout:.0f} s") from None
+        finally:
+            self.remote.event.disconnect(on_event)
+        if ev.get("event") == "error":
+            raise ERRORS.get(int(ev.get("exit_code") or 3), TerminalError)(str(ev.get("message")))
+        return ev
 
     def _forward(self, key: str, cmd: str, **fields: Any) -> bool:
         where = self.split(key)

@@ -103,3 +103,43 @@ def test_settings_hosts_adds_a_host_only_after_its_key_is_confirmed(qtbot, qloop
     assert not HostStore(data).load() and dialog.list.count() == 0
     dialog.close()
     remote.stop()
+
+
+def test_a_remote_accounts_new_password_goes_to_its_host_as_a_token(qtbot, qloop, tmp_path: Path) -> None:
+    import asyncio
+
+    import pytest
+
+    from multi_user.credentials import MT5CredentialManager
+    from multi_user.errors import BadInput, VaultError
+
+    data = tmp_path / "d"
+    desk = FakeDesk(data, fake_accounts(1))
+    HostStore(data).add(Host("vps1", "trader@vps1"))
+    remote = RemoteHosts(data)
+    link = remote._link(HostStore(data).get("vps1"))
+    sent: list[dict[str, Any]] = []
+    link._write = sent.append  # type: ignore[method-assign]
+    view = DeskWithHosts(desk, remote)
+    acc = {"key": "7001@Far", "login": 7001, "server": "Far", "label": None, "mode": "shared"}
+    link._line(json.dumps({"event": "hello", "protocol": PROTOCOL, "accounts": [acc]}))
+
+    async def change(answer: dict[str, Any]) -> dict[str, Any]:
+        links: asyncio.Queue[dict[str, Any]] = asyncio.Queue()
+        link._write = links.put_nowait  # type: ignore[method-assign]
+        login, server = ["7001", "Far@vps1"]  # as the window's edit dialog splits the key 7001@Far@vps1
+        task = asyncio.ensure_future(view.link_account(login, server, "new-secret-pw"))
+        cmd = await asyncio.wait_for(links.get(), 10)  # the token is made on a thread first
+        assert cmd["server"] == "Far" and "password" not in cmd and "new-secret-pw" not in json.dumps(cmd)
+        assert MT5CredentialManager(data).decrypt(cmd["token"]) == "new-secret-pw"
+        link._line(json.dumps({**answer, "id": cmd["id"]}))
+        return await asyncio.wait_for(task, 10)
+
+    done = qloop.run_until_complete(change({"event": "linked", "account": acc, "verified": True}))
+    assert done["key"] == "7001@Far@vps1"
+    with pytest.raises(VaultError, match="another key"):
+        qloop.run_until_complete(change({"event": "error", "command": "link", "exit_code": 4,
+                                         "message": "link: encrypted with another key"}))
+    with pytest.raises(BadInput, match="lives on host vps1"):
+        qloop.run_until_complete(view.update_account("7001@Far@vps1", label="x"))
+    remote.stop()

@@ -186,13 +186,13 @@ class HostsDialog(QDialog):
             return
         host = self.remote.links[name].host
         self.remote.remove(name)
-        await asyncio.get_running_loop().run_in_executor(None, forget, self.remote.data_dir, host)
+        await self.remote.io(forget, self.remote.data_dir, host)
         self.refresh()
 
     async def _confirm(self, host: Host) -> bool:
         """Read the host's keys (off the GUI thread), ask the owner about one, trust only that one."""
         self.error.setText(f"Reading the host key of {host.describe()}…")
-        keys = await asyncio.get_running_loop().run_in_executor(None, scan, host)
+        keys = await self.remote.io(scan, host)
         key = pick_key(keys)
         self.error.setText("")
         answer = self.ask(f"The machine at {host.destination} shows this {key.kind} host key:\n\n{key.fingerprint}\n\n"
@@ -200,7 +200,7 @@ class HostsDialog(QDialog):
                           "docs/HOSTS.md)? Only then connect to it.")
         if not answer:
             return False
-        await asyncio.get_running_loop().run_in_executor(None, trust, self.remote.data_dir, keys, key.fingerprint)
+        await self.remote.io(trust, self.remote.data_dir, keys, key.fingerprint)
         return True
 
     def ask(self, text: str) -> bool:
