@@ -23,7 +23,6 @@ from typing import Any
 
 from PySide6.QtCore import QObject, QProcess, QTimer, Signal
 
-from app.commands.headless_commands import LineSplitter
 from app.control import PROTOCOL
 from app.remote_hosts import Host, attach_argv, explain_ssh_failure
 from multi_user.errors import DeskError
@@ -32,6 +31,7 @@ log = logging.getLogger("mt5desk.remote")
 
 BACKOFF = (1.0, 60.0)
 STDERR_KEEP = 4096
+MAX_HOST_LINE = 16 << 20
 HOST_STATES = ("connecting", "online", "offline", "refused", "stopped")
 
 
@@ -63,7 +63,7 @@ class RemoteHost(QObject):
         self._retry = QTimer(self)
         self._retry.setSingleShot(True)
         self._retry.timeout.connect(self._connect)
-        self._splitter = LineSplitter(self._line, self._too_long)
+        self._buf = bytearray()
 
     # ---- the owner's side ------------------------------------------------------------------------
     def start(self) -> None:
@@ -117,7 +117,7 @@ class RemoteHost(QObject):
         self._proc = proc
         self._stderr = b""
         self._greeted = False
-        self._splitter = LineSplitter(self._line, self._too_long)
+        self._buf = bytearray()
         self.connects += 1
         self._set_state("connecting", f"ssh {self.host.destination}")
         proc.start()
@@ -133,7 +133,7 @@ class RemoteHost(QObject):
         data = bytes(proc.readAllStandardOutput().data())
         if self.wire is not None:
             self.wire += data
-        self._splitter.feed(data)
+        self._feed(data)
 
     def _read_stderr(self) -> None:
         if self._proc is not None:
@@ -184,8 +184,20 @@ class RemoteHost(QObject):
             self._proc.kill()
 
     # ---- what the host says ----------------------------------------------------------------------
-    def _too_long(self, size: int) -> None:
-        log.warning("host %s sent a line of %d bytes: skipped", self.host.name, size)
+    def _feed(self, data: bytes) -> None:
+        """Lines of the host's output. Not the commands' 64 KiB limit: a host's hello carries all its
+        accounts with their last values; a line past MAX_HOST_LINE means something else talks there."""
+        self._buf += data
+        start = 0
+        while (nl := self._buf.find(b"\n", start)) >= 0:
+            text = self._buf[start:nl].decode("utf-8", errors="replace").strip()
+            start = nl + 1
+            if text:
+                self._line(text)
+        del self._buf[:start]
+        if len(self._buf) > MAX_HOST_LINE:
+            log.warning("host %s sent a line over %d bytes: dropped", self.host.name, MAX_HOST_LINE)
+            self._buf.clear()
 
     def _line(self, text: str) -> None:
         try:

@@ -127,3 +127,16 @@ def test_without_an_ssh_client_the_host_is_refused_and_the_desk_goes_on(qtbot, t
     link.start()
     assert link.state == "refused" and "OpenSSH client" in link.message
     link.stop()
+
+
+def test_a_hosts_big_hello_in_pieces_is_read_whole(qtbot, tmp_path: Path) -> None:
+    """A host with many accounts says hello in one line longer than a command may be (64 KiB)."""
+    link = RemoteHost(Host("vps", "h"), tmp_path)
+    link._write = lambda cmd: None  # type: ignore[method-assign]
+    accounts = [{"key": f"{i}@Server-{i}", "login": i, "server": f"Server-{i}", "label": "x" * 400, "mode": "shared"}
+                for i in range(400)]
+    line = (json.dumps({"event": "hello", "protocol": PROTOCOL, "accounts": accounts}) + "\n").encode()
+    assert len(line) > 64 * 1024
+    for i in range(0, len(line), 4096):
+        link._feed(line[i:i + 4096])
+    assert link.state == "online" and len(link.accounts) == 400
