@@ -57,6 +57,8 @@ def build_parser() -> argparse.ArgumentParser:
     unlink.add_argument("--login", required=True)
     unlink.add_argument("--server", required=True)
     unlink.add_argument("--json", action="store_true")
+    for sp in (link, unlink):  # [K] 3: in a remote host's vault (app/remote_accounts.py)
+        sp.add_argument("--host", metavar="NAME", help="on this host (`hosts add`): only the encrypted token travels")
     rot = asub.add_parser("rotate", help="re-encrypt every stored password to the current key")
     rot.add_argument("--json", action="store_true")
     from app.commands.history_cmd import add_history_arguments
@@ -79,6 +81,11 @@ def build_parser() -> argparse.ArgumentParser:
     att = sub.add_parser("attach", help="talk to the running MT5 Desk: its events on stdout, commands on stdin")
     att.add_argument("--duration", type=float, metavar="S", help="detach after S seconds")
     att.add_argument("--wait", type=float, metavar="S", help="wait up to S seconds for MT5 Desk to start")
+
+    hosts = sub.add_parser("hosts", help="the owner's other machines, reached over SSH: add, trust, list, test")
+    from app.commands.hosts_cmd import add_hosts_arguments
+
+    add_hosts_arguments(hosts)
 
     sim = sub.add_parser("sim", help="the simulator world: demo accounts, fault injection")
     from app.commands.sim_cmd import add_sim_arguments
@@ -135,6 +142,10 @@ def main(argv: list[str] | None = None) -> int:
             from app.commands.rules_cmd import run_rules
 
             return run_rules(args)
+        if args.command == "accounts" and getattr(args, "host", None):
+            from app.remote_accounts import run_on_host
+
+            return run_on_host(args)
         if args.command == "accounts":
             from app.commands.accounts_cmd import run_accounts
 
@@ -147,6 +158,10 @@ def main(argv: list[str] | None = None) -> int:
             from app.commands.key_cmd import run_key
 
             return run_key(args)
+        if args.command == "hosts":
+            from app.commands.hosts_cmd import run_hosts
+
+            return run_hosts(args)
         if args.command == "attach":
             from app.control_client import run_attach
 

@@ -99,7 +99,8 @@ class ControlCommands(HeadlessCommands):
         self.server.quit()
 
     def _do_link(self, cmd: dict[str, Any]) -> None:
-        for field in ("login", "server", "password"):
+        # from another machine only the Fernet token travels (issue 18 item 3); this app decrypts it
+        for field in ("login", "server", "token" if "token" in cmd else "password"):
             if not isinstance(cmd.get(field), (str, int)) or isinstance(cmd.get(field), bool):
                 raise CommandError(f'needs "{field}" (a string)')
         for field in ("label", "terminal"):
@@ -110,8 +111,10 @@ class ControlCommands(HeadlessCommands):
     async def _link(self, cmd: dict[str, Any], request_id: Any) -> None:
         verify = cmd.get("verify", True) is not False
         try:
+            password = str(cmd["password"]) if "token" not in cmd else await self.desk.io(
+                lambda: decrypt_token(self.server.data_dir, str(cmd["token"])))
             account = await self.desk.link_account(
-                str(cmd["login"]), str(cmd["server"]), str(cmd["password"]), label=cmd.get("label") or None,
+                str(cmd["login"]), str(cmd["server"]), password, label=cmd.get("label") or None,
                 investor=bool(cmd.get("investor")), dedicated=bool(cmd.get("dedicated")),
                 terminal=cmd.get("terminal") or None, verify=verify)
         except Exception as exc:  # every failure is answered; DeskError carries the exit code a CLI uses
@@ -142,6 +145,17 @@ class ControlCommands(HeadlessCommands):
         if getattr(exc, "field", None):
             ev["field"] = exc.field  # type: ignore[attr-defined]
         self.client.send(answer(ev, request_id))
+
+
+def decrypt_token(data_dir: Path, token: str) -> str:
+    from multi_user.credentials import MT5CredentialManager
+    from multi_user.errors import VaultError
+
+    try:
+        return MT5CredentialManager(data_dir).decrypt(token)
+    except VaultError:
+        raise VaultError("the password came encrypted with another key than this machine's: import the desk's key "
+                         "here (`key export` there, `key import` here; `key fingerprint` compares them)") from None
 
 
 class _Client:

@@ -165,7 +165,11 @@ async def _run(app: QApplication, args: Any, name: str) -> int:
     desk = make_desk(args.data_dir, args.backend)
     if args.screenshot and getattr(args, "theme", None):
         desk.settings["theme"] = args.theme  # for this picture only; not saved
-    window = MainWindow(desk)
+    from app.remote_desk import RemoteHosts  # [K] the owner's other machines, next to the local accounts
+    from app.remote_view import DeskWithHosts
+
+    hosts = RemoteHosts(args.data_dir)
+    window = MainWindow(DeskWithHosts(desk, hosts))
     if args.screenshot and getattr(args, "size", None):
         window.resize(*args.size)
     single = None if args.screenshot else SingleInstance(name, lambda: _bring_forward(window))
@@ -187,6 +191,7 @@ async def _run(app: QApplication, args: Any, name: str) -> int:
     try:
         await window.start_desk()
         control.started()
+        hosts.start()
         if args.screenshot:
             await asyncio.wait({quit_requested}, timeout=max(0.0, float(args.after)))
             window.repaint_dirty()
@@ -200,6 +205,7 @@ async def _run(app: QApplication, args: Any, name: str) -> int:
         with contextlib.suppress(Exception):
             await window.cloud.close()
         await control.close()
+        hosts.stop()
         await desk.stop()
         if single is not None:
             single.close()

@@ -32,6 +32,7 @@ from ui.dialogs import EditDialog, LinkDialog, SettingsDialog, confirm
 from ui.elided_label import ElidedLabel
 from ui.equity_chart import EquityChart, Series
 from ui.key_settings import add_key_settings
+from ui.hosts_settings import add_hosts_settings
 from ui.lock_banner import LockBanner
 from ui.overview import Overview, total_plain
 from ui.portfolio_settings import add_portfolio_settings
@@ -387,6 +388,7 @@ class MainWindow(QMainWindow):
                              for a in self.model.accounts} - {""})
         extra.update(add_portfolio_settings(dialog, self.desk.settings, currencies))
         add_key_settings(dialog, self.desk.data_dir, self._spawn, self.desk.io)  # [K] 4
+        add_hosts_settings(dialog, self.desk)  # [K] Settings → Hosts
         dialog.open()
         return dialog
 
