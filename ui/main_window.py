@@ -31,8 +31,8 @@ from ui.cloud_panel import CloudController, CloudDialog
 from ui.dialogs import EditDialog, LinkDialog, SettingsDialog, confirm
 from ui.elided_label import ElidedLabel
 from ui.equity_chart import EquityChart, Series
-from ui.key_settings import add_key_settings
 from ui.hosts_settings import add_hosts_settings
+from ui.key_settings import add_key_settings
 from ui.lock_banner import LockBanner
 from ui.overview import Overview, total_plain
 from ui.portfolio_settings import add_portfolio_settings
