@@ -162,16 +162,18 @@ def scrub(text: str, url: str) -> str:
 
 # ---- sending (blocking: a sender thread only) ----------------------------------------------------------
 class _Capture(logging.Handler):
-    """apprise's warnings from one thread (the reason a send failed)."""
+    """apprise's warnings during one send (the reason it failed)."""
 
     def __init__(self) -> None:
         super().__init__(logging.WARNING)
-        self.thread = threading.get_ident()
         self.lines: list[str] = []
 
     def emit(self, record: logging.LogRecord) -> None:
-        if record.thread == self.thread:
-            self.lines.append(record.getMessage())
+        self.lines.append(record.getMessage())
+
+
+# apprise may log from its own threads, so a send's warnings are told apart by sending one at a time
+_SENDING = threading.Lock()
 
 
 def _apprise() -> Any:
@@ -186,8 +188,12 @@ def _apprise() -> Any:
 
 
 def _asset(apprise: Any) -> Any:
-    # sequential (this thread: its warnings are this send's reasons), nothing written to disk
-    return apprise.AppriseAsset(async_mode=False, storage_mode="memory")
+    # one service at a time, in the calling thread (apprise >= 2.3 would otherwise wait on a process-wide
+    # pool of its own that is never shut down; the sockets' own timeouts bound a send), nothing on disk
+    try:
+        return apprise.AppriseAsset(async_mode=False, storage_mode="memory", service_timeout=0)
+    except Exception:  # an apprise without service_timeout
+        return apprise.AppriseAsset(async_mode=False, storage_mode="memory")
 
 
 def send(url: str, title: str, body: str, level: str = "warning") -> tuple[bool, str]:
@@ -198,13 +204,14 @@ def send(url: str, title: str, body: str, level: str = "warning") -> tuple[bool,
         return False, "apprise does not accept this channel URL"
     capture = _Capture()
     logger = logging.getLogger("apprise")
-    logger.addHandler(capture)
-    try:
-        ok = bool(obj.notify(title=title, body=body, notify_type=NOTIFY_TYPES.get(level, "info")))
-    except Exception as exc:  # a plugin's own bug must not kill the sender
-        ok, capture.lines = False, [f"{type(exc).__name__}: {exc}"]
-    finally:
-        logger.removeHandler(capture)
+    with _SENDING:
+        logger.addHandler(capture)
+        try:
+            ok = bool(obj.notify(title=title, body=body, notify_type=NOTIFY_TYPES.get(level, "info")))
+        except Exception as exc:  # a plugin's own bug must not kill the sender
+            ok, capture.lines = False, [f"{type(exc).__name__}: {exc}"]
+        finally:
+            logger.removeHandler(capture)
     if ok:
         return True, ""
     reason = "; ".join(dict.fromkeys(capture.lines)) or "the service did not accept the message"
