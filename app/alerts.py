@@ -171,7 +171,7 @@ class AlertEngine:
     def tick(self, now: float) -> None:
         for alert in self.rules.tick(now):
             self.raise_alert(alert)
-        if now - self._reloaded >= RELOAD_EVERY:
+        if now - self._reloaded >= RELOAD_EVERY and self._loop is not None and self._loop.is_running():
             self._reloaded = now
             self.desk._spawn(self.reload())
         self.pump(now)
