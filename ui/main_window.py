@@ -27,6 +27,7 @@ from PySide6.QtWidgets import (
 
 from app.activity import job_result_text
 from ui.activity_panel import ActivityPanel
+from ui.alerts_settings import add_alerts_tab
 from ui.cloud_panel import CloudController, CloudDialog
 from ui.dialogs import EditDialog, LinkDialog, SettingsDialog, confirm
 from ui.elided_label import ElidedLabel
@@ -366,6 +367,7 @@ class MainWindow(QMainWindow):
         currencies = sorted({(self.desk.last_snapshot(a["key"]) or {}).get("currency") or ""
                              for a in self.model.accounts} - {""})
         extra.update(add_portfolio_settings(dialog, self.desk.settings, currencies))
+        extra.update(add_alerts_tab(dialog, self.desk))  # [N] Settings → Alerts
         dialog.open()
         return dialog
 
