@@ -147,6 +147,14 @@ class AlertRules:
             self._alerted_down.pop(key, None)
         return []  # connecting, auth_error, mismatch: a down account stays down
 
+    def _accounts(self, ev: dict[str, Any], now: float) -> list[Alert]:
+        """An unlinked account is forgotten: no outage alert for an account that is gone."""
+        linked = {str(a.get("key")) for a in ev.get("accounts") or [] if isinstance(a, dict)}
+        for memory in (self._down, self._alerted_down, self._state, self._guard_level):
+            for key in set(memory) - linked:
+                memory.pop(key, None)
+        return []
+
     def _lane(self, ev: dict[str, Any], now: float) -> list[Alert]:
         if ev.get("state") != "failed":
             return []
@@ -182,7 +190,7 @@ class AlertRules:
 _HANDLERS: dict[str, Callable[[AlertRules, dict[str, Any], float], list[Alert]]] = {
     "guard": AlertRules._guard, "activity": AlertRules._activity, "job": AlertRules._job,
     "account_state": AlertRules._account_state, "terminal": AlertRules._lane, "worker": AlertRules._lane,
-    "alert": AlertRules._alert,
+    "alert": AlertRules._alert, "accounts": AlertRules._accounts,
 }
 
 

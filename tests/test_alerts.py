@@ -58,6 +58,14 @@ def test_a_short_outage_and_switching_away_raise_nothing() -> None:
     assert r.tick(400) == []
 
 
+def test_an_account_unlinked_while_down_raises_nothing() -> None:
+    r = rules(disconnect_after=30)
+    r.on_event(state("live"), 0)
+    r.on_event(state("disconnected", 1), 1)
+    r.on_event({"event": "accounts", "accounts": [{"key": "2@Other"}]}, 2)
+    assert r.tick(100) == []
+
+
 def guard(level: str, coverage: str = "live") -> dict[str, Any]:
     return {"event": "guard", "account": KEY, "level": level, "coverage": coverage, "equity": 95000.0,
             "balance": 96000.0, "daily_floor": 94000.0, "daily_headroom": 1000.0, "total_floor": 90000.0,
