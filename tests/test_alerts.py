@@ -10,6 +10,8 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from lane_harness import Recorder
 from test_alerts_receivers import JSON_TOKEN, HttpReceiver, files_containing
 from test_alerts_receivers import hook as hook
@@ -275,3 +277,41 @@ def test_a_failing_channel_is_retried_reported_and_alerted_on_the_other(desk, ql
     finally:
         bad.stop()
     assert files_containing(desk.data_dir, JSON_TOKEN) == []  # activity log, settings, alerts.json
+
+
+# ---- the outbox under any interleaving (hypothesis) -------------------------------------------------------
+STEPS = st.lists(st.tuples(st.sampled_from(["add", "add_critical", "send_ok", "send_fail", "wait"]),
+                           st.integers(0, 3), st.floats(0, 400)), max_size=60)
+
+
+@settings(max_examples=200, deadline=None)
+@given(STEPS, st.booleans())
+def test_the_outbox_loses_and_doubles_nothing(steps, quiet) -> None:
+    """Every alert added is sent exactly once (counted in its message), waits, or was dropped (counted);
+    in quiet hours nothing non-critical goes out; a send is never started while one runs."""
+    q = ChannelQueue(fold_window=2, rate_limit=2, rate_window=600, max_pending=5)
+    now, added, delivered = 0.0, 0, 0
+    for op, which, dt in steps:
+        now += dt
+        if op.startswith("add"):
+            q.add(alert(f"A{which}", now, critical=op == "add_critical"))
+            added += 1
+            continue
+        if op == "wait":
+            continue
+        running = bool(q.sending)
+        batch = q.due(now, quiet=quiet)
+        if running:
+            assert batch == []
+            batch = list(q.sending)
+        if not batch:
+            continue
+        assert not quiet or all(p.alert.critical for p in batch)
+        assert len({p.alert.fold_key for p in batch}) == len(batch)
+        if op == "send_ok":
+            delivered += sum(p.count for p in batch)
+            q.succeeded(now)
+        else:
+            q.failed(now)
+    waiting = sum(p.count for p in [*q.pending, *q.sending])
+    assert delivered + waiting + q.dropped == added
