@@ -284,7 +284,7 @@ STEPS = st.lists(st.tuples(st.sampled_from(["add", "add_critical", "send_ok", "s
                            st.integers(0, 3), st.floats(0, 400)), max_size=60)
 
 
-@settings(max_examples=200, deadline=None)
+@settings(max_examples=100, deadline=None)
 @given(STEPS, st.booleans())
 def test_the_outbox_loses_and_doubles_nothing(steps, quiet) -> None:
     """Every alert added is sent exactly once (counted in its message), waits, or was dropped (counted);
