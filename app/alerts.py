@@ -26,7 +26,7 @@ from typing import TYPE_CHECKING, Any
 from PySide6.QtCore import QTimer
 
 from app import alerts_channels as store
-from app.alerts_fold import ChannelQueue, Pending, compose
+from app.alerts_fold import ChannelQueue, Pending, compose, pending_from_json, pending_to_json
 from app.settings import load_settings
 from multi_user.alert_rules import (
     DISCONNECT_AFTER_DEFAULT,
@@ -45,6 +45,7 @@ log = logging.getLogger("mt5desk.alerts")
 
 ALERT_DEFAULTS: dict[str, Any] = {"alert_disconnect_after": DISCONNECT_AFTER_DEFAULT, "alert_quiet_hours": "",
                                   "alert_zone": "", "alert_rate_limit": 6, "alert_fold_seconds": 2.0}
+PENDING_FILE = "alerts_pending.json"  # alerts not sent when the app stopped, sent (late) at the next start
 RELOAD_EVERY = 3.0
 STOP_WAIT = 5.0  # seconds the app's stop waits for alerts still being sent
 
@@ -88,6 +89,11 @@ class AlertEngine:
         self._loop = asyncio.get_running_loop()
         self._pool = ThreadPoolExecutor(max_workers=2, thread_name_prefix="alerts-send")
         await self.reload()
+        for cid, items in (await self.desk.io(_take_pending, self.desk.data_dir / PENDING_FILE)).items():
+            ch = self.channels.get(int(cid))
+            for item in items if ch is not None else []:
+                with contextlib.suppress(TypeError, ValueError, KeyError):
+                    ch.queue.pending.append(pending_from_json(item))
         self._timer.start()
 
     async def stop(self) -> None:
@@ -101,6 +107,12 @@ class AlertEngine:
                 await asyncio.wait_for(asyncio.gather(*self._inflight, return_exceptions=True), STOP_WAIT)
         pool, self._pool = self._pool, None
         pool.shutdown(wait=not self._inflight, cancel_futures=True)
+        # what could not be sent (a channel down, quiet hours) waits on disk for the next start: a send
+        # still running now may then arrive twice, which beats an alert lost
+        left = {str(ch.id): [pending_to_json(p) for p in [*ch.queue.sending, *ch.queue.pending]]
+                for ch in self.channels.values() if ch.queue.sending or ch.queue.pending}
+        with contextlib.suppress(Exception):
+            await self.desk.io(_keep_pending, self.desk.data_dir / PENDING_FILE, left)
 
     async def reload(self) -> None:
         """Channels (decrypted in memory only) and the alert settings, from disk on the I/O thread."""
@@ -263,6 +275,26 @@ def test_message(zone: Any) -> tuple[str, str]:
 
     return ("MT5 Desk test alert", f"This channel works: MT5 Desk's alerts will arrive here.\nat "
                                    f"{format_time(time.time(), zone)}")
+
+
+def _keep_pending(path: Any, left: dict[str, list[dict[str, Any]]]) -> None:
+    from multi_user.json_file import write_atomic
+
+    if left:
+        write_atomic(path, left)
+    else:
+        path.unlink(missing_ok=True)
+
+
+def _take_pending(path: Any) -> dict[str, list[dict[str, Any]]]:
+    import json
+
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return {}
+    path.unlink(missing_ok=True)
+    return {k: v for k, v in data.items() if isinstance(v, list)} if isinstance(data, dict) else {}
 
 
 def _mtime(path: Any) -> tuple[float, int] | None:

@@ -14,7 +14,8 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
+from typing import Any
 from zoneinfo import ZoneInfo
 
 from multi_user.alert_rules import Alert, format_time
@@ -98,6 +99,14 @@ class ChannelQueue:
         self.failures += 1
         self.retry_at = now + pause
         return pause
+
+
+def pending_to_json(p: Pending) -> dict[str, Any]:
+    return {"alert": asdict(p.alert), "count": p.count, "last": p.last}
+
+
+def pending_from_json(d: dict[str, Any]) -> Pending:
+    return Pending(Alert(**d["alert"]), int(d["count"]), float(d["last"]))
 
 
 def compose(batch: list[Pending], now: float, zone: ZoneInfo | None,

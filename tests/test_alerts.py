@@ -13,7 +13,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 from lane_harness import Recorder
-from test_alerts_receivers import JSON_TOKEN, HttpReceiver, files_containing
+from test_alerts_receivers import JSON_TOKEN, HttpReceiver, files_containing, free_port
 from test_alerts_receivers import hook as hook
 
 from app.alerts_channels import mask_url, save_store, scrub, secrets_of
@@ -315,3 +315,39 @@ def test_the_outbox_loses_and_doubles_nothing(steps, quiet) -> None:
             q.failed(now)
     waiting = sum(p.count for p in [*q.pending, *q.sending])
     assert delivered + waiting + q.dropped == added
+
+
+def test_alerts_not_sent_before_a_quit_are_sent_late_at_the_next_start(data_dir: Path, qloop) -> None:
+    import json
+
+    from app.desk import Desk
+    from app.settings import save_settings
+
+    save_settings(data_dir, {"alert_fold_seconds": 0.1})
+    port = free_port()  # nobody listens yet: the network is down
+    url = f"json://desk:{JSON_TOKEN}@127.0.0.1:{port}/hook"
+    first = Desk(data_dir, "sim")
+    with_channels(first, qloop, [url])
+    rec = Recorder(first)
+    first.emit(failed_job(1))
+    wait(qloop, rec, lambda e: e.get("event") == "alert_delivery" and e["state"] == "failed")
+    qloop.run_until_complete(first.stop())
+    kept = data_dir / "alerts_pending.json"
+    saved = json.loads(kept.read_text())
+    assert [p["alert"]["title"] for p in saved["1"]] == ["Close all on 1001, Demo-Server failed"]
+    saved["1"][0]["alert"]["ts"] -= 600  # it happened ten minutes before the network came back
+    kept.write_text(json.dumps(saved))
+    receiver = HttpReceiver(port)
+    second = Desk(data_dir, "sim")
+    try:
+        rec = Recorder(second)
+        qloop.run_until_complete(second.alerts.start())
+        sent = wait(qloop, rec, lambda e: e.get("event") == "alert_delivery")
+        assert sent["state"] == "sent" and sent["late"]
+        msg = receiver.wait_for(lambda m: True, 1)
+        assert msg["title"] == "[late] Close all on 1001, Demo-Server failed" and "sent late" in msg["message"]
+        assert not kept.exists()
+    finally:
+        qloop.run_until_complete(second.stop())
+        receiver.stop()
+    assert files_containing(data_dir, JSON_TOKEN) == []

@@ -88,7 +88,7 @@ class SmtpReceiver(_Inbox):
 class HttpReceiver(_Inbox):
     """A JSON webhook on 127.0.0.1; ``fail_next`` requests are answered 500 (a failing service)."""
 
-    def __init__(self) -> None:
+    def __init__(self, port: int = 0) -> None:
         super().__init__()
         receiver = self
         self.fail_next = 0
@@ -111,7 +111,7 @@ class HttpReceiver(_Inbox):
             def log_message(self, *args: Any) -> None:
                 pass
 
-        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.server = ThreadingHTTPServer(("127.0.0.1", port), Handler)
         self.port = self.server.server_address[1]
         self.thread = threading.Thread(target=self.server.serve_forever, name="json-receiver", daemon=True)
         self.thread.start()
