@@ -351,3 +351,32 @@ def test_alerts_not_sent_before_a_quit_are_sent_late_at_the_next_start(data_dir:
         qloop.run_until_complete(second.stop())
         receiver.stop()
     assert files_containing(data_dir, JSON_TOKEN) == []
+
+
+def test_in_quiet_hours_only_the_breach_and_the_hard_stop_go_out(data_dir: Path, qloop, hook) -> None:
+    from datetime import timedelta
+
+    from app.desk import Desk
+    from app.settings import save_settings
+
+    now = datetime.now(owner_zone("UTC"))
+    quiet = f"{now - timedelta(hours=1):%H:%M}-{now + timedelta(hours=1):%H:%M}"
+    save_settings(data_dir, {"alert_fold_seconds": 0.1, "alert_quiet_hours": quiet, "alert_zone": "UTC"})
+    desk = Desk(data_dir, "sim")
+    try:
+        with_channels(desk, qloop, [hook.url()])
+        rec = Recorder(desk)
+        desk.emit(failed_job(1))
+        desk.emit({**guard("breached"), "event": "guard"})
+        desk.log_activity({"kind": "alert", "level": "error", "account": KEY,
+                           "title": "Hard stop on FTMO 100k: closing all positions", "detail": "equity reached ..."})
+        sent = wait(qloop, rec, lambda e: e.get("event") == "alert_delivery")
+        assert sent["state"] == "sent" and sent["alerts"] == 2
+        msg = hook.wait_for(lambda m: True, 1)
+        assert msg["title"] == "MT5 Desk: 2 alerts" and "breached a loss floor" in msg["message"]
+        assert "Hard stop on FTMO 100k" in msg["message"] and "Close all" not in msg["message"]
+        held = desk.alerts.channels[1].queue.pending
+        assert [p.alert.category for p in held] == ["job"]
+    finally:
+        qloop.run_until_complete(desk.stop())
+    assert (data_dir / "alerts_pending.json").exists()  # the held one goes out after the quiet hours
