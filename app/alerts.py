@@ -119,35 +119,41 @@ class AlertEngine:
         self._reloaded = time.time()
         try:
             stamp, settings, records = await self.desk.io(self._read, self._stamp)
-        except Exception as exc:  # an unreadable alerts.json: keep the channels we have, say so once
+        except Exception as exc:  # the key cannot be read: keep what we have
             log.warning("alert channels not re-read: %s", exc)
             return
         if stamp == self._stamp:
             return
         self._stamp = stamp
         self.settings = settings
-        self.rules.disconnect_after = float(settings["alert_disconnect_after"])
+        self.rules.disconnect_after = settings["alert_disconnect_after"]
+        if records is None:  # an unreadable alerts.json (said once in the log): keep the channels we have
+            return
         kept: dict[int, Channel] = {}
         for rec in records:
             ch = self.channels.get(rec["id"]) or Channel(rec["id"], rec["masked"], rec["label"], rec["events"],
                                                         rec["url"])
             ch.masked, ch.label, ch.events, ch.url = rec["masked"], rec["label"], rec["events"], rec["url"]
-            ch.queue.fold_window = float(settings["alert_fold_seconds"])
+            ch.queue.fold_window = settings["alert_fold_seconds"]
             ch.queue.rate_limit = max(1, int(settings["alert_rate_limit"]))
             kept[ch.id] = ch
         self.channels = kept
 
-    def _read(self, old: tuple[Any, ...] | None) -> tuple[tuple[Any, ...], dict[str, Any], list[dict[str, Any]]]:
+    def _read(self, old: tuple[Any, ...] | None) -> tuple[tuple[Any, ...], dict[str, Any], list[dict[str, Any]] | None]:
         from multi_user.paths import settings_path
 
         stamp = tuple(_mtime(p) for p in (store.channels_path(self.desk.data_dir), settings_path(self.desk.data_dir)))
         if stamp == old:
             return stamp, self.settings, []
-        loaded = load_settings(self.desk.data_dir)
-        settings = {k: loaded.get(k, v) if loaded.get(k) is not None else v for k, v in ALERT_DEFAULTS.items()}
+        settings = alert_settings(load_settings(self.desk.data_dir))
+        try:
+            stored = store.load_store(self.desk.data_dir)["channels"]
+        except Exception as exc:
+            log.warning("alert channels not re-read: %s", exc)
+            return stamp, settings, None
         creds = self._credentials()
         records = []
-        for rec in store.load_store(self.desk.data_dir)["channels"]:
+        for rec in stored:
             try:
                 url = creds.decrypt(rec["url_encrypted"])
             except Exception as exc:
@@ -268,6 +274,18 @@ class AlertEngine:
     def _describe(self, key: str) -> str:
         account = next((a for a in self.desk.accounts() if a.get("key") == key), None)
         return describe_account(account, key)
+
+
+def alert_settings(loaded: dict[str, Any]) -> dict[str, Any]:
+    """The alert settings from settings.json; a missing or hand-broken value is its default."""
+    out = dict(ALERT_DEFAULTS)
+    for key, default in ALERT_DEFAULTS.items():
+        value = loaded.get(key)
+        try:
+            out[key] = type(default)(value) if value is not None else default
+        except (TypeError, ValueError):
+            log.warning("setting %s=%r is unusable; using %r", key, value, default)
+    return out
 
 
 def test_message(zone: Any) -> tuple[str, str]:

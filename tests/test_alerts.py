@@ -380,3 +380,10 @@ def test_in_quiet_hours_only_the_breach_and_the_hard_stop_go_out(data_dir: Path,
     finally:
         qloop.run_until_complete(desk.stop())
     assert (data_dir / "alerts_pending.json").exists()  # the held one goes out after the quiet hours
+
+
+def test_hand_broken_alert_settings_fall_back_to_their_defaults() -> None:
+    from app.alerts import ALERT_DEFAULTS, alert_settings
+
+    got = alert_settings({"alert_disconnect_after": "soon", "alert_rate_limit": 3, "alert_quiet_hours": None})
+    assert got == {**ALERT_DEFAULTS, "alert_rate_limit": 3}
