@@ -78,6 +78,10 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("--duration", type=float, metavar="S", help="stop after S seconds")
     run.add_argument("--json", action="store_true", help="one JSON event per line on stdout")
 
+    from app.commands.alerts_cmd import add_alerts_arguments
+
+    add_alerts_arguments(sub)  # [N]: alert channels
+
     att = sub.add_parser("attach", help="talk to the running MT5 Desk: its events on stdout, commands on stdin")
     att.add_argument("--duration", type=float, metavar="S", help="detach after S seconds")
     att.add_argument("--wait", type=float, metavar="S", help="wait up to S seconds for MT5 Desk to start")
@@ -162,6 +166,10 @@ def main(argv: list[str] | None = None) -> int:
             from app.commands.hosts_cmd import run_hosts
 
             return run_hosts(args)
+        if args.command == "alerts":
+            from app.commands.alerts_cmd import run_alerts
+
+            return run_alerts(args)
         if args.command == "attach":
             from app.control_client import run_attach
 

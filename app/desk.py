@@ -21,6 +21,7 @@ from PySide6.QtCore import QObject, QTimer, Signal
 
 from app import last_values
 from app.activity import ACTIVITY_FILE, JOB_END_STATES, ActivityLog, entry_for
+from app.alerts import AlertEngine
 from app.deals_sync import DealsSync
 from app.desk_accounts import AccountOps
 from app.desk_health import HealthWatch
@@ -80,6 +81,7 @@ class Desk(QObject, AccountOps, SweepOps, RatesOps, HistoryOps, PositionOps):
         self.health = HealthWatch(self)
         self.guard = Guard(self)  # [H] 2: prop-firm floors on the live snapshots
         self.reset_visits = ResetVisits(self)  # [H] 3: shared guarded accounts visited at their reset
+        self.alerts = AlertEngine(self)  # [N]: alerts sent where the owner is (phone, chat, e-mail)
         self.deals = DealsSync(self.data_dir, io=self.io, emit=self.emit, spawn=self._spawn)  # [E] 1
         self.shared: Lane | None = None
         self.dedicated: dict[str, Lane] = {}
@@ -167,6 +169,7 @@ class Desk(QObject, AccountOps, SweepOps, RatesOps, HistoryOps, PositionOps):
             await self.link_demo_accounts()
         await self.reload_accounts()  # the window lists the accounts before anything slower runs
         await self.guard.load()
+        await self.alerts.start()
         self._key_file_notice()
         latest = await self.io(self.store.latest)
         stored = await self.io(last_values.load, self.data_dir)
@@ -241,6 +244,8 @@ class Desk(QObject, AccountOps, SweepOps, RatesOps, HistoryOps, PositionOps):
             self.emit({**job, "event": "job", "state": "failed" if started else "cancelled", "ts": time.time(),
                        "seq": None, "message": "interrupted because the app quit: check the positions" if started
                        else "dropped because the app quit"})
+        with contextlib.suppress(Exception):
+            await self.alerts.stop()  # after the lanes: a job the quit interrupted is alerted too
         with contextlib.suppress(Exception):
             await self.io(self._save_last_values)
         self.store.stop()

@@ -27,6 +27,7 @@ from PySide6.QtWidgets import (
 
 from app.activity import JOB_NAMES, job_result_text
 from ui.activity_panel import ActivityPanel
+from ui.alerts_settings import add_alerts_tab
 from ui.cloud_panel import CloudController, CloudDialog
 from ui.dialogs import EditDialog, LinkDialog, SettingsDialog, confirm
 from ui.elided_label import ElidedLabel
@@ -389,6 +390,7 @@ class MainWindow(QMainWindow):
         extra.update(add_portfolio_settings(dialog, self.desk.settings, currencies))
         add_key_settings(dialog, self.desk.data_dir, self._spawn, self.desk.io)  # [K] 4
         add_hosts_settings(dialog, self.desk)  # [K] Settings → Hosts
+        extra.update(add_alerts_tab(dialog, self.desk))  # [N] Settings → Alerts
         dialog.open()
         return dialog
 
