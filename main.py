@@ -80,6 +80,10 @@ def build_parser() -> argparse.ArgumentParser:
     att.add_argument("--duration", type=float, metavar="S", help="detach after S seconds")
     att.add_argument("--wait", type=float, metavar="S", help="wait up to S seconds for MT5 Desk to start")
 
+    from app.commands.bots_cmd import add_bots_arguments
+
+    add_bots_arguments(sub)  # [I] bots list
+
     sim = sub.add_parser("sim", help="the simulator world: demo accounts, fault injection")
     from app.commands.sim_cmd import add_sim_arguments
 
@@ -143,6 +147,10 @@ def main(argv: list[str] | None = None) -> int:
             from app.commands.key_cmd import run_key
 
             return run_key(args)
+        if args.command == "bots":
+            from app.commands.bots_cmd import run_bots
+
+            return run_bots(args)
         if args.command == "attach":
             from app.control_client import run_attach
 

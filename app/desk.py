@@ -21,6 +21,7 @@ from PySide6.QtCore import QObject, QTimer, Signal
 
 from app import last_values
 from app.activity import ACTIVITY_FILE, JOB_END_STATES, ActivityLog, entry_for
+from app.bots import BotManager
 from app.deals_sync import DealsSync
 from app.desk_accounts import AccountOps
 from app.desk_health import HealthWatch
@@ -77,6 +78,7 @@ class Desk(QObject, AccountOps, SweepOps, RatesOps, HistoryOps):
         self.health = HealthWatch(self)
         self.guard = Guard(self)  # [H] 2: prop-firm floors on the live snapshots
         self.deals = DealsSync(self.data_dir, io=self.io, emit=self.emit, spawn=self._spawn)  # [E] 1
+        self.bots = BotManager(self)  # [I] bots per account, run in the lanes' workers
         self.shared: Lane | None = None
         self.dedicated: dict[str, Lane] = {}
         self._timer = QTimer(self)
@@ -193,6 +195,7 @@ class Desk(QObject, AccountOps, SweepOps, RatesOps, HistoryOps):
         self._timer.start()
         self._started = True
         self._spawn(self._resume())
+        self._spawn(self.bots.restore())  # [I] the bots the owner chose to keep running
         self._spawn(self.io(self.store.compact))  # downsampling old history waits for nobody
         self._spawn(self.io(self.activity.prune))
 

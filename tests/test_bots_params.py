@@ -78,3 +78,18 @@ def test_unknown_names_are_refused(tmp_path: Path) -> None:
         load_bot("nope", tmp_path)
     with pytest.raises(BadInput, match="neither a bot name"):
         load_bot("../x", tmp_path)
+
+
+def test_bots_list_prints_the_examples_and_their_parameters(data_dir: Path) -> None:
+    import json
+    import subprocess
+    import sys
+
+    root = Path(__file__).resolve().parent.parent
+    out = subprocess.run([sys.executable, str(root / "main.py"), "--data-dir", str(data_dir), "bots", "list", "--json"],
+                         capture_output=True, text=True, timeout=60, cwd=str(root))
+    assert out.returncode == 0, out.stderr
+    bots = {b["name"]: b for b in json.loads(out.stdout)["bots"]}
+    assert bots["ma_cross"]["bars"] is True and bots["grid"]["bars"] is False
+    assert bots["grid"]["params"]["levels"] == {"type": "int", "default": 3, "min": 1, "max": 50, "choices": None,
+                                                "help": "most positions open at once"}

@@ -61,6 +61,8 @@ class Bot:
         return self.ctx.log
 
     def bar_symbols(self) -> tuple[str, ...]:
+        if type(self).on_bar is Bot.on_bar:
+            return ()  # it does not look at bars: none are fetched for it
         if self.symbols:
             return tuple(self.symbols)
         symbol = self.ctx.params.get("symbol")

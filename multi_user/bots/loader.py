@@ -98,7 +98,8 @@ def load_bot(spec: str, data_dir: Path | str | None = None) -> tuple[str, type[B
 
 def describe(name: str, cls: type[Bot], source: str) -> dict[str, Any]:
     return {"name": name, "source": source, "description": (cls.description or inspect.getdoc(cls) or "").strip(),
-            "interval": cls.interval, "timeframe": cls.timeframe, "symbols": list(cls.symbols),
+            "interval": cls.interval, "timeframe": cls.timeframe, "bars": cls.on_bar is not Bot.on_bar,
+            "symbols": list(cls.symbols),
             "params": {k: p.describe() for k, p in cls.params.items()}}
 
 

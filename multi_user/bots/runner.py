@@ -135,6 +135,7 @@ class BotRunner:
                 self.log.warning("on_stop raised %s: %s", type(exc).__name__, exc)
         self.log.removeHandler(self._handler)
         self.emit({"kind": "state", "state": state, "message": message, "orders": self.orders,
+                   "retcodes": list(self.retcodes),
                    **({"traceback": trace} if trace else {})})
 
     # ---- orders ------------------------------------------------------------------------------
