@@ -112,6 +112,14 @@ class BotManager:
             self._spawn(self._ask_stop(lane, message, pause))
         return True
 
+    def yield_terminal(self, key: str) -> None:
+        """The owner confirmed switching the shared terminal to ``key``: a bot holding it pauses at a safe
+        point (between its calls), and the switch follows once it has let go (its job ends)."""
+        lane = self.desk.shared
+        holder = lane.lock.holder if lane is not None else None
+        if holder is not None and holder.account != key and holder.job is not None and holder.job.kind == JOB_KIND:
+            self.stop(holder.account, f"paused: the owner switched the terminal to {key}", pause=True)
+
     def states(self) -> list[dict[str, Any]]:
         return [r.view() for r in self.runs.values()]
 

@@ -317,6 +317,8 @@ class Desk(QObject, AccountOps, SweepOps, RatesOps, HistoryOps):
         if key in self.shared.accounts:
             self.settings["last_active"] = key
             self.shared.lock.activate(key, preempt=preempt)
+            if preempt:
+                self.bots.yield_terminal(key)  # [I] a bot holding the terminal pauses between its calls
 
     def cancel(self, key: str) -> None:
         if self.shared is not None:

@@ -83,6 +83,17 @@ def test_bots_on_two_shared_accounts_take_turns_as_the_lock_allows(qloop, data_d
                 cmds.feed(json.dumps({"cmd": "bot_stop", "account": key}))
             for key in keys:
                 await rec.wait_for(bot_ev(key, kind="state", state="stopped"), timeout=40)
+            # the owner switches the terminal away from a running bot (confirmed): it pauses, then the switch
+            mark = len(rec.events)
+            await desk.bots.start(keys[0], "tbot", {})
+            await rec.wait_for(bot_ev(keys[0], kind="order", ok=True), after=mark)
+            desk.activate(keys[1])  # not confirmed: it waits behind the bot
+            desk.activate(keys[1], preempt=True)
+            paused = await rec.wait_for(bot_ev(keys[0], kind="state", state="paused"), after=mark)
+            assert "switched the terminal to" in paused["message"]
+            await rec.wait_for(lambda e: e["event"] == "account_state" and e["account"] == keys[1]
+                               and e["state"] == "live", after=rec.events.index(paused))
+            assert desk.bots.runs[keys[0]].state == "paused"
         finally:
             await desk.stop()
 
@@ -115,7 +126,7 @@ def test_bots_on_dedicated_lanes_trade_at_once_and_a_raising_one_stops_alone(qlo
             for key in keys:
                 await rec.wait_for(lambda e, k=key: e["event"] == "snapshot" and e["account"] == k)
             await desk.bots.start(keys[0], "tbot", {"fail_after": 3})
-            await desk.bots.start(keys[1], "tbot", {})
+            await desk.bots.start(keys[1], "tbot", {}, restart=True)
             for key in keys:
                 await rec.wait_for(bot_ev(key, kind="state", state="running"))
             failed = await rec.wait_for(bot_ev(keys[0], kind="state", state="failed"))
@@ -123,11 +134,6 @@ def test_bots_on_dedicated_lanes_trade_at_once_and_a_raising_one_stops_alone(qlo
             mark = len(rec.events)
             await rec.wait_for(bot_ev(keys[1], kind="order", ok=True), after=mark)  # the other one goes on
             assert desk.bots.runs[keys[1]].state == "running"
-            desk.bots.stop(keys[1])
-            await rec.wait_for(bot_ev(keys[1], kind="state", state="stopped"))
-            job = await rec.wait_for(lambda e: e["event"] == "job" and e["account"] == keys[1] and e["job"] == "bot"
-                                     and e["state"] == "done")
-            assert job["result"]["orders"] >= 2 and set(job["retcodes"]) == {10009}
         finally:
             await desk.stop()
 
@@ -139,3 +145,28 @@ def test_bots_on_dedicated_lanes_trade_at_once_and_a_raising_one_stops_alone(qlo
         if len(both) == 2:
             break
     assert both == set(keys)
+
+    # the app starts again: the bot the owner chose to keep running starts again, the failed one does not
+    desk = fast_desk(data_dir)
+    rec = Recorder(desk)
+
+    async def again() -> None:
+        await desk.start()
+        try:
+            await rec.wait_for(bot_ev(keys[1], kind="state", state="running"))
+            await rec.wait_for(bot_ev(keys[1], kind="order", ok=True))
+            assert keys[0] not in desk.bots.runs
+            desk.close_all(keys[1])  # a close-all stops the bot first, then runs
+            stopped = await rec.wait_for(bot_ev(keys[1], kind="state", state="stopped"))
+            assert "close-all" in stopped["message"]
+            bot_job = await rec.wait_for(lambda e: e["event"] == "job" and e["job"] == "bot" and e["state"] == "done")
+            assert bot_job["result"]["orders"] >= 1 and set(bot_job["retcodes"]) == {10009}
+            closed = await rec.wait_for(lambda e: e["event"] == "job" and e["job"] == "close_all"
+                                        and e["state"] == "done")
+            assert closed["result"]["closed"] >= 1
+            assert rec.events.index(bot_job) < rec.events.index(closed)
+        finally:
+            await desk.stop()
+
+    run(qloop, again())
+    assert json.loads((data_dir / "bots.json").read_text()) == {}  # stopped: not started at the next launch
