@@ -93,3 +93,14 @@ def test_bots_list_prints_the_examples_and_their_parameters(data_dir: Path) -> N
     assert bots["ma_cross"]["bars"] is True and bots["grid"]["bars"] is False
     assert bots["grid"]["params"]["levels"] == {"type": "int", "default": 3, "min": 1, "max": 50, "choices": None,
                                                 "help": "most positions open at once"}
+
+
+def test_the_example_in_the_docs_loads(tmp_path: Path) -> None:
+    text = (Path(__file__).resolve().parent.parent / "docs" / "BOTS.md").read_text()
+    code = text.split("```python\n", 1)[1].split("```", 1)[0]
+    (tmp_path / "bots").mkdir()
+    (tmp_path / "bots" / "breakout.py").write_text(code)
+    name, cls = load_bot("breakout", tmp_path)
+    assert name == "breakout" and validate(cls.params, {"bars": "30"})["bars"] == 30
+    with pytest.raises(BadInput, match="parameter 'bars' must be at least 2, not 1"):
+        validate(cls.params, {"bars": 1})

@@ -4,8 +4,10 @@ bot is stopped."""
 
 from __future__ import annotations
 
+import contextlib
 import io
 import json
+import queue
 import time
 from pathlib import Path
 from types import ModuleType
@@ -145,3 +147,20 @@ def test_bad_parameters_are_refused_before_anything_runs(rig: Rig) -> None:
     assert "'fast' must be at least 1" in answer["error"]["message"] and rig.worker.bot is None
     check = rig.call("bot_check", bot="grid", params={"levels": "4"})["result"]
     assert check["values"]["levels"] == 4 and check["name"] == "grid"
+
+
+@pytest.mark.parametrize(("bot", "params"), [("ma_cross", {"fast": 2, "slow": 5}), ("grid", {"step_points": 1})])
+def test_the_example_bots_trade_on_the_simulator(rig: Rig, mt5: ModuleType, bot: str, params: dict) -> None:
+    answer = rig.call("bot_start", bot=bot, params=params, login=rig.account["login"], server=rig.account["server"])
+    assert answer["ok"], answer
+    deadline = time.monotonic() + 60
+    while not rig.bot_events("order"):  # the grid waits for the price to move one point
+        assert time.monotonic() < deadline and rig.worker.bot.active, rig.bot_events("state")
+        with contextlib.suppress(queue.Empty):  # the worker's own loop: idle until the bot's next call is due
+            rig.worker.requests.get(timeout=rig.worker.bot_wait())
+        rig.worker.bot_step()
+    order = rig.bot_events("order")[0]
+    assert order["ok"] and order["retcode"] == mt5.TRADE_RETCODE_DONE and order["request"]["comment"] == bot
+    deals = mt5.history_deals_get(0, time.time() + 86400 * 2) or ()
+    assert any(d.order == order["order"] for d in deals)  # in the account's history
+    assert rig.call("bot_stop")["result"]["state"] == "stopped"
