@@ -112,6 +112,13 @@ class BotManager:
             self._spawn(self._ask_stop(lane, message, pause))
         return True
 
+    async def available(self) -> list[dict[str, Any]]:
+        """The bots there are, with their parameter schema, as a lane's worker finds them."""
+        lanes = [ln for ln in (self.desk.shared, *self.desk.dedicated.values()) if ln is not None and ln.worker.running]
+        if not lanes:
+            raise BadInput("no terminal lane runs yet: the bots are listed once one has started")
+        return list(await lanes[0].worker.request("bot_list", data_dir=str(self.desk.data_dir)))
+
     def yield_terminal(self, key: str) -> None:
         """The owner confirmed switching the shared terminal to ``key``: a bot holding it pauses at a safe
         point (between its calls), and the switch follows once it has let go (its job ends)."""

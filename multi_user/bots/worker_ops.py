@@ -12,7 +12,7 @@ import time
 from typing import Any
 
 from multi_user.bots.base import AccountIdentity
-from multi_user.bots.loader import describe, load_bot
+from multi_user.bots.loader import available, describe, load_bot
 from multi_user.bots.params import validate
 from multi_user.bots.runner import PAUSED, RUNNING, STOPPED, BotRunner
 from multi_user.errors import BadInput
@@ -34,6 +34,10 @@ class BotOps:
 
     def _check_trading(self) -> None:  # pragma: no cover - Worker's
         raise NotImplementedError
+
+    def op_bot_list(self, req: dict[str, Any]) -> list[dict[str, Any]]:
+        """The bots there are and their parameters (for the window, which never loads a bot itself)."""
+        return available(req.get("data_dir"))
 
     def op_bot_check(self, req: dict[str, Any]) -> dict[str, Any]:
         """Load the bot and validate its parameters, without starting it (nothing touches the terminal)."""
