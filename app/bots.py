@@ -160,7 +160,10 @@ class BotManager:
         """The lock gave the bot's account the terminal: run the bot until it stops."""
         run = self.runs.get(job.account)
         if run is None or run.job_id != job.id or run.stopping:
-            return True, "the bot was stopped before it started", {"orders": 0}, []
+            if run is not None and run.job_id == job.id and run.state not in END_STATES:
+                run.state = "stopped"
+                self._emit(run, state="stopped", message=run.stopping)
+            return True, "the bot was stopped before it started", {"orders": 0, "state": "stopped"}, []
         acct = lane.accounts[job.account]
         run.end = asyncio.get_running_loop().create_future()
         try:

@@ -216,3 +216,20 @@ def test_the_guard_block_or_a_close_all_stops_the_bot(qloop, desk: FakeDesk, how
             await desk.until(lambda e: e.get("event") == "job" and e["job"] == "close_all" and e["state"] == "done")
 
     qloop.run_until_complete(scenario())
+
+
+def test_a_bot_stopped_as_its_job_starts_ends_stopped_without_running(qloop, desk: FakeDesk) -> None:
+    bots = BotManager(desk)
+
+    async def scenario() -> None:
+        await bots.start(A, "grid", {})
+        await desk.until(bot_state(A, "running"))
+        await bots.start(B, "grid", {})
+        bots.runs[B].stopping = "stopped by the owner"  # the stop came after the lock had started its job
+        bots.stop(A)
+        ev = await desk.until(bot_state(B, "stopped"))
+        assert ev["message"] == "stopped by the owner" and bots.runs[B].state == "stopped"
+        await desk.until(lambda e: e.get("event") == "job" and e.get("account") == B and e["state"] == "done")
+
+    qloop.run_until_complete(scenario())
+    assert not [f for op, f in desk.shared.worker.calls if op == "bot_start" and f["login"] == 2]
