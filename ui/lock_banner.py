@@ -11,7 +11,7 @@ from PySide6.QtWidgets import QFrame, QHBoxLayout, QLabel, QProgressBar, QPushBu
 from ui.formatting import clock
 
 REASONS = {"viewing": "viewing", "job": "running a job", "sweep": "refreshing its values"}
-JOBS = {"close_all": "close all positions", "verify": "checking a new account"}
+JOBS = {"close_all": "close all positions", "verify": "checking a new account", "bot": "a bot trades it"}
 
 
 class LockBanner(QFrame):
