@@ -201,7 +201,7 @@ class BotManager:
             asyncio.get_running_loop().call_later(run.turns * 60 + 0.05, self._check_turns)
 
     def _on_event(self, ev: dict[str, Any]) -> None:
-        if ev.get("event") in ("job", "guard", "lock"):
+        if self.runs and ev.get("event") in ("job", "guard", "lock"):
             # after the lock's own change is complete: what this does may change the lock again
             asyncio.get_event_loop().call_soon(self._handle, ev)
 
