@@ -160,7 +160,7 @@ def test_bots_on_dedicated_lanes_trade_at_once_and_a_raising_one_stops_alone(qlo
             stopped = await rec.wait_for(bot_ev(keys[1], kind="state", state="stopped"))
             assert "close-all" in stopped["message"]
             bot_job = await rec.wait_for(lambda e: e["event"] == "job" and e["job"] == "bot" and e["state"] == "done")
-            assert bot_job["result"]["orders"] >= 1 and set(bot_job["retcodes"]) == {10009}
+            assert bot_job["result"]["orders"] >= 1 and 10009 in bot_job["retcodes"]  # (a requote may be among them)
             closed = await rec.wait_for(lambda e: e["event"] == "job" and e["job"] == "close_all"
                                         and e["state"] == "done")
             assert closed["result"]["closed"] >= 1
