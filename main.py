@@ -90,6 +90,9 @@ def build_parser() -> argparse.ArgumentParser:
     from app.commands.hosts_cmd import add_hosts_arguments
 
     add_hosts_arguments(hosts)
+    from app.commands.bots_cmd import add_bots_arguments
+
+    add_bots_arguments(sub)  # [I] bots list
 
     sim = sub.add_parser("sim", help="the simulator world: demo accounts, fault injection")
     from app.commands.sim_cmd import add_sim_arguments
@@ -170,6 +173,10 @@ def main(argv: list[str] | None = None) -> int:
             from app.commands.alerts_cmd import run_alerts
 
             return run_alerts(args)
+        if args.command == "bots":
+            from app.commands.bots_cmd import run_bots
+
+            return run_bots(args)
         if args.command == "attach":
             from app.control_client import run_attach
 

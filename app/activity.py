@@ -33,7 +33,7 @@ CREATE INDEX IF NOT EXISTS activity_ts ON activity(ts);
 LEVELS = ("info", "success", "warning", "error")
 JOB_END_STATES = {"done", "failed", "cancelled", "aborted"}  # "aborted": the lock's old name for cancelled
 JOB_NAMES = {"close_all": "Close all positions", "verify": "Password check", "flatten": "Flatten",
-             "reset_visit": "Reset visit", "close_position": "Close a position"}
+             "reset_visit": "Reset visit", "close_position": "Close a position", "bot": "Bot"}
 STATE_ENTRIES = {  # account_state -> (level, what happened)
     "auth_error": ("error", "login failed"),
     "offline": ("error", "is offline"),

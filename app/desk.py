@@ -22,6 +22,7 @@ from PySide6.QtCore import QObject, QTimer, Signal
 from app import last_values
 from app.activity import ACTIVITY_FILE, JOB_END_STATES, ActivityLog, entry_for
 from app.alerts import AlertEngine
+from app.bots import BotManager
 from app.deals_sync import DealsSync
 from app.desk_accounts import AccountOps
 from app.desk_health import HealthWatch
@@ -83,6 +84,7 @@ class Desk(QObject, AccountOps, SweepOps, RatesOps, HistoryOps, PositionOps):
         self.reset_visits = ResetVisits(self)  # [H] 3: shared guarded accounts visited at their reset
         self.alerts = AlertEngine(self)  # [N]: alerts sent where the owner is (phone, chat, e-mail)
         self.deals = DealsSync(self.data_dir, io=self.io, emit=self.emit, spawn=self._spawn)  # [E] 1
+        self.bots = BotManager(self)  # [I] bots per account, run in the lanes' workers
         self.shared: Lane | None = None
         self.dedicated: dict[str, Lane] = {}
         self._timer = QTimer(self)
@@ -200,6 +202,7 @@ class Desk(QObject, AccountOps, SweepOps, RatesOps, HistoryOps, PositionOps):
         self._timer.start()
         self._started = True
         self._spawn(self._resume())
+        self._spawn(self.bots.restore())  # [I] the bots the owner chose to keep running
         self._spawn(self.io(self.store.compact))  # downsampling old history waits for nobody
         self._spawn(self.io(self.activity.prune))
 
@@ -323,6 +326,8 @@ class Desk(QObject, AccountOps, SweepOps, RatesOps, HistoryOps, PositionOps):
         if key in self.shared.accounts:
             self.settings["last_active"] = key
             self.shared.lock.activate(key, preempt=preempt)
+            if preempt:
+                self.bots.yield_terminal(key)  # [I] a bot holding the terminal pauses between its calls
 
     def cancel(self, key: str) -> None:
         if self.shared is not None:

@@ -83,6 +83,9 @@ class Lane:
         self._verify_waiters: dict[str, asyncio.Future[dict[str, Any]]] = {}  # by job id
         self._verify_jobs: dict[str, Job] = {}
         self._verify_errors: dict[str, Exception] = {}  # the typed error a failed check raises
+        # other kinds of job and push, carried out elsewhere (bots: app/bots.py)
+        self.job_runners: dict[str, Callable[[Lane, Job], Awaitable[tuple[bool, str, dict[str, Any], list[int]]]]] = {}
+        self.push_hooks: dict[str, Callable[[Lane, dict[str, Any]], None]] = {}
         folder = str(config.terminal.parent) if config.terminal else None
         self.terminal: TerminalProcess | None = None
         self.terminal_sup: Supervised | None = None
@@ -226,6 +229,8 @@ class Lane:
                 self._tell_ea_warning(f"{msg.get('login')}@{msg.get('server')}", msg.get("ea_warning"))
         elif kind == "error":
             self._emit({"event": "error", "lane": self.name, "code": msg.get("code"), "message": msg.get("message")})
+        elif kind in self.push_hooks:
+            self.push_hooks[str(kind)](self, msg)
 
     def _tell_ea_warning(self, account: str, warning: str | None) -> None:
         """[W] 5: Expert Advisors restart on every account change of the shared terminal; say so once per
@@ -354,6 +359,8 @@ class Lane:
                 ok, message, result, retcodes = close_one_outcome(answer)
             elif job.kind == "reset_visit":  # [H] 3: the values at the firm's daily reset
                 ok, message, result = await run_visit(self.worker, job.account, self._on_snapshot, self.name)
+            elif job.kind in self.job_runners:
+                ok, message, result, retcodes = await self.job_runners[job.kind](self, job)
             else:
                 message = f"unknown job {job.kind!r}"
         except DeskError as exc:

@@ -20,6 +20,7 @@ from pathlib import Path
 from typing import Any, BinaryIO
 
 from multi_user import worker_protocol as wp
+from multi_user.bots.worker_ops import BotOps
 from multi_user.bridge import TRADE_RETCODE_CLIENT_DISABLES_AT, same_server
 from multi_user.closing import flatten_result
 from multi_user.errors import BadInput, DeskError, IdentityMismatch, TerminalError
@@ -30,7 +31,7 @@ POSITION_REASON_EXPERT = 3
 RECONNECT_DELAYS = (0.5, 1.0, 2.0, 4.0, 8.0, 15.0)  # bounded backoff on IPC errors
 
 
-class Worker:
+class Worker(BotOps):  # BotOps: the bot requests ([I], multi_user/bots/worker_ops.py)
     def __init__(self, bridge: Any, out: BinaryIO, *, rate: float = 1.0, lane: str = "",
                  supervised: bool = False) -> None:
         self.bridge = bridge
@@ -127,6 +128,7 @@ class Worker:
         except (KeyError, TypeError, ValueError) as exc:
             raise BadInput("switch needs login, password and server") from exc
         self._mismatch = None
+        self.bot_account_changes(login, server)
         try:
             # check_password: the broker checks it even when the terminal already shows the account
             ident = self.bridge.switch(login, password, server, check_password=req.get("check_password") is True)
@@ -340,8 +342,8 @@ class Worker:
         if self._reconnect_attempt:
             return max(0.0, self._next_reconnect - now)
         if self.streaming and self._creds and self._mismatch is None and not self._lost:
-            return max(0.0, self._next_push - now)
-        return 5.0
+            return min(max(0.0, self._next_push - now), self.bot_wait())
+        return min(5.0, self.bot_wait())
 
     def run(self) -> None:
         self.send({"type": "hello", "protocol": wp.PROTOCOL_VERSION, "pid": os.getpid(), "lane": self.lane})
@@ -350,10 +352,12 @@ class Worker:
                 line = self.requests.get(timeout=self.wait_timeout())
             except queue.Empty:
                 self.tick()
+                self.bot_step()
                 continue
             if line is None or not self.handle(line):
                 break
             self.tick()
+            self.bot_step()
 
 
 def _read_stdin(inp: BinaryIO, q: queue.Queue[bytes | None]) -> None:

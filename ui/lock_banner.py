@@ -12,7 +12,8 @@ from ui.formatting import clock
 
 REASONS = {"viewing": "viewing", "job": "running a job", "sweep": "refreshing its values"}
 JOBS = {"close_all": "close all positions", "verify": "checking a new account",
-        "flatten": "flatten: close all, delete pending orders", "reset_visit": "reading the values at its firm's reset"}
+        "flatten": "flatten: close all, delete pending orders", "reset_visit": "reading the values at its firm's reset",
+        "close_position": "closing one position", "bot": "a bot trades it"}
 
 
 class LockBanner(QFrame):

@@ -28,6 +28,7 @@ from PySide6.QtWidgets import (
 from app.activity import JOB_NAMES, job_result_text
 from ui.activity_panel import ActivityPanel
 from ui.alerts_settings import add_alerts_tab
+from ui.bot_controller import attach_bots
 from ui.cloud_panel import CloudController, CloudDialog
 from ui.dialogs import EditDialog, LinkDialog, SettingsDialog, confirm
 from ui.elided_label import ElidedLabel
@@ -78,6 +79,7 @@ class MainWindow(QMainWindow):
         self.tabs.addTab(self.terminals, "Terminals")
         self.activity = ActivityPanel()
         self.tabs.addTab(self.activity, "Activity")
+        self.bots_panel = attach_bots(self)  # [I] the Bots tab, the sidebar's bot markers, the start dialog
         centre = QSplitter(Qt.Orientation.Vertical)
         self.stats = StatsPanel()
         self.stats.period.currentIndexChanged.connect(lambda _i: self._load_stats(self.focused))
@@ -363,6 +365,8 @@ class MainWindow(QMainWindow):
             login, server = key.split("@", 1)
             EditDialog(self, account, lambda v: self._spawn(self.desk.update_account(key, **v)),
                        change_password=lambda pw: self.desk.link_account(login, server, pw)).open()
+        elif action == "bot":
+            self.bots_panel.start_requested.emit(key)
         elif action == "close_all":
             confirm(self, "Close all positions", f"Close every open position of {name} at market now?\n\n"
                     "This cannot be undone.", "Close all positions", lambda: self.desk.close_all(key))

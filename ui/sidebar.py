@@ -76,6 +76,8 @@ class AccountDelegate(QStyledItemDelegate):
             markers.append("Own terminal")
         if a.get("investor"):
             markers.append("Read-only")
+        if getattr(self.model, "bot_markers", {}).get(key):  # [I] "Bot grid: running" (ui/bot_panel.py)
+            markers.append(self.model.bot_markers[key])
         # grouped by server, the header names the server; a flat list names it on each row
         who = str(a.get("login")) if self.model.sort in GROUPED_SORTS else f"{a.get('login')}@{a.get('server')}"
         sub = " · ".join([who, *markers])
@@ -311,6 +313,7 @@ class AccountSidebar(QTreeView):
             menu.addAction("Give it its own terminal", lambda: self.action_requested.emit("dedicated", key))
         menu.addAction("Edit…", lambda: self.action_requested.emit("edit", key))
         menu.addSeparator()
+        menu.addAction("Bot…", lambda: self.action_requested.emit("bot", key)).setEnabled(not a.get("investor"))
         close = menu.addAction("Close all positions…", lambda: self.action_requested.emit("close_all", key))
         close.setEnabled(not a.get("investor"))
         flat = menu.addAction("Flatten (positions and pending orders)…",

@@ -12,11 +12,12 @@ import json
 from collections.abc import Callable
 from typing import Any
 
+from app.bots_commands import BotCommands
 from app.flatten import flatten_all
 
 MAX_LINE_BYTES = 64 * 1024
 ECHO_CHARS = 200
-COMMANDS = ("activate", "release", "cancel", "close_all", "flatten", "flatten_all", "quit")
+COMMANDS = ("activate", "release", "cancel", "close_all", "flatten", "flatten_all", "quit", "bot_start", "bot_stop")
 
 
 def clip(value: Any) -> str:
@@ -99,7 +100,7 @@ def read_lines(read: Callable[[int], bytes], deliver: Callable[[str], None], too
         splitter.feed(chunk)
 
 
-class HeadlessCommands:
+class HeadlessCommands(BotCommands):  # BotCommands: bot_start, bot_stop ([I], app/bots_commands.py)
     """Runs commands against a started Desk; holds back those that come before it has started."""
 
     commands: tuple[str, ...] = COMMANDS
