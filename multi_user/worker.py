@@ -21,6 +21,7 @@ from typing import Any, BinaryIO
 
 from multi_user import worker_protocol as wp
 from multi_user.bridge import TRADE_RETCODE_CLIENT_DISABLES_AT, same_server
+from multi_user.copy_worker import CopyOps
 from multi_user.errors import BadInput, DeskError, IdentityMismatch, TerminalError
 
 log = logging.getLogger("mt5desk.worker")
@@ -29,7 +30,7 @@ POSITION_REASON_EXPERT = 3
 RECONNECT_DELAYS = (0.5, 1.0, 2.0, 4.0, 8.0, 15.0)  # bounded backoff on IPC errors
 
 
-class Worker:
+class Worker(CopyOps):  # [J] the copier's requests: multi_user/copy_worker.py
     def __init__(self, bridge: Any, out: BinaryIO, *, rate: float = 1.0, lane: str = "",
                  supervised: bool = False) -> None:
         self.bridge = bridge
@@ -275,6 +276,8 @@ class Worker:
     def tick(self) -> None:
         """Periodic work between requests: push a snapshot, or retry a lost terminal with backoff."""
         now = time.monotonic()
+        if not self._reconnect_attempt and not self._lost:
+            self.copy_tick(now)  # [J] a master's positions, polled faster than snapshots
         if self._reconnect_attempt and now >= self._next_reconnect:
             try:
                 self._reconnect()
@@ -318,6 +321,9 @@ class Worker:
         now = time.monotonic()
         if self._reconnect_attempt:
             return max(0.0, self._next_reconnect - now)
+        copy = None if self._lost or self._mismatch is not None else self.copy_wait(now)  # [J]
+        if copy is not None:
+            return min(copy, max(0.0, self._next_push - now) if self.streaming and self._creds else copy)
         if self.streaming and self._creds and self._mismatch is None and not self._lost:
             return max(0.0, self._next_push - now)
         return 5.0
