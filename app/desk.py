@@ -21,6 +21,7 @@ from PySide6.QtCore import QObject, QTimer, Signal
 
 from app import last_values
 from app.activity import ACTIVITY_FILE, JOB_END_STATES, ActivityLog, entry_for
+from app.copier import Copier
 from app.deals_sync import DealsSync
 from app.desk_accounts import AccountOps
 from app.desk_health import HealthWatch
@@ -77,6 +78,7 @@ class Desk(QObject, AccountOps, SweepOps, RatesOps, HistoryOps):
         self.health = HealthWatch(self)
         self.guard = Guard(self)  # [H] 2: prop-firm floors on the live snapshots
         self.deals = DealsSync(self.data_dir, io=self.io, emit=self.emit, spawn=self._spawn)  # [E] 1
+        self.copier = Copier(self)  # [J] the local trade copier
         self.shared: Lane | None = None
         self.dedicated: dict[str, Lane] = {}
         self._timer = QTimer(self)
@@ -190,6 +192,7 @@ class Desk(QObject, AccountOps, SweepOps, RatesOps, HistoryOps):
             if a["mode"] == "dedicated":
                 starts.append(self._start_dedicated(a))
         await asyncio.gather(*starts)
+        await self.copier.load()
         self._timer.start()
         self._started = True
         self._spawn(self._resume())
@@ -224,6 +227,7 @@ class Desk(QObject, AccountOps, SweepOps, RatesOps, HistoryOps):
         """Orderly end: lanes (workers, terminals) stopped, jobs that never ran reported dropped,
         last values, history and the activity log flushed, the vault closed."""
         self._timer.stop()
+        self.copier.stop()
         for task in list(self._tasks):
             task.cancel()
             with contextlib.suppress(asyncio.CancelledError, Exception):
@@ -427,6 +431,7 @@ class Desk(QObject, AccountOps, SweepOps, RatesOps, HistoryOps):
         self.guard.check(now, self._states)
         self._maybe_sweep(now)
         self._maybe_fetch_rates(now)
+        self.copier.check(now)
         self.store.write_status({
             "pid": os.getpid(), "updated": now,
             "holder": (self._lock_state.get("holder") or {}).get("account"),

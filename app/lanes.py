@@ -79,6 +79,9 @@ class Lane:
         self._verify_waiters: dict[str, asyncio.Future[dict[str, Any]]] = {}  # by job id
         self._verify_jobs: dict[str, Job] = {}
         self._verify_errors: dict[str, Exception] = {}  # the typed error a failed check raises
+        # [J] other modules' jobs and worker pushes (the copier: app/copier.py): kind -> handler
+        self.job_runners: dict[str, Callable[[Job], Awaitable[tuple[bool, str, dict[str, Any], list[int]]]]] = {}
+        self.push_hooks: dict[str, Callable[[str, dict[str, Any]], None]] = {}
         folder = str(config.terminal.parent) if config.terminal else None
         self.terminal: TerminalProcess | None = None
         self.terminal_sup: Supervised | None = None
@@ -187,7 +190,10 @@ class Lane:
     # ---- pushes from the worker ----------------------------------------------------------
     def _push(self, msg: dict[str, Any]) -> None:
         kind = msg.get("type")
-        if kind == "snapshot":
+        hook = self.push_hooks.get(str(kind))
+        if hook is not None:
+            hook(self.name, msg)
+        elif kind == "snapshot":
             data = msg.get("data") or {}
             key = f"{data.get('login')}@{data.get('server')}"
             if key in self.accounts:
@@ -343,6 +349,8 @@ class Lane:
                 message = f"closed {closed} position(s)"
                 if failed:
                     message += f", {failed} failed: " + "; ".join(answer.get("messages") or [])
+            elif job.kind in self.job_runners:
+                ok, message, result, retcodes = await self.job_runners[job.kind](job)
             else:
                 message = f"unknown job {job.kind!r}"
         except DeskError as exc:

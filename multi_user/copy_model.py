@@ -35,7 +35,8 @@ class CopyLink:
     copy_open: bool = False  # also copy what the master already had open when the link was made
     paused: bool = False
     created_at: float = field(default_factory=time.time)
-    baseline: list[int] = field(default_factory=list)  # master tickets open at creation (not copied)
+    started: bool = False  # the app has seen the master since the link was made (baseline taken)
+    baseline: list[int] = field(default_factory=list)  # master tickets open then (not copied unless copy_open)
 
     @property
     def key(self) -> str:

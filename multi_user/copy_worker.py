@@ -23,7 +23,6 @@ from multi_user.copy_reconcile import COPY_MAGIC, Action, Side, read_tag, reconc
 log = logging.getLogger("mt5desk.copy")
 
 HEARTBEAT = 1.0  # s: a master state goes out at least this often while watched
-DOUBT_SETTLE = 2.0  # s: an unanswered order may still land this long after the terminal answers again
 SPEC_FIELDS = ("volume_min", "volume_max", "volume_step", "trade_contract_size", "point", "digits")
 HISTORY_DAYS = 7
 
@@ -105,9 +104,9 @@ class CopyOps:
         master = Side(list(m.get("positions") or []), list(m.get("orders") or []), float(m.get("equity") or 0.0),
                       float(m.get("balance") or 0.0), dict(m.get("specs") or {}))
         follower = self._follower_state(link, master)
-        doubts = {int(t): float(since) for t, since in dict(req.get("in_doubt") or {}).items()}
+        doubts = {int(t): bool(settled) for t, settled in dict(req.get("in_doubt") or {}).items()}
         resolved = self._resolve_doubts(doubts, follower)
-        waiting = {t for t, how in resolved.items() if how == "wait" or how == "filled"}
+        waiting = {t for t, how in resolved.items() if how in ("absent", "filled")}
         actions = reconcile(link, master, follower, waiting)
         results = []
         if any(a.kind not in ("skip",) for a in actions):
@@ -145,25 +144,22 @@ class CopyOps:
             side.specs[sym] = spec
         return side
 
-    def _resolve_doubts(self, doubts: dict[int, float], follower: Side) -> dict[int, str]:
-        """Each in-doubt master ticket: "found" (its copy is there), "filled" (it was filled and has closed
-        since: not again), "wait" (too soon to tell) or "retry" (no trace: it was never filled)."""
+    def _resolve_doubts(self, doubts: dict[int, bool], follower: Side) -> dict[int, str]:
+        """Each in-doubt master ticket (True: the app waited long enough since it was last absent):
+        "found" (its copy is there), "filled" (filled and closed since: never again), "absent" (no
+        trace yet: wait) or "retry" (no trace after the wait: it was never filled)."""
         out: dict[int, str] = {}
         if not doubts:
             return out
         there = {t[0] for t in (read_tag(i) for i in follower.positions + follower.orders) if t}
         history: set[int] | None = None
-        now = time.time()
-        for ticket, since in doubts.items():
+        for ticket, settled in doubts.items():
             if ticket in there:
                 out[ticket] = "found"
                 continue
             if history is None:
                 history = self._history_tags()
-            if ticket in history:
-                out[ticket] = "filled"
-            else:
-                out[ticket] = "wait" if now - since < DOUBT_SETTLE else "retry"
+            out[ticket] = "filled" if ticket in history else "retry" if settled else "absent"
         return out
 
     def _history_tags(self) -> set[int]:
