@@ -254,7 +254,7 @@ class Copier:
             raise
         self._settle_doubts(follower, answer.get("resolved") or {})
         view = self.views.setdefault(follower, {})
-        view.update(positions=answer.get("positions") or [], error=None, synced_at=time.time())
+        view.update(error=None, synced_at=time.time())
         for r in answer.get("results") or []:
             self._report(lk, r)
             if r.get("in_doubt"):

@@ -46,6 +46,7 @@ class CopyOps:
     _copy_sent_at: float = 0.0
     _copy_names: tuple[Any, list[str]] | None = None
     _copy_contracts: dict[str, dict[str, Any]]
+    _copy_infos: dict[str, Any]
 
     def send(self, message: dict[str, Any]) -> None: ...  # the Worker's
     def _check_identity(self) -> None: ...
@@ -113,12 +114,10 @@ class CopyOps:
             self._check_trading()
         for a in actions:
             results.append(self._carry_out(a, link))
-        tagged = [p for p in self._positions() if read_tag(p) is not None]
+        # the copies as they were before the actions (the follower's own copy_state shows them after)
+        tagged = [p for p in follower.positions if read_tag(p) is not None]
         return {"results": results, "resolved": {str(k): v for k, v in resolved.items()}, "positions": tagged,
                 "equity": follower.equity}
-
-    def _positions(self) -> list[dict[str, Any]]:
-        return _slim(self.bridge.mt5.positions_get() or (), POS_FIELDS)
 
     def _follower_state(self, link: CopyLink, master: Side) -> Side:
         mt5 = self.bridge.mt5
@@ -133,12 +132,17 @@ class CopyOps:
                     float(info.balance), {}, names)
         wanted = {follower_symbol(link, str(i["symbol"]), names) for i in master.positions + master.orders}
         wanted |= {str(i["symbol"]) for i in side.positions + side.orders if read_tag(i) is not None}
+        self._copy_infos = {}
         for sym in wanted - {None}:
             assert sym is not None
-            mt5.symbol_select(sym, True)
-            si, tick = mt5.symbol_info(sym), mt5.symbol_info_tick(sym)
+            tick = mt5.symbol_info_tick(sym)
+            if tick is None:  # not in Market Watch (after a restart too): select it once
+                mt5.symbol_select(sym, True)
+                tick = mt5.symbol_info_tick(sym)
+            si = mt5.symbol_info(sym)
             if si is None:
                 continue
+            self._copy_infos[sym] = si
             spec = {f: getattr(si, f, None) for f in SPEC_FIELDS}
             spec.update(bid=getattr(tick, "bid", 0.0), ask=getattr(tick, "ask", 0.0))
             side.specs[sym] = spec
@@ -177,7 +181,7 @@ class CopyOps:
         info = None
         request: dict[str, Any]
         if a.kind in ("open", "close", "partial", "place"):
-            info = mt5.symbol_info(a.symbol)
+            info = self._copy_infos.get(a.symbol) or mt5.symbol_info(a.symbol)
         if a.kind == "open":
             request = {"action": mt5.TRADE_ACTION_DEAL, "symbol": a.symbol, "volume": a.volume, "type": a.type,
                        "price": a.price, "sl": a.sl, "tp": a.tp, "deviation": link.max_slippage or 20,
