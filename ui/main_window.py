@@ -28,6 +28,7 @@ from PySide6.QtWidgets import (
 from app.activity import job_result_text
 from ui.activity_panel import ActivityPanel
 from ui.cloud_panel import CloudController, CloudDialog
+from ui.copier_panel import CopierPanel
 from ui.dialogs import EditDialog, LinkDialog, SettingsDialog, confirm
 from ui.elided_label import ElidedLabel
 from ui.equity_chart import EquityChart, Series
@@ -74,6 +75,7 @@ class MainWindow(QMainWindow):
         self.tabs.addTab(self.terminals, "Terminals")
         self.activity = ActivityPanel()
         self.tabs.addTab(self.activity, "Activity")
+        self.tabs.addTab(CopierPanel(desk, self._spawn, self.name_of), "Copier")  # [J]
         centre = QSplitter(Qt.Orientation.Vertical)
         self.stats = StatsPanel()
         self.stats.period.currentIndexChanged.connect(lambda _i: self._load_stats(self.focused))
