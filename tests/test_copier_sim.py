@@ -178,13 +178,13 @@ def test_hung_follower_terminal_during_a_copy_leaves_one_copy(qloop, data_dir: P
     master, follower = accounts[0], accounts[1]
     save_links(data_dir, [CopyLink(master, follower, sizing="fixed", volume=0.1)])
     desk = fast_desk(data_dir)
+    desk.copier.request_timeout = 1.0  # a sync's worker is killed as hung after 1 s without a word
     rec = Recorder(desk)
 
     async def scenario() -> None:
         await desk.start()
         try:
             await until(rec, lambda: started(desk, accounts[:2]))
-            desk.copier.request_timeout = 1.0  # the hung worker is killed after 1 s without a word
             folder = desk.dedicated[follower].config.terminal.parent
             control.add_ipc_timeout(sim_world, folder, 4.0)
             r = manual.trade(sim_world, *_ls(master), "EURUSD", "buy", 1.0)
