@@ -64,6 +64,7 @@ class Copier:
         self._doubts: dict[str, dict[int, dict[str, float]]] = {}  # follower -> ticket -> since/absent_since
         self._told: dict[tuple[str, int | str], str] = {}  # (follower, ticket or topic) -> last reason said
         self._skipped_at: dict[tuple[str, int | str], float] = {}
+        self._stopped = False
         desk.event.connect(self._on_desk_event)
 
     # ---- links ----------------------------------------------------------------------------------
@@ -168,6 +169,9 @@ class Copier:
             self._first_seen.setdefault((key, int(p["ticket"])), taken)
         if data.get("changed") or previous is None:
             self._changed_at[key] = taken
+            now_open = {int(p["ticket"]) for p in list(data.get("positions") or []) + list(data.get("orders") or [])}
+            for gone in [k for k in self._first_seen if k[0] == key and k[1] not in now_open]:
+                del self._first_seen[gone]  # only open tickets need the time they were first seen
             for lk in self.links:
                 if lk.master == key:
                     if not lk.started:
@@ -197,7 +201,7 @@ class Copier:
     # ---- syncing a follower ---------------------------------------------------------------------
     def request_sync(self, follower: str) -> None:
         lk = self.link_of(follower)
-        if lk is None or lk.paused or lk.master not in self.masters:
+        if self._stopped or lk is None or lk.paused or lk.master not in self.masters:
             return
         if follower in self._running:
             self._dirty.add(follower)
@@ -300,5 +304,6 @@ class Copier:
                                   ok=bool(r.get("ok")), follower_position=r.get("follower_ticket")))
 
     def stop(self) -> None:
+        self._stopped = True
         with contextlib.suppress(TypeError, RuntimeError):
             self.desk.event.disconnect(self._on_desk_event)

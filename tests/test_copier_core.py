@@ -171,3 +171,22 @@ def test_reconciler_never_doubles_and_never_orphans(steps, reverse: bool, hand: 
             assert by_master[t]["volume"] <= v + 1e-9  # a partial close followed (an addition is not)
         assert not reconcile(lk, *sides(master, follower)), "a mirrored follower needs no action"
         assert (not hand) or any(p["ticket"] == 1 for p in follower)
+
+
+def test_pending_orders_are_placed_modified_and_removed() -> None:
+    order = {"ticket": 9, "symbol": "EURUSD", "type": 2, "volume_current": 1.0, "price_open": 1.05, "sl": 1.04,
+             "tp": 1.1}  # a buy limit
+    m, f = sides([])
+    m.orders = [order]
+    (a,) = reconcile(link(reverse=True, sizing="multiplier"), m, f)
+    assert (a.kind, a.type, a.price, a.sl, a.tp) == ("place", 5, 1.05, 1.1, 1.04)  # a sell stop, stops swapped
+    placed = {"ticket": 90, "symbol": "EURUSD", "type": 2, "volume_current": 1.0, "price_open": 1.05, "sl": 1.04,
+              "tp": 1.1, "magic": COPY_MAGIC, "comment": make_tag(9, 1.0)}
+    f.orders = [placed]
+    assert reconcile(link(sizing="multiplier"), m, f) == []
+    m.orders = [{**order, "price_open": 1.06}]
+    (a,) = reconcile(link(sizing="multiplier"), m, f)
+    assert (a.kind, a.follower_ticket, a.price) == ("modify", 90, 1.06)
+    assert [a.kind for a in reconcile(link(sizing="multiplier", copy_pending=False), m, f)] == ["remove"]
+    m.orders = []
+    assert [(a.kind, a.follower_ticket) for a in reconcile(link(sizing="multiplier"), m, f)] == [("remove", 90)]
