@@ -73,6 +73,10 @@ def build_parser() -> argparse.ArgumentParser:
 
     add_key_arguments(key)
 
+    from app.commands.copier_cmd import add_copier_arguments
+
+    add_copier_arguments(sub)  # [J] copier add|list|remove|pause|resume
+
     run = sub.add_parser("run", help="run the lanes")
     run.add_argument("--headless", action="store_true", required=True, help="without a window")
     run.add_argument("--duration", type=float, metavar="S", help="stop after S seconds")
@@ -157,6 +161,10 @@ def main(argv: list[str] | None = None) -> int:
             from app.commands.accounts_cmd import run_accounts
 
             return run_accounts(args)
+        if args.command == "copier":
+            from app.commands.copier_cmd import run_copier
+
+            return run_copier(args)
         if args.command == "sim":
             from app.commands.sim_cmd import run_sim
 

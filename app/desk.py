@@ -23,6 +23,7 @@ from app import last_values
 from app.activity import ACTIVITY_FILE, JOB_END_STATES, ActivityLog, entry_for
 from app.alerts import AlertEngine
 from app.bots import BotManager
+from app.copier import Copier
 from app.deals_sync import DealsSync
 from app.desk_accounts import AccountOps
 from app.desk_health import HealthWatch
@@ -85,6 +86,7 @@ class Desk(QObject, AccountOps, SweepOps, RatesOps, HistoryOps, PositionOps):
         self.alerts = AlertEngine(self)  # [N]: alerts sent where the owner is (phone, chat, e-mail)
         self.deals = DealsSync(self.data_dir, io=self.io, emit=self.emit, spawn=self._spawn)  # [E] 1
         self.bots = BotManager(self)  # [I] bots per account, run in the lanes' workers
+        self.copier = Copier(self)  # [J] the local trade copier
         self.shared: Lane | None = None
         self.dedicated: dict[str, Lane] = {}
         self._timer = QTimer(self)
@@ -199,6 +201,7 @@ class Desk(QObject, AccountOps, SweepOps, RatesOps, HistoryOps, PositionOps):
             if a["mode"] == "dedicated":
                 starts.append(self._start_dedicated(a))
         await asyncio.gather(*starts)
+        await self.copier.load()
         self._timer.start()
         self._started = True
         self._spawn(self._resume())
@@ -234,6 +237,7 @@ class Desk(QObject, AccountOps, SweepOps, RatesOps, HistoryOps, PositionOps):
         """Orderly end: lanes (workers, terminals) stopped, jobs that never ran reported dropped,
         last values, history and the activity log flushed, the vault closed."""
         self._timer.stop()
+        self.copier.stop()
         for task in list(self._tasks):
             task.cancel()
             with contextlib.suppress(asyncio.CancelledError, Exception):
@@ -446,6 +450,7 @@ class Desk(QObject, AccountOps, SweepOps, RatesOps, HistoryOps, PositionOps):
         self.reset_visits.check(now)
         self._maybe_sweep(now)
         self._maybe_fetch_rates(now)
+        self.copier.check(now)
         self.store.write_status({
             "pid": os.getpid(), "updated": now,
             "holder": (self._lock_state.get("holder") or {}).get("account"),

@@ -83,7 +83,7 @@ class Lane:
         self._verify_waiters: dict[str, asyncio.Future[dict[str, Any]]] = {}  # by job id
         self._verify_jobs: dict[str, Job] = {}
         self._verify_errors: dict[str, Exception] = {}  # the typed error a failed check raises
-        # other kinds of job and push, carried out elsewhere (bots: app/bots.py)
+        # other modules' jobs and worker pushes, kind -> handler (bots: app/bots.py; the copier: app/copier.py)
         self.job_runners: dict[str, Callable[[Lane, Job], Awaitable[tuple[bool, str, dict[str, Any], list[int]]]]] = {}
         self.push_hooks: dict[str, Callable[[Lane, dict[str, Any]], None]] = {}
         folder = str(config.terminal.parent) if config.terminal else None
@@ -200,7 +200,10 @@ class Lane:
     # ---- pushes from the worker ----------------------------------------------------------
     def _push(self, msg: dict[str, Any]) -> None:
         kind = msg.get("type")
-        if kind == "snapshot":
+        hook = self.push_hooks.get(str(kind))
+        if hook is not None:
+            hook(self, msg)
+        elif kind == "snapshot":
             data = msg.get("data") or {}
             key = f"{data.get('login')}@{data.get('server')}"
             if key in self.accounts:
@@ -229,8 +232,6 @@ class Lane:
                 self._tell_ea_warning(f"{msg.get('login')}@{msg.get('server')}", msg.get("ea_warning"))
         elif kind == "error":
             self._emit({"event": "error", "lane": self.name, "code": msg.get("code"), "message": msg.get("message")})
-        elif kind in self.push_hooks:
-            self.push_hooks[str(kind)](self, msg)
 
     def _tell_ea_warning(self, account: str, warning: str | None) -> None:
         """[W] 5: Expert Advisors restart on every account change of the shared terminal; say so once per

@@ -23,6 +23,7 @@ from multi_user import worker_protocol as wp
 from multi_user.bots.worker_ops import BotOps
 from multi_user.bridge import TRADE_RETCODE_CLIENT_DISABLES_AT, same_server
 from multi_user.closing import flatten_result
+from multi_user.copy_worker import CopyOps
 from multi_user.errors import BadInput, DeskError, IdentityMismatch, TerminalError
 
 log = logging.getLogger("mt5desk.worker")
@@ -31,7 +32,7 @@ POSITION_REASON_EXPERT = 3
 RECONNECT_DELAYS = (0.5, 1.0, 2.0, 4.0, 8.0, 15.0)  # bounded backoff on IPC errors
 
 
-class Worker(BotOps):  # BotOps: the bot requests ([I], multi_user/bots/worker_ops.py)
+class Worker(BotOps, CopyOps):  # the bot requests ([I], multi_user/bots/worker_ops.py); the copier's ([J], copy_worker.py)
     def __init__(self, bridge: Any, out: BinaryIO, *, rate: float = 1.0, lane: str = "",
                  supervised: bool = False) -> None:
         self.bridge = bridge
@@ -298,6 +299,8 @@ class Worker(BotOps):  # BotOps: the bot requests ([I], multi_user/bots/worker_o
     def tick(self) -> None:
         """Periodic work between requests: push a snapshot, or retry a lost terminal with backoff."""
         now = time.monotonic()
+        if not self._reconnect_attempt and not self._lost:
+            self.copy_tick(now)  # [J] a master's positions, polled faster than snapshots
         if self._reconnect_attempt and now >= self._next_reconnect:
             try:
                 self._reconnect()
@@ -341,6 +344,9 @@ class Worker(BotOps):  # BotOps: the bot requests ([I], multi_user/bots/worker_o
         now = time.monotonic()
         if self._reconnect_attempt:
             return max(0.0, self._next_reconnect - now)
+        copy = None if self._lost or self._mismatch is not None else self.copy_wait(now)  # [J]
+        if copy is not None:
+            return min(copy, max(0.0, self._next_push - now) if self.streaming and self._creds else copy)
         if self.streaming and self._creds and self._mismatch is None and not self._lost:
             return min(max(0.0, self._next_push - now), self.bot_wait())
         return min(5.0, self.bot_wait())

@@ -1,0 +1,142 @@
+"""The Copier tab ([J] 4): each copy link with its follower's mirrored positions, the last latency, the
+last skip or error with its reason; pause/resume per link; the latest ``copy`` events below."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from typing import Any
+
+from PySide6.QtCore import QTimer
+from PySide6.QtWidgets import (
+    QAbstractItemView,
+    QHBoxLayout,
+    QHeaderView,
+    QLabel,
+    QListWidget,
+    QPushButton,
+    QSplitter,
+    QTableWidget,
+    QTableWidgetItem,
+    QVBoxLayout,
+    QWidget,
+)
+
+COLUMNS = ("Master", "Follower", "Sizing", "State", "Mirrored positions", "Last latency", "Skipped / error")
+MAX_EVENTS = 200
+
+
+def sizing_text(link: Any) -> str:
+    text = {"equity": "equity ratio", "balance": "balance ratio", "fixed": f"fixed {link.volume:g}",
+            "multiplier": f"×{link.multiplier:g}"}.get(link.sizing, link.sizing)
+    return text + (" · reversed" if link.reverse else "")
+
+
+def event_text(ev: dict[str, Any], name_of: Callable[[str], str]) -> str:
+    when = time.strftime("%H:%M:%S", time.localtime(float(ev.get("ts") or time.time())))
+    what = f"{ev.get('action')} {ev.get('volume') or ''} {ev.get('symbol') or ''}".replace("  ", " ").strip()
+    tail = f" in {ev['latency_ms']:.0f} ms" if ev.get("latency_ms") is not None and ev.get("ok") else ""
+    why = f" — {ev['reason']}" if ev.get("reason") else ""
+    code = f" ({ev['retcode']})" if ev.get("retcode") is not None and not ev.get("ok") else ""
+    ticket = f" #{ev['master_position']}" if ev.get("master_position") else ""
+    return f"{when}  {name_of(str(ev.get('follower')))}: {what}{ticket}{tail}{code}{why}"
+
+
+class CopierPanel(QWidget):
+    def __init__(self, desk: Any, spawn: Callable[[Any], None], name_of: Callable[[str], str]) -> None:
+        super().__init__()
+        self.desk, self.spawn, self.name_of = desk, spawn, name_of
+        self.table = QTableWidget(0, len(COLUMNS))
+        self.table.setHorizontalHeaderLabels(COLUMNS)
+        self.table.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
+        self.table.setSelectionMode(QAbstractItemView.SelectionMode.SingleSelection)
+        self.table.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
+        self.table.verticalHeader().setVisible(False)
+        header = self.table.horizontalHeader()
+        header.setSectionResizeMode(QHeaderView.ResizeMode.ResizeToContents)
+        header.setSectionResizeMode(len(COLUMNS) - 1, QHeaderView.ResizeMode.Stretch)
+        self.events = QListWidget()
+        self.empty = QLabel("No copy links. Make one with: copier add --master LOGIN@SERVER --follower LOGIN@SERVER "
+                            "(both accounts need their own terminal).")
+        self.empty.setWordWrap(True)
+        self.pause_button = QPushButton("Pause")
+        self.resume_button = QPushButton("Resume")
+        self.pause_button.clicked.connect(lambda: self._set_paused(True))
+        self.resume_button.clicked.connect(lambda: self._set_paused(False))
+        self.table.itemSelectionChanged.connect(self._enable_buttons)
+        buttons = QHBoxLayout()
+        buttons.addWidget(self.pause_button)
+        buttons.addWidget(self.resume_button)
+        buttons.addStretch(1)
+        split = QSplitter()
+        split.addWidget(self.table)
+        split.addWidget(self.events)
+        split.setSizes([700, 400])
+        lay = QVBoxLayout(self)
+        lay.setContentsMargins(8, 4, 8, 4)
+        lay.addWidget(self.empty)
+        lay.addWidget(split, 1)
+        lay.addLayout(buttons)
+        self._followers: list[str] = []
+        desk.event.connect(self.on_event)
+        self.timer = QTimer(self)
+        self.timer.setInterval(1000)
+        self.timer.timeout.connect(self.refresh)
+        self.timer.start()
+        self.refresh()
+
+    def on_event(self, ev: dict[str, Any]) -> None:
+        if ev.get("event") != "copy":
+            return
+        self.events.insertItem(0, event_text(ev, self.name_of))
+        while self.events.count() > MAX_EVENTS:
+            self.events.takeItem(self.events.count() - 1)
+
+    def refresh(self) -> None:
+        copier = self._copier()
+        links = list(copier.links) if copier is not None else []
+        self.empty.setVisible(not links)
+        selected = self._selected()
+        self._followers = [lk.follower for lk in links]
+        self.table.setRowCount(len(links))
+        for row, lk in enumerate(links):
+            view = copier.views.get(lk.follower, {}) if copier is not None else {}
+            mirrored = view.get("positions") or []
+            skipped = view.get("skipped") or {}
+            latency = view.get("latency_ms")
+            cells = (self.name_of(lk.master), self.name_of(lk.follower), sizing_text(lk),
+                     "paused" if lk.paused else "copying",
+                     ", ".join(f"{p.get('symbol')} {p.get('volume'):g}" for p in mirrored) or "none",
+                     f"{latency:.0f} ms" if latency is not None else "—",
+                     view.get("error") or "; ".join(f"{'#' + t if t.isdigit() else t}: {r}"
+                                                    for t, r in list(skipped.items())[-3:]) or "")
+            for col, text in enumerate(cells):
+                item = QTableWidgetItem(str(text))
+                item.setToolTip(str(text))
+                self.table.setItem(row, col, item)
+        if selected in self._followers:
+            self.table.selectRow(self._followers.index(selected))
+        self._enable_buttons()
+
+    def _copier(self) -> Any:
+        """The Desk's copier (a test's stand-in desk may have none)."""
+        copier = getattr(self.desk, "copier", None)
+        return copier if isinstance(getattr(copier, "links", None), list) else None
+
+    def _selected(self) -> str | None:
+        rows = self.table.selectionModel().selectedRows() if self.table.selectionModel() else []
+        if not rows or rows[0].row() >= len(self._followers):
+            return None
+        return self._followers[rows[0].row()]
+
+    def _enable_buttons(self) -> None:
+        follower = self._selected()
+        copier = self._copier()
+        link = copier.link_of(follower) if follower and copier is not None else None
+        self.pause_button.setEnabled(link is not None and not link.paused)
+        self.resume_button.setEnabled(link is not None and link.paused)
+
+    def _set_paused(self, paused: bool) -> None:
+        follower = self._selected()
+        if follower is not None:
+            self.spawn(self.desk.copier.set_paused(follower, paused))
