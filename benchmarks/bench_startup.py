@@ -142,25 +142,32 @@ def main() -> int:
     p.add_argument("--runs", type=int, default=5)
     p.add_argument("--accounts", type=int, default=20)
     p.add_argument("--days", type=int, default=365)
+    p.add_argument("--data", type=Path, help="keep the prepared data dir here and reuse it next time (A/B runs)")
     args = p.parse_args()
     from _results import write_results
     from bench_gui_load import synthetic_accounts
     from lane_harness import link_accounts
 
-    env = {**os.environ, "QT_QPA_PLATFORM": os.environ.get("QT_QPA_PLATFORM", "offscreen"),
-           "PYTHON_KEYRING_BACKEND": "keyring.backends.fail.Keyring"}
+    from multi_user.paths import history_path
+
     bare, app, listed = [], [], []
     with tempfile.TemporaryDirectory() as tmp:
-        data = Path(tmp) / "data"
-        data.mkdir()
-        keys = link_accounts(data, synthetic_accounts(args.accounts))
-        t = time.perf_counter()
-        from multi_user.paths import history_path
-
-        build_history(history_path(data), keys, args.days)
-        print(f"history: {args.accounts} accounts x {args.days} days built in {time.perf_counter() - t:.1f} s, "
-              f"{history_path(data).stat().st_size / 1e6:.1f} MB")
+        # an installed app has its bytecode compiled; this dev box sets PYTHONDONTWRITEBYTECODE, which would
+        # make every child compile every module: bytecode goes to a cache of this run (one warm-up run each)
+        env = {**os.environ, "QT_QPA_PLATFORM": os.environ.get("QT_QPA_PLATFORM", "offscreen"),
+               "PYTHON_KEYRING_BACKEND": "keyring.backends.fail.Keyring", "PYTHONPYCACHEPREFIX": f"{tmp}/pycache"}
+        env.pop("PYTHONDONTWRITEBYTECODE", None)
+        data = args.data or Path(tmp) / "data"
+        if not history_path(data).exists():
+            data.mkdir(parents=True, exist_ok=True)
+            keys = link_accounts(data, synthetic_accounts(args.accounts))
+            t = time.perf_counter()
+            build_history(history_path(data), keys, args.days)
+            print(f"history: {args.accounts} accounts x {args.days} days built in {time.perf_counter() - t:.1f} s, "
+                  f"{history_path(data).stat().st_size / 1e6:.1f} MB")
         code = APP.format(root=str(ROOT), data=str(data), n=args.accounts)
+        run_child(BARE, env, 60)
+        run_child(code, env, 120)
         for _ in range(args.runs):
             marks, started = run_child(BARE, env, 30)
             bare.append(marks["first_paint"] - started)

@@ -187,6 +187,7 @@ async def _run(app: QApplication, args: Any, name: str) -> int:
         control.started()
         if args.screenshot:
             await asyncio.wait({quit_requested}, timeout=max(0.0, float(args.after)))
+            window.cloud.show()  # the cloud line as configured (its client is made on first use)
             window.repaint_dirty()
             code = 0 if save_screenshot(window, Path(args.screenshot)) else 1
         else:
