@@ -190,6 +190,27 @@ class GapProbe:
                 "worst_gaps_at_s": [[round(g * 1000, 1), round(t - t0, 2)] for g, t in worst]}
 
 
+def qt_loop() -> Any:
+    import qasync
+    from PySide6.QtWidgets import QApplication
+
+    app = QApplication.instance() or QApplication([])
+    loop = qasync.QEventLoop(app)
+    asyncio.set_event_loop(loop)
+    return loop
+
+
+def open_window(loop: Any, data_dir: Path, accounts: int) -> tuple[Any, list[str], Any]:
+    """The real MainWindow on a Desk with ``accounts`` synthetic accounts (no lanes), shown at 1400x860."""
+    desk, keys = loop.run_until_complete(make_desk(data_dir, accounts))
+    from ui.main_window import MainWindow
+
+    window = MainWindow(desk)
+    window.resize(1400, 860)
+    window.show()
+    return desk, keys, window
+
+
 def report(name: str, value: float, target: float, unit: str = "ms") -> str:
     verdict = "met" if value <= target else f"MISSED by {value - target:.1f} {unit} (x{value / target:.2f})"
     return f"{name}: {value} {unit} (target <= {target} {unit}): {verdict}"
@@ -206,22 +227,12 @@ def main() -> int:
                    help="log every stall over this many ms with the GUI thread's stack (app/stall_guard.py)")
     args = p.parse_args()
 
-    import qasync
     from _results import write_results
-    from PySide6.QtWidgets import QApplication
 
-    app = QApplication.instance() or QApplication([])
-    loop = qasync.QEventLoop(app)
-    asyncio.set_event_loop(loop)
+    loop = qt_loop()
     prof = cProfile.Profile() if args.profile else None
     with tempfile.TemporaryDirectory() as tmp:
-        data_dir = Path(tmp)
-        desk, keys = loop.run_until_complete(make_desk(data_dir, args.accounts))
-        from ui.main_window import MainWindow
-
-        window = MainWindow(desk)
-        window.resize(1400, 860)
-        window.show()
+        desk, keys, window = open_window(loop, Path(tmp), args.accounts)
         probe = GapProbe()
         guard = None
         if args.guard_ms:

@@ -132,21 +132,12 @@ def app_processes(data: Path, accounts: int, settle: float) -> dict[str, Any]:
 
 def growth(accounts: int, duration: float) -> dict[str, Any]:
     """RSS of this process (the real window, synthetic load) after a warm-up and at the end."""
-    import qasync
-    from bench_gui_load import Source, make_desk
-    from PySide6.QtWidgets import QApplication
+    from bench_gui_load import Source, open_window, qt_loop
 
-    app = QApplication.instance() or QApplication([])
-    loop = qasync.QEventLoop(app)
-    asyncio.set_event_loop(loop)
+    loop = qt_loop()
     samples: list[tuple[float, float]] = []
     with tempfile.TemporaryDirectory() as tmp:
-        desk, keys = loop.run_until_complete(make_desk(Path(tmp), accounts))
-        from ui.main_window import MainWindow
-
-        window = MainWindow(desk)
-        window.resize(1400, 860)
-        window.show()
+        desk, keys, window = open_window(loop, Path(tmp), accounts)
         source = Source(desk, keys, 10.0)
 
         async def run() -> None:
@@ -173,11 +164,6 @@ def growth(accounts: int, duration: float) -> dict[str, Any]:
             "snapshots": source.sent, "samples": [(round(t, 1), round(mb, 1)) for t, mb in samples]}
 
 
-def verdict(name: str, value: float, target: float) -> str:
-    miss = "met" if value <= target else f"MISSED by {value - target:.1f} MB (x{value / target:.2f})"
-    return f"{name}: {value} MB (target <= {target} MB): {miss}"
-
-
 def main() -> int:
     p = argparse.ArgumentParser()
     p.add_argument("--accounts", type=int, default=20)
@@ -187,7 +173,7 @@ def main() -> int:
     p.add_argument("--data", type=Path, help="a data dir prepared by bench_startup.py --data (else built here)")
     args = p.parse_args()
     from _results import write_results
-    from bench_gui_load import synthetic_accounts
+    from bench_gui_load import report, synthetic_accounts
     from bench_startup import build_history
     from lane_harness import link_accounts
 
@@ -200,12 +186,12 @@ def main() -> int:
             build_history(history_path(data), link_accounts(data, synthetic_accounts(args.accounts)), args.days)
         procs = app_processes(data, args.accounts, args.settle)
     grew = growth(args.accounts, args.duration)
-    print(verdict(f"GUI process, {args.accounts} accounts x {args.days} days of history", procs["gui"],
-                  TARGETS_MB["gui"]))
-    print(verdict("one lane worker", procs["worker"], TARGETS_MB["worker"]))
+    print(report(f"GUI process, {args.accounts} accounts x {args.days} days of history", procs["gui"],
+                  TARGETS_MB["gui"], "MB"))
+    print(report("one lane worker", procs["worker"], TARGETS_MB["worker"], "MB"))
     print(f"one simulated terminal: {procs['terminal']} MB (no target)")
-    print(verdict(f"RSS growth over {args.duration:.0f} s of {args.accounts} accounts at 10 Hz", grew["growth_mb"],
-                  TARGETS_MB["growth"]))
+    print(report(f"RSS growth over {args.duration:.0f} s of {args.accounts} accounts at 10 Hz", grew["growth_mb"],
+                  TARGETS_MB["growth"], "MB"))
     print(f"(window under load: {grew['rss_after_warmup_mb']} MB after warm-up, peak {grew['peak_mb']} MB)")
     write_results("memory", accounts=args.accounts, days=args.days, targets_mb=TARGETS_MB, processes_mb=procs,
                   growth=grew, met={"gui": procs["gui"] <= TARGETS_MB["gui"],
