@@ -4,8 +4,9 @@ and not only in a benchmark.
 
 A QTimer beats on the GUI thread every few milliseconds. A watchdog thread looks at the last beat;
 while the beat is late it samples the GUI thread's Python stack (``sys._current_frames``). When the
-beat comes back after more than the threshold, the guard logs one line with the stall's length and
-the stack seen most often during it. A stack that stops in the event loop itself means Qt's own C++
+beat comes back after more than the threshold, the guard logs one line with the stall's length, the
+GUI thread's own CPU time in it (a small share means the machine was busy elsewhere) and the stack
+seen most often during it. A stack that stops in the event loop itself means Qt's own C++
 work (painting, layout, style) held the thread, with no Python frame to blame.
 """
 
@@ -36,6 +37,7 @@ class StallGuard(QObject):
         self.beats = 0
         self._gui_thread = threading.get_ident()
         self._last = time.perf_counter()
+        self._last_cpu = time.thread_time()
         self._samples: list[tuple[str, ...]] = []
         self._lock = threading.Lock()
         self._stop = threading.Event()
@@ -47,6 +49,7 @@ class StallGuard(QObject):
     def start(self) -> None:
         self._gui_thread = threading.get_ident()  # started from the thread it guards
         self._last = time.perf_counter()
+        self._last_cpu = time.thread_time()
         self._stop.clear()
         self._timer.start()
         self._thread = threading.Thread(target=self._watch, name="stall-guard", daemon=True)
@@ -61,15 +64,17 @@ class StallGuard(QObject):
 
     # ---- GUI thread --------------------------------------------------------------------------
     def _beat(self) -> None:
-        now = time.perf_counter()
-        gap = now - self._last
-        self._last = now
+        now, cpu = time.perf_counter(), time.thread_time()
+        gap, busy = now - self._last, cpu - self._last_cpu
+        self._last, self._last_cpu = now, cpu
         self.beats += 1
         with self._lock:
             samples, self._samples = self._samples, []
         if gap - BEAT_MS / 1000.0 > self.threshold:
             self.stalls += 1
-            log.warning("GUI event loop stalled %.0f ms; running: %s", gap * 1000, describe(samples))
+            # busy: the GUI thread's own CPU time in the gap; the rest went to other threads or processes
+            log.warning("GUI event loop stalled %.0f ms (GUI thread busy %.0f ms of it); running: %s",
+                        gap * 1000, busy * 1000, describe(samples))
 
     # ---- watchdog thread ---------------------------------------------------------------------
     def _watch(self) -> None:

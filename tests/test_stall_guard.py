@@ -28,7 +28,8 @@ def test_a_stall_is_logged_with_the_function_that_held_the_gui_thread(qtbot, cap
     finally:
         guard.stop()
     lines = [r.getMessage() for r in caplog.records if r.name == "mt5desk.stall"]
-    assert any("stalled" in line and "_hog_the_gui_thread" in line for line in lines), lines
+    assert any("stalled" in line and "_hog_the_gui_thread" in line and "GUI thread busy" in line
+               for line in lines), lines
     stalled_ms = max(float(line.split("stalled ")[1].split(" ms")[0]) for line in lines)
     assert stalled_ms >= 200
 

@@ -137,6 +137,7 @@ class EquityChart(QWidget):
         self.plot.getPlotItem().getAxis("left").setWidth(70)
         for axis in ("left", "bottom"):  # [P] 1: the axes and their grid are drawn once per range, not per paint
             self.plot.getPlotItem().getAxis(axis).setCacheMode(QGraphicsItem.CacheMode.DeviceCoordinateCache)
+            self.plot.getPlotItem().getAxis(axis).enableAutoSIPrefix(False)  # no unit label: it re-laid out per range
         self.equity_curve = self.plot.plot([], [], connect="finite")
         self.balance_curve = self.plot.plot([], [], connect="finite")
         self.tail_equity = self.plot.plot([], [], connect="finite")  # live values after the loaded history
