@@ -32,7 +32,7 @@ POSITION_REASON_EXPERT = 3
 RECONNECT_DELAYS = (0.5, 1.0, 2.0, 4.0, 8.0, 15.0)  # bounded backoff on IPC errors
 
 
-class Worker(BotOps, CopyOps):  # the bot requests ([I], multi_user/bots/worker_ops.py); the copier's ([J], copy_worker.py)
+class Worker(BotOps, CopyOps):  # bots' requests ([I], bots/worker_ops.py), the copier's ([J], copy_worker.py)
     def __init__(self, bridge: Any, out: BinaryIO, *, rate: float = 1.0, lane: str = "",
                  supervised: bool = False) -> None:
         self.bridge = bridge
@@ -54,6 +54,7 @@ class Worker(BotOps, CopyOps):  # the bot requests ([I], multi_user/bots/worker_
         self._reconnect_attempt = 0
         self._next_reconnect = 0.0
         self._last_health: dict[str, Any] | None = None
+        self._after_reply: Any = None  # work a request leaves for after its answer (see op_switch)
         self._write_lock = threading.Lock()
 
     # ---- output ---------------------------------------------------------------------------
@@ -95,6 +96,9 @@ class Worker(BotOps, CopyOps):  # the bot requests ([I], multi_user/bots/worker_
                 raise BadInput(f"unknown request {op!r}")
             result = handler(req)
             self.send({"id": rid, "ok": True, "result": result})
+            after, self._after_reply = self._after_reply, None
+            if after is not None:
+                after()
         except DeskError as exc:
             self.send({"id": rid, "ok": False, "error": {
                 "kind": wp.error_kind(exc), "code": getattr(exc, "code", None), "message": str(exc)}})
@@ -138,13 +142,19 @@ class Worker(BotOps, CopyOps):  # the bot requests ([I], multi_user/bots/worker_
             self.push_health()
             raise
         self._creds = (login, password, server)
-        self._warn_trading()  # after every switch: an account change may have turned Algo Trading off
         self.streaming = bool(req.get("stream", True))
         self._reconnect_attempt = 0
         self._next_push = 0.0  # first snapshot of the new account goes out at once
-        self.push_health()
+        # [P] 3: the answer and the first snapshot go out first; the checks that only inform (Algo Trading,
+        # EA positions, health) follow at once, no longer holding every switch up by their terminal calls
+        self._after_reply = self._switched
         return {"login": ident.login, "server": ident.server, "terminal_path": ident.terminal_path,
                 "relogged": ident.relogged}
+
+    def _switched(self) -> None:
+        self.tick()  # the new account's first snapshot
+        self._warn_trading()  # after every switch: an account change may have turned Algo Trading off
+        self.push_health()
 
     def op_release(self, req: dict[str, Any]) -> None:
         # MT5 has no logout: the terminal stays on the account, we just stop watching it.

@@ -6,6 +6,7 @@ and unlinked accounts show up at once. Errors are shown in plain words, never wi
 from __future__ import annotations
 
 import asyncio
+import importlib
 import time
 from collections.abc import Callable
 from typing import Any
@@ -13,7 +14,6 @@ from typing import Any
 from PySide6.QtCore import QTimer
 from PySide6.QtWidgets import QDialog, QDialogButtonBox, QFormLayout, QLabel, QLineEdit, QPushButton, QWidget
 
-from app.cloud_sync import CloudSync, load_cloud_settings, save_cloud_settings
 from multi_user.errors import DeskError
 from ui.dialog_parts import GrowingLabel
 
@@ -27,14 +27,29 @@ class CloudController:
         self.desk = desk
         self.label = label
         self.spawn = spawn
-        self.cloud = CloudSync.from_settings(desk.data_dir)
-        self.cloud.add_listener(lambda _status: self.show())
+        self._cloud: Any = None  # made on first use: its Supabase client library takes seconds to import ([P] 2)
         self.timer = QTimer()
         self.timer.setInterval(AUTO_SYNC_MS)
         self.timer.timeout.connect(lambda: self.spawn(self.sync()))
-        self.show()
+        self.label.setText("Cloud sync: starting…")
+
+    @property
+    def cloud(self) -> Any:
+        if self._cloud is None:
+            from app.cloud_sync import CloudSync
+
+            self._cloud = CloudSync.from_settings(self.desk.data_dir)
+            self._cloud.add_listener(lambda _status: self.show())
+            self.show()
+        return self._cloud
+
+    @cloud.setter
+    def cloud(self, value: Any) -> None:
+        self._cloud = value
 
     async def start(self) -> None:
+        if self._cloud is None:  # the import off the GUI thread, after the window is up
+            await asyncio.get_running_loop().run_in_executor(None, importlib.import_module, "app.cloud_sync")
         if self.cloud.status.configured and await self.cloud.restore():
             self.timer.start()
             await self.sync()
@@ -67,7 +82,8 @@ class CloudController:
 
     async def close(self) -> None:
         self.timer.stop()
-        await self.cloud.aclose()
+        if self._cloud is not None:
+            await self._cloud.aclose()
 
 
 def _when(stamp: Any) -> str:
@@ -84,6 +100,8 @@ class CloudDialog(QDialog):
         self.controller = controller
         self.setWindowTitle("Cloud sync (Supabase)")
         self.setMinimumWidth(480)
+        from app.cloud_sync import load_cloud_settings
+
         settings = load_cloud_settings(controller.desk.data_dir)
         self.url = QLineEdit(settings.url or "")
         self.url.setPlaceholderText("https://YOUR-PROJECT.supabase.co")
@@ -115,6 +133,8 @@ class CloudDialog(QDialog):
         c = self.controller
         self.message.setText("Signing in…")
         try:
+            from app.cloud_sync import CloudSync, save_cloud_settings
+
             settings = save_cloud_settings(c.desk.data_dir, self.url.text().strip(), self.key.text().strip())
             await c.close()
             c.cloud = CloudSync(c.desk.data_dir, settings.url, settings.anon_key)

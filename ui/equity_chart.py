@@ -19,7 +19,16 @@ from typing import Any
 import numpy as np
 import pyqtgraph as pg
 from PySide6.QtCore import Qt, QTimer, Signal
-from PySide6.QtWidgets import QButtonGroup, QHBoxLayout, QLabel, QPushButton, QSizePolicy, QVBoxLayout, QWidget
+from PySide6.QtWidgets import (
+    QButtonGroup,
+    QGraphicsItem,
+    QHBoxLayout,
+    QLabel,
+    QPushButton,
+    QSizePolicy,
+    QVBoxLayout,
+    QWidget,
+)
 
 from ui.elided_label import ElidedLabel
 from ui.formatting import age_since, money
@@ -126,6 +135,9 @@ class EquityChart(QWidget):
         self.plot.setMouseEnabled(x=True, y=True)
         self.plot.setMinimumHeight(120)
         self.plot.getPlotItem().getAxis("left").setWidth(70)
+        for axis in ("left", "bottom"):  # [P] 1: the axes and their grid are drawn once per range, not per paint
+            self.plot.getPlotItem().getAxis(axis).setCacheMode(QGraphicsItem.CacheMode.DeviceCoordinateCache)
+            self.plot.getPlotItem().getAxis(axis).enableAutoSIPrefix(False)  # no unit label: it re-laid out per range
         self.equity_curve = self.plot.plot([], [], connect="finite")
         self.balance_curve = self.plot.plot([], [], connect="finite")
         self.tail_equity = self.plot.plot([], [], connect="finite")  # live values after the loaded history
@@ -309,7 +321,9 @@ class EquityChart(QWidget):
         h = self.history
         known = n or (h is not None and (len(h["ts"]) or self._past))
         self.empty.setVisible(not known)
-        self.plot.getPlotItem().getAxis("left").setStyle(showValues=bool(known))  # no made-up 0…1 scale
+        left = self.plot.getPlotItem().getAxis("left")
+        if left.style["showValues"] != bool(known):  # setStyle redraws the axis even when nothing changed
+            left.setStyle(showValues=bool(known))  # no made-up 0…1 scale
         if h is None:
             ts, equity, balance = with_gaps(s.ts if s else [], s.equity if s else [], s.balance if s else [])
             self.equity_curve.setData(ts, equity, connect="finite")

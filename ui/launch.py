@@ -187,6 +187,9 @@ async def _run(app: QApplication, args: Any, name: str) -> int:
     window.quit_handler = request_quit
     restore_signals = install_quit_signals(lambda n: request_quit(f"signal {signal.Signals(n).name}"))
     window.show()
+    from app.stall_guard import install_if_debug
+
+    stall_guard = install_if_debug(window)  # --log-level DEBUG: stalls over 50 ms go to the log
     code = 0
     try:
         await window.start_desk()
@@ -194,6 +197,7 @@ async def _run(app: QApplication, args: Any, name: str) -> int:
         hosts.start()
         if args.screenshot:
             await asyncio.wait({quit_requested}, timeout=max(0.0, float(args.after)))
+            window.cloud.show()  # the cloud line as configured (its client is made on first use)
             window.repaint_dirty()
             code = 0 if save_screenshot(window, Path(args.screenshot)) else 1
         else:
@@ -211,6 +215,8 @@ async def _run(app: QApplication, args: Any, name: str) -> int:
             single.close()
         window.close()
         restore_signals()
+        if stall_guard is not None:
+            stall_guard.stop()
         del mutex
     return code
 

@@ -34,10 +34,11 @@ from ui.copier_panel import CopierPanel
 from ui.dialogs import EditDialog, LinkDialog, SettingsDialog, confirm
 from ui.elided_label import ElidedLabel
 from ui.equity_chart import EquityChart, Series
+from ui.frame_pacer import FramePacer, repaint_steps
 from ui.hosts_settings import add_hosts_settings
 from ui.key_settings import add_key_settings
 from ui.lock_banner import LockBanner
-from ui.overview import Overview, total_plain
+from ui.overview import Overview
 from ui.portfolio_settings import add_portfolio_settings
 from ui.positions_panel import PositionsPanel
 from ui.rules_view import RulesView
@@ -132,7 +133,8 @@ class MainWindow(QMainWindow):
         desk.event.connect(self.on_event)
         self.timer = QTimer(self)
         self.timer.setInterval(REPAINT_MS)
-        self.timer.timeout.connect(self.repaint_dirty)
+        self.pacer = FramePacer(self)
+        self.timer.timeout.connect(self._paced_repaint)
         self.timer.start()
         self._settings = QSettings(str(desk.data_dir / "window.ini"), QSettings.Format.IniFormat)
         self._restore()
@@ -241,32 +243,14 @@ class MainWindow(QMainWindow):
             self.notice_text.setToolTip(f"{title}\n\n{message}")
 
     def repaint_dirty(self) -> None:
-        dirty, self._dirty = self._dirty, set()
-        if not dirty:
-            return
-        states = self.desk.account_states()
-        snaps = {a["key"]: self.desk.last_snapshot(a["key"]) for a in self.model.accounts}
-        snaps = {k: v for k, v in snaps.items() if v}
-        lock = self.desk.lock_state()
-        if "banner" in dirty:
-            self.banner.show_lock(lock)
-        if "rows" in dirty:
-            self.model.states, self.model.snapshots = states, snaps
-            self.model.holder = (lock.get("holder") or {}).get("account")
-            self.model.refresh()
-        if "overview" in dirty:
-            self.overview.refresh(states, snaps, self.series, base=self.desk.base_currency(), rates=self.desk.rates,
-                                  margin_warned={k for k in snaps if self.desk.health.margin_warned(k)})
-        if "chart" in dirty and self.focused:
-            self.chart.redraw()
-            self.chart.set_status((states.get(self.focused) or {}).get("state") == "live", snaps.get(self.focused))
-        if "terminals" in dirty:
-            self.terminals.refresh(self.desk.lanes())
-        if "status" in dirty or "overview" in dirty:
-            line, counts = self._status_line(states, lock)
-            self.status_text.setText(line)
-            self.tray.set_tooltip("MT5 Desk · " + (counts or line) + "\n"
-                                  + total_plain(snaps, states, self.desk.base_currency(), self.desk.rates))
+        """Everything marked dirty, repainted now (tests and a screenshot call this)."""
+        for step in repaint_steps(self):
+            step()
+
+    def _paced_repaint(self) -> None:
+        """The timer's repaint: one small step per event-loop turn (ui/frame_pacer.py)."""
+        if not self.pacer.busy():
+            self.pacer.run(repaint_steps(self))
 
     def _status_line(self, states: dict[str, dict[str, Any]], lock: dict[str, Any]) -> tuple[str, str]:
         """('9 accounts · 3 live · 1 stale · shared terminal: …', '9 accounts · 3 live · 1 stale'); while
@@ -476,6 +460,7 @@ class MainWindow(QMainWindow):
         self._quit_confirmed = True  # a second close while shutting down asks nothing again
         self.save_state()
         self.timer.stop()
+        self.pacer.stop()
         tasks = [t for t in self._tasks if not t.done()]
         for t in tasks:
             t.cancel()
@@ -491,6 +476,7 @@ class MainWindow(QMainWindow):
             return
         self.save_state()
         self.timer.stop()
+        self.pacer.stop()
         for t in list(self._tasks):
             t.cancel()
         super().closeEvent(event)

@@ -22,6 +22,14 @@ from ui.theme import colours, notifier, pl_colour
 TILE_WIDTH = 240  # the narrowest a tile gets; tiles share any width left over in a row
 TILE_MAX_WIDTH = 340
 SPARK_POINTS = 600
+TILES_PER_STEP = 4  # tiles updated (and then painted) per event-loop turn: one frame's work
+
+
+def _style(widget: QWidget, sheet: str) -> None:
+    """setStyleSheet re-polishes the widget even for the same sheet (the costliest call of a tile
+    refresh, [P] 1): only a change is applied."""
+    if widget.styleSheet() != sheet:
+        widget.setStyleSheet(sheet)
 
 
 class Tile(QFrame):
@@ -74,7 +82,7 @@ class Tile(QFrame):
     def show_margin(self, snap: dict | None, warned: bool) -> None:
         text = margin_text(snap)
         self.margin.setText(("⚠ " if warned else "") + text)
-        self.margin.setStyleSheet(f"color:{LOSS}; font-weight:bold;" if warned else "color:#5f6368;")
+        _style(self.margin, f"color:{LOSS}; font-weight:bold;" if warned else "color:#5f6368;")
         self.margin.setVisible(bool(text))
 
     def mousePressEvent(self, event: Any) -> None:
@@ -90,12 +98,12 @@ class Tile(QFrame):
         self.name.setText(name)
         s = (state or {}).get("state") or "idle"
         self.badge.setText(f" {badge_text(state, snap, now)} ")
-        self.badge.setStyleSheet(f"background:{STATE_COLOURS.get(s, '#5f6368')}; color:white; border-radius:7px;")
+        _style(self.badge, f"background:{STATE_COLOURS.get(s, '#5f6368')}; color:white; border-radius:7px;")
         if snap:
             self.value.setText(money(snap.get("equity"), snap.get("currency")))
             profit = snap.get("profit")  # None after a restart without a stored P/L: unknown, never 0
             self.pl.setText(money(None if profit is None else float(profit), sign=True))
-            self.pl.setStyleSheet(f"color:{pl_colour(float(profit or 0.0))}")
+            _style(self.pl, f"color:{pl_colour(float(profit or 0.0))}")
         else:
             self.value.setText("no values yet")
             self.pl.setText("")
@@ -103,8 +111,9 @@ class Tile(QFrame):
         if series and n != self._drawn:
             self._drawn = n
             k = min(n, SPARK_POINTS)
-            self._live = s == "live"
-            self._recolour()
+            if self._live != (s == "live"):
+                self._live = s == "live"
+                self._recolour()
             self.curve.setData(np.asarray(series.ts[-k:]), np.asarray(series.equity[-k:]))
 
 
@@ -158,13 +167,31 @@ class Overview(QWidget):
 
     def refresh(self, states: dict[str, dict], snapshots: dict[str, dict], series: dict[str, Series],
                 base: str = "", rates: dict[str, dict] | None = None, margin_warned: set[str] | None = None) -> None:
+        for step in self.refresh_steps(states, snapshots, series, base, rates, margin_warned):
+            step()
+
+    def refresh_steps(self, states: dict[str, dict], snapshots: dict[str, dict], series: dict[str, Series],
+                      base: str = "", rates: dict[str, dict] | None = None,
+                      margin_warned: set[str] | None = None) -> list[Callable[[], None]]:
+        """The refresh as steps of TILES_PER_STEP tiles each, then the total (ui/frame_pacer.py)."""
         now = time.time()
-        for key, tile in self.tiles.items():
-            snap = snapshots.get(key)
-            tile.update_from(self.name_of(key), states.get(key), snap, series.get(key), now)
-            tile.show_margin(snap, key in (margin_warned or set()))
-        self.total.setText(total_html({k: v for k, v in snapshots.items() if k in self.tiles}, states, base,
-                                      rates or {}, now))
+        warned = margin_warned or set()
+
+        def tiles(keys: list[str]) -> None:
+            for key in keys:
+                tile = self.tiles.get(key)
+                if tile is not None:  # removed since the refresh began
+                    snap = snapshots.get(key)
+                    tile.update_from(self.name_of(key), states.get(key), snap, series.get(key), now)
+                    tile.show_margin(snap, key in warned)
+
+        def total() -> None:
+            self.total.setText(total_html({k: v for k, v in snapshots.items() if k in self.tiles}, states, base,
+                                          rates or {}, now))
+
+        keys = list(self.tiles)
+        chunks = [keys[i:i + TILES_PER_STEP] for i in range(0, len(keys), TILES_PER_STEP)]
+        return [*(lambda c=c: tiles(c) for c in chunks), total]
 
 
 def _pl(value: float, unknown: int) -> str:

@@ -1,0 +1,204 @@
+"""Memory ([P] 4): resident memory of the GUI process with N linked accounts and a year of history each
+(the real app, main.py on the simulator, measured once the accounts are listed and their history read),
+of one lane worker and of one simulated terminal; then RSS growth of the window under the synthetic
+load of bench_gui_load.py (N accounts at 10 Hz, a switch every second) over --duration seconds.
+
+    QT_QPA_PLATFORM=offscreen .venv/bin/python benchmarks/bench_memory.py [--duration 60] [--data DIR]
+    # the no-leak figure of the issue: --duration 600 (10 minutes)
+
+Targets: GUI <= 250 MB, worker <= 60 MB, growth <= 5 MB (growth measured from the end of a warm-up
+of a fifth of the run). Prints target and miss, writes benchmarks/results/memory.json.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import os
+import signal
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+from typing import Any
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+sys.path.insert(0, str(ROOT / "tests"))
+sys.path.insert(0, str(ROOT / "benchmarks"))
+os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
+os.environ.setdefault("PYTHON_KEYRING_BACKEND", "keyring.backends.fail.Keyring")
+TARGETS_MB = {"gui": 250.0, "worker": 60.0, "growth": 5.0}
+
+APP = """
+import sys, time
+sys.path.insert(0, {root!r})
+from pathlib import Path
+import ui.main_window as mw
+from PySide6.QtCore import QTimer
+
+class Watched(mw.MainWindow):
+    def __init__(self, desk):
+        super().__init__(desk)
+        self._probe = QTimer(self)
+        self._probe.setInterval(100)
+        self._probe.timeout.connect(self._check)
+        self._probe.start()
+        self._ready = False
+
+    def _check(self):
+        listed = "{n} accounts" in self.status_text.text()
+        loaded = listed and all(s.ts for k, s in self.series.items() if k)
+        if loaded and not self._ready and self.desk.started:
+            self._ready = True
+            print("ready", flush=True)
+        if Path({quit!r}).exists() and self.quit_handler is not None:
+            self._probe.stop()
+            self.quit_handler("benchmark done")
+
+mw.MainWindow = Watched
+import main
+sys.exit(main.main(["--data-dir", {data!r}, "--backend", "sim"]))
+"""
+
+
+def rss_mb(pid: int) -> float:
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith("VmRSS:"):
+            return int(line.split()[1]) / 1024
+    return 0.0
+
+
+def descendants(pid: int) -> list[int]:
+    children: dict[int, list[int]] = {}
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            try:
+                ppid = int((entry / "stat").read_text().rsplit(")", 1)[1].split()[1])
+            except (OSError, IndexError, ValueError):
+                continue
+            children.setdefault(ppid, []).append(int(entry.name))
+    out, todo = [], [pid]
+    while todo:
+        for c in children.get(todo.pop(), []):
+            out.append(c)
+            todo.append(c)
+    return out
+
+
+def cmdline(pid: int) -> str:
+    try:
+        return Path(f"/proc/{pid}/cmdline").read_bytes().replace(b"\0", b" ").decode(errors="replace")
+    except OSError:
+        return ""
+
+
+def app_processes(data: Path, accounts: int, settle: float) -> dict[str, Any]:
+    """The real app's GUI, worker and terminal RSS once the accounts and their history are shown."""
+    with tempfile.TemporaryDirectory() as tmp:
+        quit_file = Path(tmp) / "quit"
+        code = APP.format(root=str(ROOT), data=str(data), n=accounts, quit=str(quit_file))
+        proc = subprocess.Popen([sys.executable, "-c", code], stdout=subprocess.PIPE, stderr=subprocess.DEVNULL,
+                                text=True, start_new_session=True)
+        try:
+            line = proc.stdout.readline() if proc.stdout else ""
+            if line.strip() != "ready":
+                raise RuntimeError("the app did not get ready")
+            deadline = time.monotonic() + settle  # the first history reads and worker starts settle
+            peak: dict[str, float] = {"gui": 0.0, "worker": 0.0, "terminal": 0.0}
+            while time.monotonic() < deadline:
+                peak["gui"] = max(peak["gui"], rss_mb(proc.pid))
+                for child in descendants(proc.pid):
+                    kind = "worker" if "multi_user.worker" in cmdline(child) else "terminal" \
+                        if "mt5sim" in cmdline(child) else None
+                    if kind:
+                        try:
+                            peak[kind] = max(peak[kind], rss_mb(child))
+                        except OSError:
+                            pass
+                time.sleep(0.25)  # a sampling period, not a wait for a condition
+            quit_file.touch()
+            proc.wait(timeout=60)
+        except subprocess.TimeoutExpired:
+            os.killpg(proc.pid, signal.SIGKILL)
+            proc.wait()
+        finally:
+            if proc.poll() is None:
+                os.killpg(proc.pid, signal.SIGKILL)
+                proc.wait()
+    return {k: round(v, 1) for k, v in peak.items()}
+
+
+def growth(accounts: int, duration: float) -> dict[str, Any]:
+    """RSS of this process (the real window, synthetic load) after a warm-up and at the end."""
+    from bench_gui_load import Source, open_window, qt_loop
+
+    loop = qt_loop()
+    samples: list[tuple[float, float]] = []
+    with tempfile.TemporaryDirectory() as tmp:
+        desk, keys, window = open_window(loop, Path(tmp), accounts)
+        source = Source(desk, keys, 10.0)
+
+        async def run() -> None:
+            lp = asyncio.get_running_loop()
+            t0 = lp.time()
+            until = t0 + duration
+            tasks = [asyncio.ensure_future(source.stream(until)), asyncio.ensure_future(source.switches(until, 1.0))]
+            while lp.time() < until:
+                samples.append((lp.time() - t0, rss_mb(os.getpid())))
+                await asyncio.sleep(min(5.0, duration / 20))
+            await asyncio.gather(*tasks)
+            samples.append((lp.time() - t0, rss_mb(os.getpid())))
+            await window.shutdown()
+            await desk.stop()
+
+        try:
+            loop.run_until_complete(run())
+        finally:
+            window.close()
+            loop.close()
+    warm = [mb for t, mb in samples if t >= duration / 5]
+    return {"duration_s": duration, "rss_after_warmup_mb": round(warm[0], 1), "rss_end_mb": round(samples[-1][1], 1),
+            "growth_mb": round(samples[-1][1] - warm[0], 1), "peak_mb": round(max(mb for _, mb in samples), 1),
+            "snapshots": source.sent, "samples": [(round(t, 1), round(mb, 1)) for t, mb in samples]}
+
+
+def main() -> int:
+    p = argparse.ArgumentParser()
+    p.add_argument("--accounts", type=int, default=20)
+    p.add_argument("--days", type=int, default=365)
+    p.add_argument("--duration", type=float, default=60.0, help="seconds of the growth run (issue: 600)")
+    p.add_argument("--settle", type=float, default=10.0, help="seconds the app's RSS is sampled once ready")
+    p.add_argument("--data", type=Path, help="a data dir prepared by bench_startup.py --data (else built here)")
+    args = p.parse_args()
+    from _results import write_results
+    from bench_gui_load import report, synthetic_accounts
+    from bench_startup import build_history
+    from lane_harness import link_accounts
+
+    from multi_user.paths import history_path
+
+    with tempfile.TemporaryDirectory() as tmp:
+        data = args.data or Path(tmp) / "data"
+        if not history_path(data).exists():
+            data.mkdir(parents=True, exist_ok=True)
+            build_history(history_path(data), link_accounts(data, synthetic_accounts(args.accounts)), args.days)
+        procs = app_processes(data, args.accounts, args.settle)
+    grew = growth(args.accounts, args.duration)
+    print(report(f"GUI process, {args.accounts} accounts x {args.days} days of history", procs["gui"],
+                  TARGETS_MB["gui"], "MB"))
+    print(report("one lane worker", procs["worker"], TARGETS_MB["worker"], "MB"))
+    print(f"one simulated terminal: {procs['terminal']} MB (no target)")
+    print(report(f"RSS growth over {args.duration:.0f} s of {args.accounts} accounts at 10 Hz", grew["growth_mb"],
+                  TARGETS_MB["growth"], "MB"))
+    print(f"(window under load: {grew['rss_after_warmup_mb']} MB after warm-up, peak {grew['peak_mb']} MB)")
+    write_results("memory", accounts=args.accounts, days=args.days, targets_mb=TARGETS_MB, processes_mb=procs,
+                  growth=grew, met={"gui": procs["gui"] <= TARGETS_MB["gui"],
+                                    "worker": procs["worker"] <= TARGETS_MB["worker"],
+                                    "growth": grew["growth_mb"] <= TARGETS_MB["growth"]})
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

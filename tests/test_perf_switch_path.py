@@ -1,0 +1,61 @@
+"""[P] 3: on a switch the worker answers and pushes the new account's first snapshot before the checks
+that only inform (Algo Trading, EA positions, health), so those terminal calls no longer delay it."""
+
+from __future__ import annotations
+
+import io
+import json
+
+from test_worker_unit import PASSWORD, FakeBridge
+
+from multi_user import worker_protocol as wp
+from multi_user.worker import Worker
+
+
+class OrderedBridge(FakeBridge):
+    """Writes each terminal call into the same list as the worker's output, to see what came first."""
+
+    def __init__(self, log: list[str]) -> None:
+        super().__init__()
+        self.log = log
+
+    def trading_blocked(self) -> str | None:
+        self.log.append("call trading_blocked")
+        return None
+
+    def positions(self) -> list[dict]:
+        self.log.append("call positions")
+        return []
+
+    def health(self) -> dict:
+        self.log.append("call health")
+        return {**super().health(), "terminal_connected": True}
+
+
+class Out(io.BytesIO):
+    def __init__(self, log: list[str]) -> None:
+        super().__init__()
+        self.log = log
+
+    def write(self, data: bytes) -> int:  # type: ignore[override]
+        for line in data.splitlines():
+            msg = json.loads(line)
+            self.log.append("sent " + ("reply" if msg.get("id") == 1 else str(msg.get("type"))))
+        return super().write(data)
+
+
+def test_the_reply_and_first_snapshot_go_out_before_the_informing_checks() -> None:
+    log: list[str] = []
+    worker = Worker(OrderedBridge(log), Out(log), lane="shared")
+    worker.handle(wp.encode({"id": 1, "op": "switch", "login": 111, "password": PASSWORD, "server": "S1"}))
+    first_check = min(log.index(c) for c in ("call trading_blocked", "call positions", "call health") if c in log)
+    assert log.index("sent reply") < log.index("sent snapshot") < first_check, log
+    assert "sent health" in log  # the health still follows the switch at once, as the lane expects
+
+
+def test_a_failed_switch_still_reports_health_at_once() -> None:
+    log: list[str] = []
+    worker = Worker(OrderedBridge(log), Out(log), lane="shared")
+    worker.handle(wp.encode({"id": 1, "op": "switch", "login": 111, "password": "wrong", "server": "S1"}))
+    assert "sent snapshot" not in log
+    assert log.index("sent health") < log.index("sent reply"), log
