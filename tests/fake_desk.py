@@ -51,6 +51,7 @@ class FakeDesk(QObject):
         self.trades: dict[str, list[dict[str, Any]]] = {}
         self.stats: dict[str, dict[str, Any]] = {}
         self.portfolio: dict[str, dict[str, Any]] = {}  # currency -> what portfolio_stats answers
+        self.alerts = None  # no alert engine: Settings shows no Alerts tab
         self.health = SimpleNamespace(margin_warned=lambda key: False)  # app/desk_health.py's view the window reads
 
     def accounts(self) -> list[dict[str, Any]]:

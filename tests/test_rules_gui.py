@@ -199,10 +199,10 @@ def test_a_preset_fills_the_form_and_custom_keeps_it(guarded) -> None:
     dialog = win.rules_view.open_rules(keys[5])
     dialog.preset.setCurrentText("FTMO-1STEP")
     assert dialog.fields["total_mode"].currentText() == "eod_balance"
-    assert dialog.fields["total_lock"].text() == "initial"
+    assert dialog.fields["total_lock"].text() == ""  # FTMO's floor only rises, with no stop (rule_presets.py)
     dialog.initial.setValue(100_000)
     r = dialog.rules()
-    assert r.total_lock == 100_000 and r.daily_pct == pytest.approx(0.03)
+    assert r.total_lock is None and r.daily_pct == pytest.approx(0.03)
     dialog.preset.setCurrentText("custom")
     dialog.fields["daily_pct"].setValue(4)
     r = dialog.rules()
