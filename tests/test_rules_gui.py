@@ -263,3 +263,21 @@ def test_a_verdict_stored_before_the_restart_is_shown_as_old_not_live(qtbot, gua
     qtbot.waitUntil(lambda: keys[3] in win.model.headroom, timeout=3000)
     h = win.model.headroom[keys[3]]
     assert h.level == "stale" and h.text == "Unguarded while idle · room unknown"
+
+
+def test_the_sidebars_headroom_line_has_the_floors_and_how_to_lift_a_block_as_tooltip(qtbot, guarded) -> None:
+    from PySide6.QtCore import QEvent, QPoint
+    from PySide6.QtGui import QHelpEvent
+    from PySide6.QtWidgets import QToolTip
+
+    win, desk, keys, _ = guarded
+    emit_verdicts(desk, keys)
+    qtbot.waitUntil(lambda: keys[2] in win.model.headroom, timeout=3000)
+    view = win.sidebar
+    qtbot.waitUntil(lambda: view.visualRect(win.model.index_of(keys[2])).height() > 60, timeout=3000)
+    rect = view.visualRect(win.model.index_of(keys[2]))
+    pos = QPoint(rect.left() + 40, rect.bottom() - 6)
+    event = QHelpEvent(QEvent.Type.ToolTip, pos, view.viewport().mapToGlobal(pos))
+    QApplication.sendEvent(view.viewport(), event)
+    qtbot.waitUntil(lambda: "Re-arm" in QToolTip.text(), timeout=3000)
+    assert "190,000.00" in QToolTip.text()

@@ -95,8 +95,7 @@ def headroom_of(ev: dict[str, Any] | None, live: bool, now: float | None = None,
              or now - seen_at > STALE_AFTER)
     old = "" if seen_at is None else f" {age(now - seen_at)} ago"
     if ev.get("blocked"):
-        text = (f"⊘ BLOCKED until the reset in {countdown(ev.get('next_reset'), now)} · "
-                "Prop-firm rules… → Re-arm lifts it")
+        text = f"⊘ BLOCKED · reset in {countdown(ev.get('next_reset'), now)} · Re-arm lifts it"
         tip = ("The hard stop acted: MT5 Desk closed the positions and sends no order for this account until "
                f"the day resets at {reset_words(ev)}.\nTo lift it now: right-click → Prop-firm rules… → Re-arm "
                "(or `accounts rules set` again).\n" + floors)

@@ -35,6 +35,7 @@ class RulesView:
         self.dirty = True
         self._painted = 0.0
         self.tile_labels: dict[str, QLabel] = {}
+        self._tiles_painted: dict[str, tuple[Any, str]] = {}  # what each tile's label shows now
         self.floors = FloorLines(window.chart)
         self.progress: FlattenProgress | None = None
         window.model.headroom = self.shown
@@ -129,17 +130,24 @@ class RulesView:
         for key, tile in self.w.overview.tiles.items():
             label = self.tile_labels.get(key)
             if label is None or label.parent() is not tile:
+                self._tiles_painted.pop(key, None)
                 label = self.tile_labels[key] = QLabel(tile)
                 label.setObjectName("TileHeadroom")
                 label.setWordWrap(True)
                 tile.layout().addWidget(label)
             h = fresh.get(key)
+            painted = (h, c.name)
+            if self._tiles_painted.get(key) == painted:
+                continue  # a style sheet costs a re-polish: only what changed is set again
+            self._tiles_painted[key] = painted
             label.setVisible(h is not None)
             if h is not None:
                 label.setText(h.text)
                 label.setToolTip(h.tooltip)
                 bold = "font-weight:bold;" if h.level in ("warning", "breached", "blocked") else ""
-                label.setStyleSheet(f"color:{colour_of(h.level, c)};{bold}")
+                style = f"color:{colour_of(h.level, c)};{bold}"
+                if label.styleSheet() != style:
+                    label.setStyleSheet(style)
         self.floors.show(self.w.focused, fresh.get(self.w.focused) if self.w.focused else None)
 
     # ---- actions --------------------------------------------------------------------------------

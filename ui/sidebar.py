@@ -23,6 +23,7 @@ from PySide6.QtWidgets import (
     QStyle,
     QStyledItemDelegate,
     QStyleOptionViewItem,
+    QToolTip,
     QTreeView,
     QVBoxLayout,
     QWidget,
@@ -105,6 +106,13 @@ class AccountDelegate(QStyledItemDelegate):
         tall = self.is_tall(key, option.font, self.width())
         extra = HEADROOM_LINE if getattr(self.model, "headroom", {}).get(key) else 0  # [H] room to the floor
         return QSize(200, (self.TALL_ROW_HEIGHT if tall else self.ROW_HEIGHT) + extra)
+
+    def helpEvent(self, event: Any, view: Any, option: QStyleOptionViewItem, index: QModelIndex) -> bool:
+        room = getattr(self.model, "headroom", {}).get(index.data(KEY_ROLE))  # [H] floors, reset, how to lift
+        if room and event.pos().y() >= option.rect.bottom() - HEADROOM_LINE - 1:
+            QToolTip.showText(event.globalPos(), room.tooltip, view)
+            return True
+        return super().helpEvent(event, view, option, index)
 
     def paint(self, p: QPainter, option: QStyleOptionViewItem, index: QModelIndex) -> None:
         key = index.data(KEY_ROLE)
