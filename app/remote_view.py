@@ -167,7 +167,7 @@ class DeskWithHosts(QObject):
     def _on_remote(self, ev: dict[str, Any]) -> None:
         kind, host = ev.get("event"), ev.get("host")
         if kind in ("accounts", "host"):
-            if kind == "accounts" or ev.get("state") in ("online", "offline", "refused"):
+            if kind == "accounts" or ev.get("state") in ("online", "offline", "refused", "stopped"):
                 self._emit_accounts()
             return
         if kind not in SHOWN or not isinstance(host, str):

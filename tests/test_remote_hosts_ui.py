@@ -61,6 +61,9 @@ def test_a_hosts_accounts_show_under_its_name_and_commands_go_to_it(qtbot, qloop
         settings = window.open_settings()
         assert settings.findChild(QPushButton, "HostsButton") is not None
         settings.reject()
+        # a host removed: its accounts leave the sidebar
+        remote.remove("vps1")
+        qtbot.waitUntil(lambda: shown not in window.model.keys_in_view_order(), timeout=5000)
 
 
 def test_settings_hosts_adds_a_host_only_after_its_key_is_confirmed(qtbot, qloop, tmp_path: Path,
