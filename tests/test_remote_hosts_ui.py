@@ -48,6 +48,10 @@ def test_a_hosts_accounts_show_under_its_name_and_commands_go_to_it(qtbot, qloop
                                                                 ("close_all", "7001@Far-Server")]
         view.activate(desk.accounts()[0]["key"])
         assert desk.activated == [desk.accounts()[0]["key"]]
+        # a job on this machine's shared terminal does not concern a host's account: no question asked
+        desk.job_running = lambda: desk.accounts()[0]["key"]  # type: ignore[method-assign]
+        window.activate(shown)
+        assert sent[-1] == {"cmd": "activate", "account": "7001@Far-Server", "preempt": False}
         # the link drops: the host's accounts show offline with the reason, the local ones as they were
         link._go_offline("offline", "vps1: Connection reset")
         window.repaint_dirty()
