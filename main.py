@@ -130,6 +130,10 @@ def main(argv: list[str] | None = None) -> int:
     try:
         args.data_dir = resolve_data_dir(args.data_dir)
         setup_logging(args.data_dir, args.log_level, console=args.command is not None)
+        if args.command in (None, "run"):  # the long-running processes: the window and the headless host
+            from app.logging_setup import enable_crash_dumps
+
+            enable_crash_dumps(args.data_dir)
         if args.command == "accounts" and args.accounts_command in ("history", "trades", "stats", "report"):
             from app.commands.history_cmd import run_history
 

@@ -92,6 +92,13 @@ class HistoryOps:
                             end: float | None = None) -> dict[str, Any]:
         return await self.io(lambda: self._history_reader().stats(key, start, end))
 
+    async def portfolio_stats(self: Desk, currency: str, start: float | None = None,
+                              end: float | None = None) -> dict[str, Any] | None:
+        """The portfolio object of ``accounts stats`` for one currency (None: no account in it)."""
+        keys = [a["key"] for a in self.accounts()]
+        payload = await self.io(lambda: self._history_reader().stats_payload(keys, start, end))
+        return next((p for p in payload["portfolio"] if p["currency"] == currency), None)
+
     async def closed_trades(self: Desk, key: str, start: float | None = None,
                             end: float | None = None) -> list[dict[str, Any]]:
         return await self.io(lambda: closed_trades(self._history_reader(), key, start, end))

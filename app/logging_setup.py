@@ -31,3 +31,20 @@ def setup_logging(data_dir: Path, level: str = "INFO", console: bool = False) ->
         root.addHandler(err)
     root.setLevel(level)
     return log_file
+
+
+def enable_crash_dumps(data_dir: Path) -> Path:
+    """A crash in native code (Qt, the MT5 DLL) kills the process without a Python traceback; the
+    windowed exe has no console either. faulthandler writes every thread's stack to logs/crash.log so
+    the trader can send it and a crash is never silent. The file stays open for the process's life."""
+    import faulthandler
+    import os
+    import time
+
+    path = logs_dir(data_dir) / "crash.log"
+    path.parent.mkdir(parents=True, exist_ok=True)
+    stream = path.open("a", encoding="utf-8")
+    stream.write(f"--- {time.strftime('%Y-%m-%d %H:%M:%S')} pid {os.getpid()} started\n")
+    stream.flush()
+    faulthandler.enable(file=stream, all_threads=True)
+    return path

@@ -63,3 +63,35 @@ def import_key(data_dir: Path, new_key: str | bytes) -> dict[str, Any]:
         _write_private(old_keys_path(Path(data_dir)), b"\n".join(old) + b"\n")
         _write_private(key_file_path(Path(data_dir)), new)
     return result
+
+
+def export_key_file(data_dir: Path, target: Path, passphrase: str) -> str:
+    """Write the current key wrapped with ``passphrase`` to a new file ``target`` (0600, never over an
+    existing file); returns the key's fingerprint. scrypt makes this take about a second."""
+    from multi_user.keys import check_passphrase, wrap
+
+    target = Path(target)
+    if target.exists():
+        raise BadInput(f"{target} already exists: choose another name or delete it first", field="file")
+    raw, _source = load_current_key(data_dir)
+    text = wrap(raw, check_passphrase(passphrase))
+    try:
+        fd = os.open(target, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    except OSError as exc:
+        raise BadInput(f"Cannot create {target}: {exc.strerror}", field="file") from None
+    with os.fdopen(fd, "w", encoding="utf-8") as f:
+        f.write(text)
+    return fingerprint(raw)
+
+
+def read_key_file(path: Path, passphrase: str) -> bytes:
+    """The key inside a file written by ``export_key_file``; a wrong passphrase or a damaged or
+    unreadable file is BadInput and nothing is changed."""
+    from multi_user.keys import unwrap
+
+    try:
+        text = Path(path).read_text(encoding="utf-8")
+    except (OSError, UnicodeError) as exc:
+        raise BadInput(f"Cannot read {path}: {getattr(exc, 'strerror', None) or exc}. Nothing was changed.",
+                       field="file") from None
+    return unwrap(text, passphrase)

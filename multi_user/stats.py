@@ -308,6 +308,7 @@ def summary(deals: Sequence[Deal], points: Sequence[Point] = (), orders: Sequenc
     return {
         "gain_pct": r(gain, 4),
         "absolute_gain_pct": r(net / (base + dep) * 100.0, 4) if base + dep > EPS else None,
+        "start_balance": r(base),
         "net_profit": r(net), "deposits": r(dep), "withdrawals": r(wd),
         "max_drawdown_pct": r(dd_pct, 4), "max_drawdown": r(dd_amt),
         "profit_factor": r(sum(wins) / -sum(losses), 4) if losses else None,
@@ -330,9 +331,9 @@ def _extreme(days: dict[str, float], pick: Any) -> dict[str, Any] | None:
 
 
 def portfolio(summaries: Sequence[tuple[str, dict[str, Any]]]) -> list[dict[str, Any]]:
-    """One object per currency from (currency, account summary) pairs: sums of money and counts; gain %
-    as the flow-weighted absolute gain (net profit over starting balance + deposits is not summable, so
-    it is recomputed from the sums). Ratios that do not add up (TWR, Sharpe, drawdown %) are left out."""
+    """One object per currency from (currency, account summary) pairs: sums of money and counts; the
+    absolute gain recomputed from the sums (net profit over starting balances + deposits: a percentage
+    is not summable). Ratios that do not add up (TWR, Sharpe, drawdown %) are left out."""
     groups: dict[str, list[dict[str, Any]]] = defaultdict(list)
     for cur, s in summaries:
         groups[cur].append(s)
@@ -343,15 +344,21 @@ def portfolio(summaries: Sequence[tuple[str, dict[str, Any]]]) -> list[dict[str,
             for k, v in s["daily_pl"].items():
                 days[k] += v
         days = {k: round(v, 2) for k, v in sorted(days.items())}
+        months: dict[str, float] = defaultdict(float)
+        for k, v in days.items():
+            months[k[:7]] += v
         trades = sum(s["trades"] for s in ss)
+        net = sum(s["net_profit"] or 0 for s in ss)
+        invested = sum((s.get("start_balance") or 0) + (s["deposits"] or 0) for s in ss)
         out.append({
             "currency": cur, "accounts": len(ss),
-            "net_profit": round(sum(s["net_profit"] or 0 for s in ss), 2),
+            "net_profit": round(net, 2),
+            "absolute_gain_pct": round(net / invested * 100.0, 4) if invested > EPS else None,
             "deposits": round(sum(s["deposits"] or 0 for s in ss), 2),
             "withdrawals": round(sum(s["withdrawals"] or 0 for s in ss), 2),
             "max_drawdown": round(sum(s["max_drawdown"] or 0 for s in ss), 2),
             "trades": trades, "best_day": _extreme(days, max), "worst_day": _extreme(days, min),
-            "daily_pl": days,
+            "daily_pl": days, "monthly_pl": {k: round(v, 2) for k, v in sorted(months.items())},
         })
     return out
 

@@ -31,6 +31,11 @@ os.environ["MT5DESK_TEST_RUN"] = RUN_MARKER
 
 ROOT = Path(__file__).resolve().parent.parent
 
+# As in the app (app/main_thread_gc.py): no automatic cyclic collection, which could start in any thread
+# (a Desk's I/O thread, a lane's reader) and free a Qt object there. Cycles are collected on the main
+# thread: after every test (no_leaks), and by a MainThreadGC while a test's qloop runs.
+gc.disable()
+
 # Fixture plugins, one per area, so each area keeps its fixtures in its own file.
 pytest_plugins = ["fixtures_sim", "fixtures_vault", "fixtures_pg"]
 
@@ -118,11 +123,16 @@ def qloop(qapp):
     """A qasync event loop on the test QApplication; fails the test if tasks are left pending."""
     import qasync
 
+    from app.main_thread_gc import MainThreadGC
+
     loop = qasync.QEventLoop(qapp, already_running=False)
     asyncio.set_event_loop(loop)
+    collector = MainThreadGC()
+    collector.start()
     yield loop
     try:
         assert_no_tasks_left(loop)
     finally:
+        collector.stop()
         asyncio.set_event_loop(None)
         loop.close()

@@ -50,6 +50,7 @@ class FakeDesk(QObject):
         self.open_positions: dict[str, list[dict[str, Any]]] = {}
         self.trades: dict[str, list[dict[str, Any]]] = {}
         self.stats: dict[str, dict[str, Any]] = {}
+        self.portfolio: dict[str, dict[str, Any]] = {}  # currency -> what portfolio_stats answers
         self.health = SimpleNamespace(margin_warned=lambda key: False)  # app/desk_health.py's view the window reads
 
     def accounts(self) -> list[dict[str, Any]]:
@@ -94,6 +95,10 @@ class FakeDesk(QObject):
 
     async def account_stats(self, key: str, start: float | None = None, end: float | None = None) -> dict[str, Any]:
         return dict(self.stats.get(key) or {})
+
+    async def portfolio_stats(self, currency: str, start: float | None = None,
+                              end: float | None = None) -> dict[str, Any] | None:
+        return dict(self.portfolio[currency]) if currency in self.portfolio else None
 
     async def recent_activity(self) -> list[dict[str, Any]]:
         return []

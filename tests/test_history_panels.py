@@ -14,7 +14,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 from fake_desk import FakeDesk, fake_accounts, fake_window
-from test_stats import D, deposit, example3, trade
+from PySide6.QtCore import QPointF
+from test_stats import D, H, deposit, example3, trade
 
 from app import equity_tiers
 from app.account_history import AccountHistory
@@ -123,7 +124,31 @@ def test_the_statistics_panel_shows_the_worked_example(qtbot, tmp_path: Path) ->
     assert shown["Net profit"] == "+100.00 USD" and shown["Deposits"] == "1,000.00 USD"
     assert shown["Profit factor"] == "3.00" and shown["Win rate"] == "66.67 %" and shown["Trades"] == "3"
     assert shown["Expectancy"] == "+33.33" and shown["Sharpe (daily)"] == "0.46"
+    assert shown["Best day"] == "+100.00 · 5 Jan" and shown["Worst day"] == "-50.00 · 6 Jan"
+    assert shown["Average win"] == "+75.00" and shown["Average loss"] == "-50.00"
     assert D  # the example's dates
+
+
+def test_the_pnl_bars_fill_quiet_days_and_months_and_read_the_bar_under_the_mouse(qtbot, tmp_path: Path) -> None:
+    deals = [*example3(), *trade(4, D + 40 * 86400 + H, D + 40 * 86400 + 2 * H, -20.0)]  # a loss in February
+    save_deals(tmp_path, deals)
+    panel = StatsPanel()
+    qtbot.addWidget(panel)
+    panel.resize(300, 700)
+    panel.show()
+    panel.set_stats(AccountHistory(tmp_path).stats(KEY, None, None))
+    bars = panel.bars
+    assert bars.bars() == [("2026-01", 100.0), ("2026-02", -20.0)]
+    bars.daily_button.click()
+    days = bars.bars()
+    assert days[:3] == [("2026-01-05", 100.0), ("2026-01-06", -50.0), ("2026-01-07", 50.0)]
+    assert len(days) == 41 and days[-1] == ("2026-02-14", -20.0) and days[3] == ("2026-01-08", 0.0)
+    assert bars.readout.text() == "2 days up, 2 down · hover a bar"
+    vb = bars.plot.getPlotItem().vb
+    bars._hover(vb.mapViewToScene(QPointF(1, -10)))  # the mouse over the second bar
+    assert bars.readout.text() == "Tue 6 Jan 2026: -50.00 USD"
+    panel.set_stats(None)
+    assert bars.bars() == [] and bars.readout.text() == "No closed trades in the period."
 
 
 def test_the_window_shows_positions_and_statistics_of_the_focused_account(qtbot, qloop, tmp_path: Path) -> None:
@@ -146,6 +171,19 @@ def test_the_window_shows_positions_and_statistics_of_the_focused_account(qtbot,
             assert panel.open_table.rowCount() == 1 and panel.open_table.item(0, 8).text() == "+12.00"
             assert "Live" in panel.status.text() and "profit +12.00 USD" in panel.open_totals.text()
             assert panel.closed_table.rowCount() == 1 and panel.closed_table.item(0, 11).text() == "+19.90"
+            assert window.stats.values["Gain (TWR)"].text() == "+4.50 %"
+            # the portfolio of the USD accounts instead of the focused one, and back
+            desk.portfolio["USD"] = {"currency": "USD", "accounts": 3, "net_profit": 900.0, "absolute_gain_pct": 3.0,
+                                     "trades": 30, "monthly_pl": {"2026-10": 400.0, "2026-11": 500.0}}
+            scope = window.stats.scope
+            assert [scope.itemText(i) for i in range(scope.count())] == ["This account", "Portfolio · USD accounts"]
+            scope.setCurrentIndex(1)
+            await asyncio.wait_for(asyncio.gather(*window._tasks), 10)
+            assert window.stats.values["Net profit"].text() == "+900.00 USD"
+            assert window.stats.values["Gain (TWR)"].text() == "—" and "3 account(s) in USD" in window.stats.note.text()
+            assert window.stats.bars.bars() == [("2026-10", 400.0), ("2026-11", 500.0)]
+            scope.setCurrentIndex(0)
+            await asyncio.wait_for(asyncio.gather(*window._tasks), 10)
             assert window.stats.values["Gain (TWR)"].text() == "+4.50 %"
             desk.open_positions[key][0]["profit"] = 15.5  # the next poll brings the new profit
             desk.open_positions[key].append({**desk.open_positions[key][0], "ticket": 2, "symbol": "GBPUSD"})

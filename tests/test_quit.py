@@ -35,13 +35,42 @@ def _need(*tools: str) -> None:
         pytest.skip(reason)
 
 
-def _wait(predicate, timeout: float, what: str, log: Path | None = None) -> None:
-    """Poll a condition of another process (no event to wait on across processes) until a deadline."""
+def _wait(predicate, timeout: float, what: str, log: Path | None = None,
+          app: subprocess.Popen | None = None, explain=None) -> None:
+    """Poll a condition of another process (no event to wait on across processes) until a deadline;
+    stop at once when the app has exited, and say everything that helps to find out why."""
     deadline = time.monotonic() + timeout
     while not predicate():
-        if time.monotonic() > deadline:
-            raise AssertionError(f"timed out waiting for {what}" + (f":\n{log.read_text()[-3000:]}" if log else ""))
+        ended = app is not None and app.poll() is not None
+        if ended or time.monotonic() > deadline:
+            if app is not None and not ended:
+                # a hung app: faulthandler (enabled by main.py) writes every thread's stack on SIGABRT
+                app.send_signal(signal.SIGABRT)
+                try:
+                    app.wait(15)
+                except subprocess.TimeoutExpired:
+                    pass
+            parts = [f"{'the app exited with ' + str(app.returncode) if ended else 'timed out'} waiting for {what}"]
+            if log is not None:
+                parts.append(f"output:\n{log.read_text()[-3000:]}")
+                crash = log.parent / "data" / "logs" / "crash.log"
+                if crash.exists():
+                    parts.append(f"crash.log:\n{crash.read_text()[-4000:]}")
+                app_log = log.parent / "data" / "logs" / "mt5desk.log"
+                if app_log.exists():
+                    parts.append(f"mt5desk.log:\n{app_log.read_text()[-3000:]}")
+            if explain is not None:
+                parts.append(explain())
+            raise AssertionError("\n".join(parts))
         time.sleep(0.1)
+
+
+def _wm_ready(env: dict[str, str]) -> bool:
+    """openbox has taken the display once wmctrl can name the window manager."""
+    try:
+        return subprocess.run(["wmctrl", "-m"], env=env, capture_output=True, timeout=10).returncode == 0
+    except subprocess.TimeoutExpired:
+        return False
 
 
 @pytest.fixture
@@ -58,6 +87,9 @@ def x_display(tmp_path: Path) -> Iterator[dict[str, str]]:
     env["DISPLAY"] = display
     wm = subprocess.Popen(["openbox"], env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     try:
+        # the window can only be listed (and closed by its title bar) once the window manager runs
+        _wait(lambda: _wm_ready(env), 60, "openbox to manage the display",
+              explain=lambda: f"openbox {'exited ' + str(wm.poll()) if wm.poll() is not None else 'runs'}")
         yield env
     finally:
         for proc in (wm, xvfb):
@@ -98,8 +130,10 @@ def _quit_and_check(env: dict[str, str], data_dir: Path, log: Path, how) -> None
     app = _start_app(env, data_dir, log)
     try:
         # generous limits: a first start makes the simulator's world and starts three terminals
-        _wait(lambda: _window_listed(env), 120, "the window to appear", log)
-        _wait(lambda: _desk_running(data_dir), 120, "the desk to log an account in", log)
+        _wait(lambda: _window_listed(env), 120, "the window to appear", log, app,
+              explain=lambda: "wmctrl -l:\n" + subprocess.run(["wmctrl", "-l"], env=env, capture_output=True,
+                                                              text=True, timeout=10).stdout)
+        _wait(lambda: _desk_running(data_dir), 120, "the desk to log an account in", log, app)
         assert _children_of(app.pid) - before, "the app runs its terminals and workers"
         how(app)
         code = app.wait(120)

@@ -139,6 +139,8 @@ def test_portfolio_sums_per_currency() -> None:
     out = stats.portfolio([("USD", a), ("USD", a), ("EUR", a)])
     assert [p["currency"] for p in out] == ["EUR", "USD"]
     assert out[1]["net_profit"] == 200.0 and out[1]["trades"] == 6 and out[1]["accounts"] == 2
+    # example 3 starts from nothing and deposits 1,000: two of them made 200 on 2,000
+    assert out[1]["absolute_gain_pct"] == 10.0 and out[1]["monthly_pl"] == {"2026-01": 200.0}
 
 
 def test_the_document_gives_the_numbers_the_tests_check() -> None:

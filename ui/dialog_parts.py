@@ -25,14 +25,18 @@ def with_error(field: QWidget, error: QLabel) -> QWidget:
     return box
 
 
-def folder_row(field: QLineEdit, title: str) -> QWidget:
-    """``field`` with a Browse… button that picks a folder (non-blocking file dialog)."""
+def folder_row(field: QLineEdit, title: str, mode: str = "folder") -> QWidget:
+    """``field`` with a Browse… button (non-blocking file dialog) that picks a folder, an existing file
+    (``mode="open"``) or a new file's name (``mode="save"``)."""
     browse = QPushButton("Browse…")
     browse.setToolTip(title)
 
     def pick() -> None:
         dialog = QFileDialog(field.window(), title, field.text() or "")
-        dialog.setFileMode(QFileDialog.FileMode.Directory)
+        if mode == "save":
+            dialog.setAcceptMode(QFileDialog.AcceptMode.AcceptSave)
+        dialog.setFileMode({"folder": QFileDialog.FileMode.Directory, "open": QFileDialog.FileMode.ExistingFile,
+                            "save": QFileDialog.FileMode.AnyFile}[mode])
         dialog.fileSelected.connect(field.setText)
         dialog.open()
 

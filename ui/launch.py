@@ -93,6 +93,10 @@ def run_gui(args: Any) -> int:
 
     owner = acquire(args.data_dir, "gui")  # one app per data dir: a headless host here makes this exit 5
     app.setQuitOnLastWindowClosed(False)  # the window asks _run to quit; see the module's docstring
+    from app.main_thread_gc import MainThreadGC
+
+    collector = MainThreadGC(app)  # cycles freed on this thread only: a Qt object freed elsewhere can crash
+    collector.start()
     loop = qasync.QEventLoop(app)
     asyncio.set_event_loop(loop)
     try:
@@ -100,6 +104,7 @@ def run_gui(args: Any) -> int:
     finally:
         _drain(loop)
         loop.close()
+        collector.stop()
         owner.release()
 
 

@@ -32,6 +32,7 @@ from ui.dialogs import EditDialog, LinkDialog, SettingsDialog, confirm
 from ui.elided_label import ElidedLabel
 from ui.equity_chart import EquityChart, Series
 from ui.hosts_settings import add_hosts_settings
+from ui.key_settings import add_key_settings
 from ui.lock_banner import LockBanner
 from ui.overview import Overview, total_plain
 from ui.portfolio_settings import add_portfolio_settings
@@ -78,6 +79,8 @@ class MainWindow(QMainWindow):
         centre = QSplitter(Qt.Orientation.Vertical)
         self.stats = StatsPanel()
         self.stats.period.currentIndexChanged.connect(lambda _i: self._load_stats(self.focused))
+        self.stats.scope.currentIndexChanged.connect(lambda _i: self._load_stats(self.focused))
+        self.stats.scope.before_popup = self._stats_currencies
         chart_row = QSplitter(Qt.Orientation.Horizontal)
         chart_row.addWidget(self.chart)
         chart_row.addWidget(self.stats)
@@ -299,15 +302,27 @@ class MainWindow(QMainWindow):
             self.chart.show_account(key, self.name_of(key), self.series[key])
         self._dirty |= {"overview", "chart"}
 
+    def _stats_currencies(self) -> None:
+        self.stats.set_currencies([c for c in ((self.desk.last_snapshot(a["key"]) or {}).get("currency")
+                                               for a in self.model.accounts) if c])
+
     def _load_stats(self, key: str | None) -> None:
         self.stats.set_stats(None)
-        if key:
+        self._stats_currencies()
+        if key or self.stats.portfolio_currency():
             self._spawn(self._stats_of(key, self.stats.span()))
 
     async def _stats_of(self, key: str, span: float | None) -> None:
-        """[E] 4: the statistics off the GUI thread (Desk.account_stats), shown if still focused."""
-        result = await self.desk.account_stats(key, time.time() - span if span else None, None)
-        if key == self.focused:
+        """[E] 4: the statistics off the GUI thread (Desk.account_stats), shown if still focused; or the
+        portfolio of one currency when the panel's scope says so."""
+        start, currency = (time.time() - span if span else None), self.stats.portfolio_currency()
+        if currency:
+            result = await self.desk.portfolio_stats(currency, start, None)
+            if self.stats.portfolio_currency() == currency:
+                self.stats.set_stats(result)
+            return
+        result = await self.desk.account_stats(key, start, None)
+        if key == self.focused and not self.stats.portfolio_currency():
             self.stats.set_stats(result)
 
     async def _load_chart(self, key: str, start: float | None, end: float | None, max_points: int) -> None:
@@ -367,6 +382,7 @@ class MainWindow(QMainWindow):
         currencies = sorted({(self.desk.last_snapshot(a["key"]) or {}).get("currency") or ""
                              for a in self.model.accounts} - {""})
         extra.update(add_portfolio_settings(dialog, self.desk.settings, currencies))
+        add_key_settings(dialog, self.desk.data_dir, self._spawn, self.desk.io)  # [K] 4
         add_hosts_settings(dialog, self.desk)  # [K] Settings → Hosts
         dialog.open()
         return dialog

@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import getpass
 import json
-import os
 import sys
 from pathlib import Path
 from typing import Any
@@ -55,36 +54,23 @@ def run_key(args: Any) -> int:
              f"{keys.fingerprint(raw)}  (kept in: {source}; {old} old key(s) kept for reading)")
         return 0
     if cmd == "export":
-        from multi_user.credentials import load_current_key
+        from multi_user.key_store import export_key_file
 
         target = Path(args.file)
-        if target.exists():
+        if target.exists():  # before the passphrase is asked: say it at once
             raise BadInput(f"{target} already exists: choose another name or delete it first", field="file")
-        passphrase = keys.check_passphrase(_secret_line("Passphrase for the key file: ", confirm=True))
-        raw, _source = load_current_key(data_dir)
-        text = keys.wrap(raw, passphrase)
-        try:
-            fd = os.open(target, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-        except OSError as exc:
-            raise BadInput(f"Cannot create {target}: {exc.strerror}", field="file") from None
-        with os.fdopen(fd, "w", encoding="utf-8") as f:
-            f.write(text)
-        _out(args, {"exported": str(target), "fingerprint": keys.fingerprint(raw)},
-             f"Wrote the key (fingerprint {keys.fingerprint(raw)}) to {target}, protected by the passphrase. "
+        fp = export_key_file(data_dir, target, _secret_line("Passphrase for the key file: ", confirm=True))
+        _out(args, {"exported": str(target), "fingerprint": fp},
+             f"Wrote the key (fingerprint {fp}) to {target}, protected by the passphrase. "
              "Import it on the other machine with `key import --file`.")
         return 0
     # import
-    from multi_user.key_store import import_key
+    from multi_user.key_store import import_key, read_key_file
 
     if args.raw:
         new = keys.check_fernet_key(_secret_line("Fernet key: "))
     else:
-        try:
-            text = Path(args.file).read_text(encoding="utf-8")
-        except (OSError, UnicodeError) as exc:
-            raise BadInput(f"Cannot read {args.file}: {getattr(exc, 'strerror', None) or exc}. Nothing was changed.",
-                           field="file") from None
-        new = keys.unwrap(text, _secret_line("Passphrase of the key file: "))
+        new = read_key_file(Path(args.file), _secret_line("Passphrase of the key file: "))
     result = import_key(data_dir, new)
     if not result["changed"]:
         text = f"That key ({result['fingerprint']}) is already the current key; nothing was changed."

@@ -59,13 +59,18 @@ def run_headless(args: Any) -> int:
     import qasync
     from PySide6.QtCore import QCoreApplication
 
+    from app.main_thread_gc import MainThreadGC
+
     app = QCoreApplication.instance() or QCoreApplication(sys.argv[:1])
+    collector = MainThreadGC(app)  # cycles freed on this thread only (the host has I/O threads too)
+    collector.start()
     loop = qasync.QEventLoop(app)
     asyncio.set_event_loop(loop)
     try:
         return loop.run_until_complete(_host(args))
     finally:
         loop.close()
+        collector.stop()
         owner.release()
 
 
