@@ -52,7 +52,7 @@ def test_the_ssh_command_never_prompts_and_never_accepts_an_unknown_key(tmp_path
     argv = attach_argv(host, tmp_path)
     joined = " ".join(argv)
     assert "BatchMode=yes" in joined and "StrictHostKeyChecking=yes" in joined
-    assert f"UserKnownHostsFile={known_hosts_file(tmp_path)}" in joined and "ServerAliveInterval=" in joined
+    assert f'UserKnownHostsFile="{known_hosts_file(tmp_path)}"' in joined and "ServerAliveInterval=" in joined
     assert argv[-3:] == ["--", "trader@vps.example.com", "mt5-desk attach"] and "-T" in argv
 
 

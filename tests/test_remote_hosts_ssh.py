@@ -163,7 +163,7 @@ def add_host(desk: Path, server: Sshd, name: str, host_dir: Path, *confirm: str)
 def test_an_unknown_host_key_is_refused_until_the_owner_confirms_it(sshd: Sshd, tmp_path: Path, qtbot) -> None:
     from app.remote_desk import RemoteHosts
 
-    desk = tmp_path / "desk"
+    desk = tmp_path / "my desk"  # a space, as in "MT5 Desk" or macOS's "Application Support"
     host_dir = tmp_path / "host"
     desk.mkdir()
     host_dir.mkdir()
