@@ -32,6 +32,7 @@ from PySide6.QtCore import QObject
 from PySide6.QtNetwork import QLocalServer, QLocalSocket
 
 from app.commands.headless_commands import COMMANDS, CommandError, HeadlessCommands, LineSplitter, answer, clip
+from app.remote_queries import check_query, run_query
 from multi_user.errors import DeskError
 
 log = logging.getLogger("mt5desk.control")
@@ -63,7 +64,7 @@ def endpoint_name(data_dir: Path) -> str:
 class ControlCommands(HeadlessCommands):
     """One client's commands: the headless host's, after a hello, plus link and unlink."""
 
-    commands = (*COMMANDS, "hello", "link", "unlink")
+    commands = (*COMMANDS, "hello", "link", "unlink", "query")
 
     def __init__(self, server: ControlServer, client: _Client) -> None:
         super().__init__(server.desk, client.send, server.quit or (lambda: None))
@@ -124,6 +125,23 @@ class ControlCommands(HeadlessCommands):
         self.client.send(answer({"event": "linked", "account": account, "verified": verify,
                                  "balance": snap.get("balance"), "equity": snap.get("equity"),
                                  "currency": snap.get("currency")}, request_id))
+
+    def _do_query(self, cmd: dict[str, Any]) -> None:  # [K] another desk's views of this app's accounts
+        key = self._account(cmd, "query")
+        try:
+            check_query(cmd)
+        except ValueError as exc:
+            raise CommandError(str(exc), account=key) from None
+        self.server.spawn(self._query(key, cmd, cmd.get("id")))
+
+    async def _query(self, key: str, cmd: dict[str, Any], request_id: Any) -> None:
+        try:
+            result = await run_query(self.desk, key, cmd)
+        except Exception as exc:
+            self._failed("query", exc, request_id)
+            return
+        self.client.send(answer({"event": "answer", "what": cmd["what"], "account": key, "result": result},
+                                request_id))
 
     def _do_unlink(self, cmd: dict[str, Any]) -> None:
         key = self._account(cmd, "unlink")

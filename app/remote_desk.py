@@ -24,7 +24,7 @@ from multi_user.errors import BadInput, DeskError
 log = logging.getLogger("mt5desk.remote")
 
 T = TypeVar("T")
-FORWARDED = ("activate", "release", "cancel", "close_all", "link", "unlink")
+FORWARDED = ("activate", "release", "cancel", "close_all", "link", "unlink", "query")
 
 
 class RemoteHosts(QObject):

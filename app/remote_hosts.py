@@ -143,7 +143,8 @@ def known_hosts_file(data_dir: Path) -> Path:
 def ssh_options(host: Host, data_dir: Path) -> list[str]:
     """The options every connection to ``host`` uses: never a password prompt, never an unconfirmed key."""
     opts = ["-o", "BatchMode=yes", "-o", "StrictHostKeyChecking=yes",
-            "-o", f"UserKnownHostsFile={known_hosts_file(data_dir)}", "-o", "GlobalKnownHostsFile=none",
+            # quoted: ssh splits this value at spaces ("MT5 Desk", "Application Support"); / on Windows too
+            "-o", f'UserKnownHostsFile="{known_hosts_file(data_dir).as_posix()}"', "-o", "GlobalKnownHostsFile=none",
             "-o", f"ServerAliveInterval={KEEPALIVE_SECONDS}", "-o", "ServerAliveCountMax=3",
             "-o", f"ConnectTimeout={CONNECT_TIMEOUT}"]
     if host.port:

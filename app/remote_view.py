@@ -22,6 +22,7 @@ from app.remote_desk import RemoteHosts
 from multi_user.errors import BadInput, DeskError, TerminalError, VaultError
 
 ANSWER_WAIT = 300.0  # seconds: a verify job on a host waits for its shared terminal
+QUERY_WAIT = 30.0
 LINK_FIELDS = ("label", "investor", "dedicated", "terminal", "verify")
 ERRORS: dict[int, type[DeskError]] = {2: BadInput, 3: TerminalError, 4: VaultError}
 SHOWN = {"account_state", "snapshot", "job", "activity", "alert", "notice", "error", "guard", "deals"}
@@ -88,6 +89,44 @@ class DeskWithHosts(QObject):
     def name_of(self, key: str) -> str:
         where = self.split(key)
         return self._desk.name_of(key) if where is None else f"{self._desk.name_of(where[1])} on {where[0]}"
+
+    # ---- a host's account's views: asked of the host (app/remote_queries.py) ---------------------
+    async def positions(self, key: str) -> list[dict[str, Any]] | None:
+        if self.split(key) is None:
+            return await self._desk.positions(key)
+        return await self._ask(key, "positions", None)
+
+    async def account_stats(self, key: str, start: float | None = None, end: float | None = None) -> dict[str, Any]:
+        if self.split(key) is None:
+            return await self._desk.account_stats(key, start, end)
+        return await self._ask(key, "stats", {}, start=start, end=end)
+
+    async def closed_trades(self, key: str, start: float | None = None,
+                            end: float | None = None) -> list[dict[str, Any]]:
+        if self.split(key) is None:
+            return await self._desk.closed_trades(key, start, end)
+        return await self._ask(key, "trades", [], start=start, end=end)
+
+    async def chart_data(self, key: str, start: float | None, end: float | None, max_points: int = 4000) -> Any:
+        empty = await self._desk.chart_data(key, start, end, max_points)  # a remote key: nothing here
+        if self.split(key) is None:
+            return empty
+        return await self._ask(key, "chart", empty, start=start, end=end, max_points=max_points)
+
+    async def history(self, key: str, since: float | None = None, max_points: int = 20000) -> list[Any]:
+        if self.split(key) is None:
+            return await self._desk.history(key, since, max_points)
+        return await self._ask(key, "history", [], start=since, max_points=max_points)
+
+    async def _ask(self, key: str, what: str, fallback: Any, **args: Any) -> Any:
+        """The host's answer for one of its accounts; ``fallback`` while it cannot answer (offline)."""
+        host, base = self.split(key) or ("", key)
+        try:
+            ev = await self._request(host, {"cmd": "query", "what": what, "account": base, **args}, timeout=QUERY_WAIT)
+        except DeskError:
+            return fallback
+        result = ev.get("result")
+        return fallback if result is None else result
 
     # ---- commands --------------------------------------------------------------------------------
     def activate(self, key: str, preempt: bool = False) -> None:
@@ -167,7 +206,7 @@ class DeskWithHosts(QObject):
     def _on_remote(self, ev: dict[str, Any]) -> None:
         kind, host = ev.get("event"), ev.get("host")
         if kind in ("accounts", "host"):
-            if kind == "accounts" or ev.get("state") in ("online", "offline", "refused"):
+            if kind == "accounts" or ev.get("state") in ("online", "offline", "refused", "stopped"):
                 self._emit_accounts()
             return
         if kind not in SHOWN or not isinstance(host, str):

@@ -52,7 +52,7 @@ def test_the_ssh_command_never_prompts_and_never_accepts_an_unknown_key(tmp_path
     argv = attach_argv(host, tmp_path)
     joined = " ".join(argv)
     assert "BatchMode=yes" in joined and "StrictHostKeyChecking=yes" in joined
-    assert f"UserKnownHostsFile={known_hosts_file(tmp_path)}" in joined and "ServerAliveInterval=" in joined
+    assert f'UserKnownHostsFile="{known_hosts_file(tmp_path)}"' in joined and "ServerAliveInterval=" in joined
     assert argv[-3:] == ["--", "trader@vps.example.com", "mt5-desk attach"] and "-T" in argv
 
 
@@ -140,3 +140,15 @@ def test_a_hosts_big_hello_in_pieces_is_read_whole(qtbot, tmp_path: Path) -> Non
     for i in range(0, len(line), 4096):
         link._feed(line[i:i + 4096])
     assert link.state == "online" and len(link.accounts) == 400
+
+
+@pytest.mark.parametrize(("cmd", "words"), [
+    ({"what": "passwords"}, '"what" must be one of'),
+    ({"what": "stats", "start": "yesterday"}, '"start" must be epoch seconds'),
+    ({"what": "chart", "max_points": 10**9}, '"max_points" must be'),
+])
+def test_a_query_from_another_desk_reads_only_what_is_listed(cmd: dict, words: str) -> None:
+    from app.remote_queries import check_query
+
+    with pytest.raises(ValueError, match=words):
+        check_query(cmd)

@@ -9,6 +9,7 @@ Without sshd the tests are skipped with the reason, except on CI (CI=true), wher
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import getpass
 import json
@@ -162,7 +163,7 @@ def add_host(desk: Path, server: Sshd, name: str, host_dir: Path, *confirm: str)
 def test_an_unknown_host_key_is_refused_until_the_owner_confirms_it(sshd: Sshd, tmp_path: Path, qtbot) -> None:
     from app.remote_desk import RemoteHosts
 
-    desk = tmp_path / "desk"
+    desk = tmp_path / "my desk"  # a space, as in "MT5 Desk" or macOS's "Application Support"
     host_dir = tmp_path / "host"
     desk.mkdir()
     host_dir.mkdir()
@@ -216,7 +217,7 @@ def _secrets_in_processes(secrets: list[str]) -> list[str]:
 
 
 @pytest.mark.slow
-def test_a_desk_drives_two_hosts_and_survives_a_dropped_connection(sshd: Sshd, tmp_path: Path, qtbot,
+def test_a_desk_drives_two_hosts_and_survives_a_dropped_connection(sshd: Sshd, tmp_path: Path, qtbot, qloop,
                                                                    monkeypatch: pytest.MonkeyPatch) -> None:
     from test_headless import Headless
 
@@ -281,6 +282,17 @@ def test_a_desk_drives_two_hosts_and_survives_a_dropped_connection(sshd: Sshd, t
                                     and e["state"] == "done" for e in seen), timeout=90000)
         done = next(e for e in seen if e["event"] == "job" and e["account"] == dedicated and e["state"] == "done")
         assert "closed" in done["result"]
+        # the window's reads of a host's account are asked of the host
+        from fake_desk import FakeDesk
+
+        from app.remote_view import DeskWithHosts
+
+        view = DeskWithHosts(FakeDesk(tmp_path / "window", []), remote)
+        shown = f"{dedicated}@vps1"
+        assert qloop.run_until_complete(asyncio.wait_for(view.positions(shown), 60)) == []  # closed above
+        stats = qloop.run_until_complete(asyncio.wait_for(view.account_stats(shown), 60))
+        assert stats["login"] == int(dedicated.split("@")[0]) and "trades" in stats
+        assert qloop.run_until_complete(asyncio.wait_for(view.history(shown, time.time() - 3600), 60))
         # an account linked on a host from the desk: only its token travels, the host decrypts it
         from multi_user.credentials import MT5CredentialManager
         from multi_user.errors import BadInput

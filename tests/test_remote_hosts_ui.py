@@ -48,6 +48,10 @@ def test_a_hosts_accounts_show_under_its_name_and_commands_go_to_it(qtbot, qloop
                                                                 ("close_all", "7001@Far-Server")]
         view.activate(desk.accounts()[0]["key"])
         assert desk.activated == [desk.accounts()[0]["key"]]
+        # a job on this machine's shared terminal does not concern a host's account: no question asked
+        desk.job_running = lambda: desk.accounts()[0]["key"]  # type: ignore[method-assign]
+        window.activate(shown)
+        assert sent[-1] == {"cmd": "activate", "account": "7001@Far-Server", "preempt": False}
         # the link drops: the host's accounts show offline with the reason, the local ones as they were
         link._go_offline("offline", "vps1: Connection reset")
         window.repaint_dirty()
@@ -61,6 +65,9 @@ def test_a_hosts_accounts_show_under_its_name_and_commands_go_to_it(qtbot, qloop
         settings = window.open_settings()
         assert settings.findChild(QPushButton, "HostsButton") is not None
         settings.reject()
+        # a host removed: its accounts leave the sidebar
+        remote.remove("vps1")
+        qtbot.waitUntil(lambda: shown not in window.model.keys_in_view_order(), timeout=5000)
 
 
 def test_settings_hosts_adds_a_host_only_after_its_key_is_confirmed(qtbot, qloop, tmp_path: Path,

@@ -324,7 +324,7 @@ class MainWindow(QMainWindow):
 
     def activate(self, key: str) -> None:
         self.focus(key)
-        running = self.desk.job_running()
+        running = None if (self.model.account(key) or {}).get("host") else self.desk.job_running()  # [K] its own
         if running and running != key:
             box = QMessageBox(QMessageBox.Icon.Question, "A job is running",
                               f"{self.name_of(running)} is running a job on the shared terminal.\n\n"
