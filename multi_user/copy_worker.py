@@ -16,6 +16,7 @@ import logging
 import time
 from typing import Any
 
+from multi_user.bridge import same_server
 from multi_user.closing import INVALID_FILL, filling_modes
 from multi_user.copy_model import CopyLink, follower_symbol
 from multi_user.copy_reconcile import COPY_MAGIC, Action, Side, read_tag, reconcile
@@ -47,6 +48,8 @@ class CopyOps:
     _copy_names: tuple[Any, list[str]] | None = None
     _copy_contracts: dict[str, dict[str, Any]]
     _copy_infos: dict[str, Any]
+    _copy_term_blocked: bool = False
+    _copy_info_at: float = 0.0
 
     def send(self, message: dict[str, Any]) -> None: ...  # the Worker's
     def _check_identity(self) -> None: ...
@@ -54,6 +57,7 @@ class CopyOps:
 
     # ---- master side ------------------------------------------------------------------------------
     def op_copy_watch(self, req: dict[str, Any]) -> dict[str, Any]:
+        self._copy_info = None  # the account may have changed since
         self._copy_interval = max(0.005, float(req.get("interval") or 0.02)) if req.get("on", True) else 0.0
         self._copy_next, self._copy_sig = 0.0, None  # the first state goes out at once
         return {"interval": self._copy_interval}
@@ -81,10 +85,14 @@ class CopyOps:
 
     def _master_state(self) -> dict[str, Any]:
         mt5 = self.bridge.mt5
-        positions, orders, info = mt5.positions_get(), mt5.orders_get(), mt5.account_info()
+        positions, orders = mt5.positions_get(), mt5.orders_get()
+        taken = time.time()
+        info = getattr(self, "_copy_info", None)
+        if info is None or taken - self._copy_info_at >= HEARTBEAT:  # equity for the sizing: once a second
+            info, self._copy_info_at = mt5.account_info(), taken
+            self._copy_info = info
         if positions is None or orders is None or info is None:
             raise RuntimeError("no answer")
-        taken = time.time()
         pos, ords = _slim(positions, POS_FIELDS), _slim(orders, ORD_FIELDS)
         contracts = getattr(self, "_copy_contracts", None)
         if contracts is None:
@@ -99,7 +107,6 @@ class CopyOps:
 
     # ---- follower side ----------------------------------------------------------------------------
     def op_copy_sync(self, req: dict[str, Any]) -> dict[str, Any]:
-        self._check_identity()
         link = CopyLink.from_json(dict(req.get("link") or {}))
         m = dict(req.get("master") or {})
         master = Side(list(m.get("positions") or []), list(m.get("orders") or []), float(m.get("equity") or 0.0),
@@ -110,8 +117,8 @@ class CopyOps:
         waiting = {t for t, how in resolved.items() if how in ("absent", "filled")}
         actions = reconcile(link, master, follower, waiting)
         results = []
-        if any(a.kind not in ("skip",) for a in actions):
-            self._check_trading()
+        if any(a.kind not in ("skip",) for a in actions) and self._copy_term_blocked:
+            self._check_trading()  # says why in the owner's words
         for a in actions:
             results.append(self._carry_out(a, link))
         # the copies as they were before the actions (the follower's own copy_state shows them after)
@@ -121,7 +128,15 @@ class CopyOps:
 
     def _follower_state(self, link: CopyLink, master: Side) -> Side:
         mt5 = self.bridge.mt5
-        info = mt5.account_info()
+        # one account_info and one terminal_info serve the identity and the trading checks: each call to
+        # the terminal is latency on the way to the follower's order
+        info, term = mt5.account_info(), mt5.terminal_info()
+        login, _, server = self._creds or (None, "", "")
+        if (getattr(self, "_mismatch", None) is not None or info is None or term is None
+                or int(info.login) != login or not same_server(str(info.server), server)):
+            self._check_identity()  # the full check, which raises the error in plain words
+        self._copy_term_blocked = bool(getattr(term, "tradeapi_disabled", False)
+                                       or not getattr(term, "trade_allowed", True))
         positions, orders = mt5.positions_get(), mt5.orders_get()
         if info is None or positions is None or orders is None:
             raise self.bridge._error("Could not read the follower's account")
