@@ -252,7 +252,7 @@ class Copier:
         try:
             answer = await lane.worker.request(
                 "copy_sync", timeout=self.request_timeout, link=lk.to_json(), in_doubt=in_doubt,
-                master={k: master.get(k) for k in ("positions", "orders", "equity", "balance", "specs")})
+                master={k: master.get(k) for k in ("positions", "orders", "equity", "balance", "specs", "currency")})
         except Exception as exc:
             self.views.setdefault(follower, {})["error"] = str(exc)
             raise
