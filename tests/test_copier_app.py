@@ -35,6 +35,7 @@ class Desk(QObject):
         self.emitted: list[dict] = []
         self.blocked: set[str] = set()
         self.investor = False
+        self.follower_state = "live"
         def lane(key: str) -> Any:
             return SimpleNamespace(lock=Lock(), push_hooks={}, job_runners={}, name=f"dedicated {key}", pinned=key,
                                    worker=SimpleNamespace(running=False, pid=None))
@@ -42,6 +43,9 @@ class Desk(QObject):
         self.dedicated: dict[str, Any] = {M: lane(M), F: lane(F)}
         self.guard = SimpleNamespace(is_blocked=lambda key: key in self.blocked)
         self.spawned: list[Any] = []
+
+    def account_states(self) -> dict[str, dict]:
+        return {M: {"state": "live"}, F: {"state": self.follower_state}}
 
     def accounts(self) -> list[dict]:
         return [{"key": M, "investor": False}, {"key": F, "investor": self.investor}]
@@ -92,6 +96,10 @@ def test_blocked_or_unfit_followers_are_skipped_with_a_reason_once(tmp_path: Pat
     copier.request_sync(F)
     assert "investor" in desk.emitted[-1]["reason"]
     desk.investor = False
+    desk.follower_state = "auth_error"  # a wrong password: no copy job, so no login per master trade
+    copier.request_sync(F)
+    assert "not live (auth_error)" in desk.emitted[-1]["reason"] and desk.dedicated[F].lock.jobs == []
+    desk.follower_state = "live"
     del desk.dedicated[F]
     copier.request_sync(F)
     assert "no terminal of its own" in desk.emitted[-1]["reason"]
