@@ -191,6 +191,8 @@ class Copier:
         self._doubts.setdefault(lane.pinned, {})[int(msg.get("master_ticket") or 0)] = {"since": time.time()}
 
     def _on_desk_event(self, ev: dict[str, Any]) -> None:
+        if ev.get("event") == "account_state" and ev.get("state") == "live" and self.link_of(str(ev.get("account"))):
+            asyncio.get_event_loop().call_soon(self.request_sync, str(ev.get("account")))  # back: catch up
         if ev.get("event") == "job" and ev.get("job") == JOB and ev.get("state") in END_STATES:
             follower = str(ev.get("account"))
             self._running.discard(follower)
@@ -222,6 +224,9 @@ class Copier:
         for role in ("master", "follower"):
             if getattr(lk, role) not in self.desk.dedicated:
                 return f"the {role} {getattr(lk, role)} has no terminal of its own: give it one to copy"
+        state = (self.desk.account_states().get(lk.follower) or {}).get("state")
+        if state in ("auth_error", "mismatch"):  # a copy job would log in again: per trade, a login storm
+            return f"the follower {lk.follower} is not live ({state}): copying resumes when it is"
         account = next((a for a in self.desk.accounts() if a["key"] == lk.follower), None)
         if account is not None and account.get("investor"):
             return f"{lk.follower} is read-only (investor): it cannot follow"
@@ -252,7 +257,7 @@ class Copier:
         try:
             answer = await lane.worker.request(
                 "copy_sync", timeout=self.request_timeout, link=lk.to_json(), in_doubt=in_doubt,
-                master={k: master.get(k) for k in ("positions", "orders", "equity", "balance", "specs")})
+                master={k: master.get(k) for k in ("positions", "orders", "equity", "balance", "specs", "currency")})
         except Exception as exc:
             self.views.setdefault(follower, {})["error"] = str(exc)
             raise

@@ -16,6 +16,7 @@ import logging
 import time
 from typing import Any
 
+from multi_user.bridge import same_server
 from multi_user.closing import INVALID_FILL, filling_modes
 from multi_user.copy_model import CopyLink, follower_symbol
 from multi_user.copy_reconcile import COPY_MAGIC, Action, Side, read_tag, reconcile
@@ -25,6 +26,7 @@ log = logging.getLogger("mt5desk.copy")
 HEARTBEAT = 1.0  # s: a master state goes out at least this often while watched
 SPEC_FIELDS = ("volume_min", "volume_max", "volume_step", "trade_contract_size", "point", "digits")
 HISTORY_DAYS = 7
+RATE_KEEP = 60.0  # s a conversion rate for the equity ratio is reused
 
 
 def _slim(items: Any, fields: tuple[str, ...]) -> list[dict[str, Any]]:
@@ -47,6 +49,11 @@ class CopyOps:
     _copy_names: tuple[Any, list[str]] | None = None
     _copy_contracts: dict[str, dict[str, Any]]
     _copy_infos: dict[str, Any]
+    _copy_term_blocked: bool = False
+    _copy_info_at: float = 0.0
+    _copy_ccy: str = ""
+
+    def op_rates(self, req: dict[str, Any]) -> dict[str, Any]: ...  # the Worker's
 
     def send(self, message: dict[str, Any]) -> None: ...  # the Worker's
     def _check_identity(self) -> None: ...
@@ -54,6 +61,7 @@ class CopyOps:
 
     # ---- master side ------------------------------------------------------------------------------
     def op_copy_watch(self, req: dict[str, Any]) -> dict[str, Any]:
+        self._copy_info = None  # the account may have changed since
         self._copy_interval = max(0.005, float(req.get("interval") or 0.02)) if req.get("on", True) else 0.0
         self._copy_next, self._copy_sig = 0.0, None  # the first state goes out at once
         return {"interval": self._copy_interval}
@@ -81,10 +89,14 @@ class CopyOps:
 
     def _master_state(self) -> dict[str, Any]:
         mt5 = self.bridge.mt5
-        positions, orders, info = mt5.positions_get(), mt5.orders_get(), mt5.account_info()
+        positions, orders = mt5.positions_get(), mt5.orders_get()
+        taken = time.time()
+        info = getattr(self, "_copy_info", None)
+        if info is None or taken - self._copy_info_at >= HEARTBEAT:  # equity for the sizing: once a second
+            info, self._copy_info_at = mt5.account_info(), taken
+            self._copy_info = info
         if positions is None or orders is None or info is None:
             raise RuntimeError("no answer")
-        taken = time.time()
         pos, ords = _slim(positions, POS_FIELDS), _slim(orders, ORD_FIELDS)
         contracts = getattr(self, "_copy_contracts", None)
         if contracts is None:
@@ -94,12 +106,12 @@ class CopyOps:
             contracts[sym] = {"trade_contract_size": getattr(si, "trade_contract_size", 0.0),
                               "point": getattr(si, "point", 0.0)}
         return {"login": int(info.login), "server": self._creds[2] if self._creds else str(info.server),
-                "equity": float(info.equity), "balance": float(info.balance), "positions": pos, "orders": ords,
+                "currency": str(info.currency), "equity": float(info.equity), "balance": float(info.balance),
+                "positions": pos, "orders": ords,
                 "specs": {s: contracts[s] for s in {p["symbol"] for p in pos + ords}}, "taken_at": taken}
 
     # ---- follower side ----------------------------------------------------------------------------
     def op_copy_sync(self, req: dict[str, Any]) -> dict[str, Any]:
-        self._check_identity()
         link = CopyLink.from_json(dict(req.get("link") or {}))
         m = dict(req.get("master") or {})
         master = Side(list(m.get("positions") or []), list(m.get("orders") or []), float(m.get("equity") or 0.0),
@@ -108,10 +120,14 @@ class CopyOps:
         doubts = {int(t): bool(settled) for t, settled in dict(req.get("in_doubt") or {}).items()}
         resolved = self._resolve_doubts(doubts, follower)
         waiting = {t for t, how in resolved.items() if how in ("absent", "filled")}
+        why = self._convert_equity(link, str(m.get("currency") or ""), follower)
         actions = reconcile(link, master, follower, waiting)
+        if why is not None:  # sized on unconverted money would be wrong: say so instead
+            actions = [a if a.kind not in ("open", "place") else Action("skip", a.master_ticket, a.symbol, reason=why)
+                       for a in actions]
         results = []
-        if any(a.kind not in ("skip",) for a in actions):
-            self._check_trading()
+        if any(a.kind not in ("skip",) for a in actions) and self._copy_term_blocked:
+            self._check_trading()  # says why in the owner's words
         for a in actions:
             results.append(self._carry_out(a, link))
         # the copies as they were before the actions (the follower's own copy_state shows them after)
@@ -121,13 +137,22 @@ class CopyOps:
 
     def _follower_state(self, link: CopyLink, master: Side) -> Side:
         mt5 = self.bridge.mt5
-        info = mt5.account_info()
+        # one account_info and one terminal_info serve the identity and the trading checks: each call to
+        # the terminal is latency on the way to the follower's order
+        info, term = mt5.account_info(), mt5.terminal_info()
+        login, _, server = self._creds or (None, "", "")
+        if (getattr(self, "_mismatch", None) is not None or info is None or term is None
+                or int(info.login) != login or not same_server(str(info.server), server)):
+            self._check_identity()  # the full check, which raises the error in plain words
+        self._copy_term_blocked = bool(getattr(term, "tradeapi_disabled", False)
+                                       or not getattr(term, "trade_allowed", True))
         positions, orders = mt5.positions_get(), mt5.orders_get()
         if info is None or positions is None or orders is None:
             raise self.bridge._error("Could not read the follower's account")
         if self._copy_names is None or self._copy_names[0] != self._creds:
             self._copy_names = (self._creds, [s.name for s in mt5.symbols_get() or ()])
         names = self._copy_names[1]
+        self._copy_ccy = str(getattr(info, "currency", "") or "")
         side = Side(_slim(positions, POS_FIELDS), _slim(orders, ORD_FIELDS), float(info.equity),
                     float(info.balance), {}, names)
         wanted = {follower_symbol(link, str(i["symbol"]), names) for i in master.positions + master.orders}
@@ -147,6 +172,25 @@ class CopyOps:
             spec.update(bid=getattr(tick, "bid", 0.0), ask=getattr(tick, "ask", 0.0))
             side.specs[sym] = spec
         return side
+
+    def _convert_equity(self, link: CopyLink, master_ccy: str, follower: Side) -> str | None:
+        """Equity and balance ratios compare money: the follower's in the master's currency, at the
+        follower terminal's own quote (kept RATE_KEEP s). Returns why not, when there is no quote."""
+        ccy = self._copy_ccy
+        if link.sizing not in ("equity", "balance") or not master_ccy or not ccy or ccy == master_ccy:
+            return None
+        cache = self.__dict__.setdefault("_copy_rates", {})
+        pair = f"{ccy}/{master_ccy}"
+        rate, at = cache.get(pair, (None, 0.0))
+        if rate is None or time.time() - at > RATE_KEEP:
+            got = self.op_rates({"pairs": [[ccy, master_ccy]]}).get(pair) or {}
+            rate = float(got.get("rate") or 0.0) or None
+            cache[pair] = (rate, time.time())
+        if not rate:
+            return f"no quote on the follower to convert {ccy} to {master_ccy} for the {link.sizing} ratio"
+        follower.equity *= rate
+        follower.balance *= rate
+        return None
 
     def _resolve_doubts(self, doubts: dict[int, bool], follower: Side) -> dict[int, str]:
         """Each in-doubt master ticket (True: the app waited long enough since it was last absent):

@@ -17,10 +17,13 @@ from multi_user.worker import Worker
 
 @pytest.fixture
 def follower(mt5: ModuleType, sim_world: Path):
+    return logged_in(mt5, sim_world, 2)  # a USD account
+
+
+def logged_in(mt5: ModuleType, sim_world: Path, index: int):
     from multi_user.mt5sim import control
 
-    demo = control.demo_accounts(sim_world)
-    a = demo[2]
+    a = control.demo_accounts(sim_world)[index]
     bridge = UserMT5Bridge(mt5, str(control.base_install(sim_world)), timeout_ms=5000)
     worker = Worker(bridge, io.BytesIO())
     worker.op_switch({"login": a["login"], "password": a["password"], "server": a["server"], "stream": False})
@@ -70,3 +73,19 @@ def test_order_never_filled_is_sent_again_only_after_the_wait(follower, monkeypa
     retry = sync(worker, key, {"4242": True})  # still no trace after the wait: sent once more
     assert retry["resolved"] == {"4242": "retry"} and [x["kind"] for x in retry["results"]] == ["open"]
     assert len(copies_of(mt5, 4242)) == 1
+
+
+def test_equity_ratio_converts_the_followers_currency(mt5: ModuleType, sim_world: Path) -> None:
+    worker, key, _ = logged_in(mt5, sim_world, 1)  # a EUR account
+    equity = mt5.account_info().equity
+    tick = mt5.symbol_info_tick("EURUSD")
+    master = {"positions": [{"ticket": 77, "symbol": "EURUSD", "type": 0, "volume": 1.0, "price_open": 0.0,
+                             "sl": 0.0, "tp": 0.0}], "orders": [], "equity": equity, "balance": equity,
+              "specs": {}, "currency": "USD"}  # the same number, in dollars
+    link = CopyLink("1@Master", key).to_json()
+    (r,) = worker.op_copy_sync({"link": link, "master": master, "in_doubt": {}})["results"]
+    assert r["kind"] == "open" and abs(r["volume"] - (tick.bid + tick.ask) / 2) <= 0.02  # ~1.08 lots, not 1.00
+    master["currency"] = "XAU"  # nothing quotes it against EUR: skipped, not sized on raw numbers
+    master["positions"][0]["ticket"] = 78
+    results = worker.op_copy_sync({"link": link, "master": master, "in_doubt": {}})["results"]
+    assert [(x["kind"], x["master_ticket"]) for x in results if x["master_ticket"] == 78] == [("skip", 78)]
