@@ -158,7 +158,10 @@ class Lane:
 
     async def _worker_connected(self) -> None:
         try:
-            await self.worker.request("connect")
+            # our terminal is down (restarting, or updating itself): attaching now would let initialize()
+            # start a copy itself; the worker attaches with "reconnect" once the terminal is back
+            if self.terminal_sup is None or self.terminal_sup.state == "running":
+                await self.worker.request("connect")
         except DeskError as exc:
             self._emit({"event": "error", "lane": self.name, "code": getattr(exc, "code", None),
                         "message": f"{self.name}: {exc}"})
@@ -186,11 +189,14 @@ class Lane:
                 self.terminal_sup.exited(code)
 
     async def _terminal_restarted(self) -> None:
-        if self._worker_up:
-            await self.worker.request("reconnect")
-            holder = self.lock.holder
-            if holder is not None and holder.phase == "active":
-                self.lock.set_account_state(holder.account, "live")
+        try:
+            if self._worker_up:
+                await self.worker.request("reconnect")
+                holder = self.lock.holder
+                if holder is not None and holder.phase == "active":
+                    self.lock.set_account_state(holder.account, "live")
+        finally:
+            self._pump()  # a login or job that waited for the terminal
 
     # ---- pushes from the worker ----------------------------------------------------------
     def _push(self, msg: dict[str, Any]) -> None:
@@ -254,6 +260,9 @@ class Lane:
         """Carry out what the lock decided: one login or one job at a time in this lane's worker."""
         if self._busy or not self._worker_up or self._stopping:
             return
+        if self.terminal_sup is not None and self.terminal_sup.state in ("starting", "crashed", "restarting",
+                                                                         "updating"):
+            return  # no login or job while our terminal is away: _terminal_restarted pumps again
         holder = self.lock.holder
         if holder is None:
             pinned = self.pinned

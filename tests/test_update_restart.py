@@ -68,6 +68,41 @@ def test_an_update_is_not_a_crash_and_a_kill_still_is(qloop, data_dir: Path, sim
     run(qloop, scenario())
 
 
+@pytest.mark.slow
+def test_a_worker_restarted_while_the_terminal_updates_does_not_start_a_terminal_itself(
+        qloop, data_dir: Path, sim_world: Path) -> None:
+    """Attaching ("connect") while our terminal is down lets initialize() launch a copy of its own, which
+    would then be taken for the updated one (and, on Windows, race the update). The worker waits instead."""
+    from lane_harness import fast_desk
+
+    from multi_user.mt5sim import control
+
+    account = control.demo_accounts(sim_world)[0]
+    key = link_accounts(data_dir, [account])[0]
+    desk = fast_desk(data_dir)
+    rec = Recorder(desk)
+
+    async def scenario() -> None:
+        await desk.start()
+        try:
+            desk.activate(key)
+            await rec.wait_for(snapshot_of(key))
+            lane = desk.shared
+            mark = len(rec.events)
+            await asyncio.get_running_loop().run_in_executor(None, control.update_terminal, lane.terminal.exe, 4.0)
+            await rec.wait_for(lambda e: e["event"] == "terminal" and e["state"] == "updating", after=mark)
+            os.kill(lane.worker.pid, signal.SIGKILL)  # the worker dies while the terminal is away
+            await rec.wait_for(lambda e: e["event"] == "worker" and e["state"] == "running", after=mark)
+            up = await rec.wait_for(lambda e: e["event"] == "terminal" and e["state"] == "running", after=mark)
+            cmdline = Path(f"/proc/{up['pid']}/cmdline").read_bytes()
+            assert b"--after" in cmdline  # the copy the updating terminal started, not one the worker launched
+            await rec.wait_for(snapshot_of(key), after=len(rec.events))
+        finally:
+            await desk.stop()
+
+    run(qloop, scenario())
+
+
 class _FakeTerminal:
     backend = "sim"
 
