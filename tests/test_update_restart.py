@@ -16,6 +16,17 @@ from app.supervisor import RestartPolicy, Supervised
 from app.update_detect import SelfUpdateWatch
 
 
+def one_account_desk(data_dir: Path, sim_world: Path) -> tuple[Any, Recorder, str]:
+    """A fast simulator Desk with the first demo account (it has open positions) linked, not started."""
+    from lane_harness import fast_desk
+
+    from multi_user.mt5sim import control
+
+    key = link_accounts(data_dir, [control.demo_accounts(sim_world)[0]])[0]
+    desk = fast_desk(data_dir)
+    return desk, Recorder(desk), key
+
+
 def run(loop: asyncio.AbstractEventLoop, coro):
     return loop.run_until_complete(asyncio.wait_for(coro, 120))
 
@@ -73,14 +84,9 @@ def test_a_worker_restarted_while_the_terminal_updates_does_not_start_a_terminal
         qloop, data_dir: Path, sim_world: Path) -> None:
     """Attaching ("connect") while our terminal is down lets initialize() launch a copy of its own, which
     would then be taken for the updated one (and, on Windows, race the update). The worker waits instead."""
-    from lane_harness import fast_desk
-
     from multi_user.mt5sim import control
 
-    account = control.demo_accounts(sim_world)[0]
-    key = link_accounts(data_dir, [account])[0]
-    desk = fast_desk(data_dir)
-    rec = Recorder(desk)
+    desk, rec, key = one_account_desk(data_dir, sim_world)
 
     async def scenario() -> None:
         await desk.start()
