@@ -21,7 +21,7 @@ from app.jobs import Job
 from app.lock import ActiveAccountLock
 from app.supervisor import RestartPolicy, Supervised
 from app.terminal_process import TerminalProcess
-from app.update_detect import SelfUpdateWatch
+from app.update_detect import IpcDropWatch, SelfUpdateWatch
 from app.worker_client import WorkerClient, worker_command
 from multi_user.errors import AuthorizationError, DeskError, IdentityMismatch, TerminalError
 from multi_user.paths import logs_dir
@@ -93,6 +93,9 @@ class Lane:
         self.self_update = (SelfUpdateWatch(self.terminal, self.terminal_sup, spawn=self._spawn,
                                             on_back=self._terminal_restarted, run_io=config.run_io)
                             if self.terminal is not None and self.terminal_sup is not None else None)
+        self.ipc_drop = (IpcDropWatch(self.terminal, self.terminal_sup, reconnect=self._terminal_restarted,
+                                      spawn=self._spawn, run_io=config.run_io)
+                         if self.terminal is not None and self.terminal_sup is not None else None)
         cmd = worker_command(str(config.data_dir), config.backend, lane=self.name,
                              terminal=str(config.terminal) if config.terminal else None,
                              portable=config.portable, rate=config.rate, timeout_ms=config.timeout_ms,
@@ -218,6 +221,8 @@ class Lane:
                 self.lock.release(key)
             self.lock.set_account_state(key, "mismatch", message)
         elif kind == "health":
+            if msg.get("waiting_for") == "terminal restart" and self.ipc_drop is not None:
+                self.ipc_drop.lost()  # the process may run on with its IPC gone for a while
             holder = self.lock.holder
             if holder is not None and holder.phase == "active":
                 if msg.get("terminal_connected") is False:
