@@ -23,7 +23,7 @@ from app.lock import ActiveAccountLock
 from app.reset_visits import run_visit
 from app.supervisor import RestartPolicy, Supervised
 from app.terminal_process import TerminalProcess
-from app.update_detect import SelfUpdateWatch
+from app.update_detect import IpcDropWatch, SelfUpdateWatch
 from app.worker_client import WorkerClient, worker_command
 from multi_user.errors import AuthorizationError, DeskError, IdentityMismatch, TerminalError
 from multi_user.paths import logs_dir
@@ -98,6 +98,9 @@ class Lane:
         self.self_update = (SelfUpdateWatch(self.terminal, self.terminal_sup, spawn=self._spawn,
                                             on_back=self._terminal_restarted, run_io=config.run_io)
                             if self.terminal is not None and self.terminal_sup is not None else None)
+        self.ipc_drop = (IpcDropWatch(self.terminal, self.terminal_sup, reconnect=self._terminal_restarted,
+                                      spawn=self._spawn, run_io=config.run_io)
+                         if self.terminal is not None and self.terminal_sup is not None else None)
         cmd = worker_command(str(config.data_dir), config.backend, lane=self.name,
                              terminal=str(config.terminal) if config.terminal else None,
                              portable=config.portable, rate=config.rate, timeout_ms=config.timeout_ms,
@@ -163,7 +166,10 @@ class Lane:
 
     async def _worker_connected(self) -> None:
         try:
-            await self.worker.request("connect")
+            # our terminal is down (restarting, or updating itself): attaching now would let initialize()
+            # start a copy itself; the worker attaches with "reconnect" once the terminal is back
+            if self.terminal_sup is None or self.terminal_sup.state == "running":
+                await self.worker.request("connect")
         except DeskError as exc:
             self._emit({"event": "error", "lane": self.name, "code": getattr(exc, "code", None),
                         "message": f"{self.name}: {exc}"})
@@ -191,11 +197,14 @@ class Lane:
                 self.terminal_sup.exited(code)
 
     async def _terminal_restarted(self) -> None:
-        if self._worker_up:
-            await self.worker.request("reconnect")
-            holder = self.lock.holder
-            if holder is not None and holder.phase == "active":
-                self.lock.set_account_state(holder.account, "live")
+        try:
+            if self._worker_up:
+                await self.worker.request("reconnect")
+                holder = self.lock.holder
+                if holder is not None and holder.phase == "active":
+                    self.lock.set_account_state(holder.account, "live")
+        finally:
+            self._pump()  # a login or job that waited for the terminal
 
     # ---- pushes from the worker ----------------------------------------------------------
     def _push(self, msg: dict[str, Any]) -> None:
@@ -220,6 +229,8 @@ class Lane:
                 self.lock.release(key)
             self.lock.set_account_state(key, "mismatch", message)
         elif kind == "health":
+            if msg.get("waiting_for") == "terminal restart" and self.ipc_drop is not None:
+                self.ipc_drop.lost()  # the process may run on with its IPC gone for a while
             holder = self.lock.holder
             if holder is not None and holder.phase == "active":
                 if msg.get("terminal_connected") is False:
@@ -262,6 +273,9 @@ class Lane:
         """Carry out what the lock decided: one login or one job at a time in this lane's worker."""
         if self._busy or not self._worker_up or self._stopping:
             return
+        if self.terminal_sup is not None and self.terminal_sup.state in ("starting", "crashed", "restarting",
+                                                                         "updating"):
+            return  # no login or job while our terminal is away: _terminal_restarted pumps again
         holder = self.lock.holder
         if holder is None:
             pinned = self.pinned

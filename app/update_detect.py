@@ -28,6 +28,7 @@ from typing import Any
 
 from app.supervisor import Supervised
 from app.terminal_process import TerminalProcess, run_inline
+from multi_user.errors import DeskError
 
 log = logging.getLogger("mt5desk.update")
 
@@ -162,3 +163,53 @@ class SelfUpdateWatch:
         self.terminal.adopt(pid, AdoptedExitCode(self.terminal.exe, self.terminal.backend, pid))
         self.sup.adopted(pid, f"updated itself and restarted (pid {pid}); not counted as a crash")
         await self._on_back()
+
+
+def ipc_is_back(exe: Path, backend: str) -> bool:
+    """Does the terminal of ``exe``'s folder listen again (blocking)? Simulator: its endpoint. Windows: a
+    MetaTrader 5 pipe exists (its name is a hash we cannot compute, so any one counts; untested)."""
+    if backend == "sim":
+        from multi_user.mt5sim import control
+
+        return control.terminal_pid(exe) is not None
+    from multi_user.terminals import terminal_pipes
+
+    return bool(terminal_pipes())
+
+
+class IpcDropWatch:
+    """The terminal's IPC went away but its process runs on (it restarts its pipe, e.g. around an update):
+    the supervised worker waits for the app's word, so once the IPC is back the worker is told to
+    reconnect. Attaching before that would let initialize() start a copy of its own."""
+
+    def __init__(self, terminal: TerminalProcess, sup: Supervised, *, reconnect: Callable[[], Awaitable[None]],
+                 spawn: Callable[[Awaitable[Any]], None], run_io: Callable[..., Awaitable[Any]] | None = None,
+                 wait: float = 600.0, poll: float = 0.5) -> None:
+        self.terminal, self.sup = terminal, sup
+        self._reconnect, self._spawn = reconnect, spawn
+        self._run_io = run_io or run_inline
+        self.wait, self.poll = wait, poll
+        self.watching = False
+
+    def lost(self) -> None:
+        """The worker says it lost the terminal and waits for a restart."""
+        if self.watching or self.sup.state != "running":
+            return  # a process exit is the supervisor's (or the update watch's) to handle
+        self.watching = True
+        self._spawn(self._watch())
+
+    async def _watch(self) -> None:
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + self.wait
+        try:
+            while self.sup.state == "running" and loop.time() < deadline:
+                if await self._run_io(ipc_is_back, self.terminal.exe, self.terminal.backend):
+                    log.info("the terminal in %s answers again: reconnecting", self.terminal.exe.parent)
+                    try:
+                        await self._reconnect()
+                        return
+                    except DeskError as exc:  # not quite back yet: try again while it runs
+                        log.warning("reconnecting to %s failed: %s", self.terminal.exe.parent, exc)
+                await asyncio.sleep(self.poll)
+        finally:
+            self.watching = False

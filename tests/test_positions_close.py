@@ -187,12 +187,10 @@ def test_export_csv_writes_what_the_command_line_writes(stored_accounts, data_di
 
 @pytest.mark.slow
 def test_the_desk_closes_one_position_as_a_job_through_the_lock(qloop, data_dir: Path, sim_world: Path) -> None:
-    from lane_harness import Recorder, fast_desk, link_accounts, snapshot_of, state_of
+    from lane_harness import snapshot_of, state_of
+    from test_update_restart import one_account_desk
 
-    account = control.demo_accounts(sim_world)[0]  # has open positions
-    key = link_accounts(data_dir, [account])[0]
-    desk = fast_desk(data_dir)
-    rec = Recorder(desk)
+    desk, rec, key = one_account_desk(data_dir, sim_world)  # its account has open positions
 
     async def scenario() -> None:
         await desk.start()

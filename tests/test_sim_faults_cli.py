@@ -107,3 +107,27 @@ def test_update_restarts_the_terminal_as_a_new_process(data_dir: Path, sim_world
         assert control.active_faults(sim_world) == []  # the update was consumed by the terminal
     finally:
         control.stop_terminal(exe)
+
+
+def test_ipc_drop_closes_the_connection_and_the_terminal_listens_again(mt5, acc, sim_world: Path,
+                                                                        data_dir: Path) -> None:
+    exe = control.base_install(sim_world)
+    pid = control.terminal_pid(exe)
+    assert sim(data_dir, "fault", "ipc-drop", "--terminal", str(exe), "--seconds", "1") == 0
+    assert mt5.account_info() is None and mt5.last_error()[0] == -10004  # the connection went
+    assert _until(lambda: control.terminal_pid(exe) is None)  # no endpoint while the IPC is away
+    assert control.wait_ready(exe, 30) is not None  # back after the second, the same process
+    assert control.terminal_pid(exe) == pid
+    assert mt5.initialize(str(exe), login=acc["login"], password=acc["password"], server=acc["server"])
+    assert mt5.account_info().login == acc["login"]
+
+
+def _until(predicate, timeout: float = 10.0) -> bool:
+    import time
+
+    deadline = time.monotonic() + timeout
+    while not predicate():
+        if time.monotonic() > deadline:
+            return False
+        time.sleep(0.02)
+    return True

@@ -16,6 +16,33 @@ from app.supervisor import RestartPolicy, Supervised
 from app.update_detect import SelfUpdateWatch
 
 
+def one_account_desk(data_dir: Path, sim_world: Path) -> tuple[Any, Recorder, str]:
+    """A fast simulator Desk with the first demo account (it has open positions) linked, not started."""
+    from lane_harness import fast_desk
+
+    from multi_user.mt5sim import control
+
+    key = link_accounts(data_dir, [control.demo_accounts(sim_world)[0]])[0]
+    desk = fast_desk(data_dir)
+    return desk, Recorder(desk), key
+
+
+def with_streaming_account(qloop, data_dir: Path, sim_world: Path, body) -> None:
+    """Start a one-account desk, wait until the account streams, run ``await body(desk, rec, key)``, stop."""
+    desk, rec, key = one_account_desk(data_dir, sim_world)
+
+    async def scenario() -> None:
+        await desk.start()
+        try:
+            desk.activate(key)
+            await rec.wait_for(snapshot_of(key))
+            await body(desk, rec, key)
+        finally:
+            await desk.stop()
+
+    run(qloop, scenario())
+
+
 def run(loop: asyncio.AbstractEventLoop, coro):
     return loop.run_until_complete(asyncio.wait_for(coro, 120))
 
@@ -66,6 +93,48 @@ def test_an_update_is_not_a_crash_and_a_kill_still_is(qloop, data_dir: Path, sim
             await desk.stop()
 
     run(qloop, scenario())
+
+
+@pytest.mark.slow
+def test_a_worker_restarted_while_the_terminal_updates_does_not_start_a_terminal_itself(
+        qloop, data_dir: Path, sim_world: Path) -> None:
+    """Attaching ("connect") while our terminal is down lets initialize() launch a copy of its own, which
+    would then be taken for the updated one (and, on Windows, race the update). The worker waits instead."""
+    from multi_user.mt5sim import control
+
+    async def body(desk, rec, key) -> None:
+        lane = desk.shared
+        mark = len(rec.events)
+        await asyncio.get_running_loop().run_in_executor(None, control.update_terminal, lane.terminal.exe, 4.0)
+        await rec.wait_for(lambda e: e["event"] == "terminal" and e["state"] == "updating", after=mark)
+        os.kill(lane.worker.pid, signal.SIGKILL)  # the worker dies while the terminal is away
+        await rec.wait_for(lambda e: e["event"] == "worker" and e["state"] == "running", after=mark)
+        up = await rec.wait_for(lambda e: e["event"] == "terminal" and e["state"] == "running", after=mark)
+        cmdline = Path(f"/proc/{up['pid']}/cmdline").read_bytes()
+        assert b"--after" in cmdline  # the copy the updating terminal started, not one the worker launched
+        await rec.wait_for(snapshot_of(key), after=len(rec.events))
+
+    with_streaming_account(qloop, data_dir, sim_world, body)
+
+
+@pytest.mark.slow
+def test_an_ipc_drop_while_the_terminal_runs_on_is_reattached_without_a_restart(
+        qloop, data_dir: Path, sim_world: Path) -> None:
+    """The IPC goes away for a while and comes back, the process never exits: the supervised worker, which
+    waits for the app's word, is told to reconnect once the terminal listens again."""
+    from multi_user.mt5sim import control
+
+    async def body(desk, rec, key) -> None:
+        pid = desk.shared.terminal.pid
+        control.add_ipc_drop(sim_world, desk.shared.terminal.exe, 1.5)
+        await rec.wait_for(lambda e: e.get("event") == "account_state" and e.get("state") == "offline")
+        mark = len(rec.events)
+        await rec.wait_for(snapshot_of(key), after=mark)  # streaming again
+        assert desk.shared.terminal.pid == pid and desk.shared.terminal_sup.restarts == 0
+        assert not [e for e in rec.events if e["event"] == "terminal" and e["state"] != "running"
+                    and e["state"] != "starting"]
+
+    with_streaming_account(qloop, data_dir, sim_world, body)
 
 
 class _FakeTerminal:

@@ -26,6 +26,9 @@ def add_fault_arguments(sub: Any) -> None:
                                                                                    required=True)
     t = _terminal(fsub, "ipc-timeout", "a terminal stops answering: its clients' calls block until it answers again")
     t.add_argument("--seconds", type=float, default=90.0, help="how long it hangs (default 90)")
+    t = _terminal(fsub, "ipc-drop", "a terminal's IPC goes away (connections closed, no endpoint) while its "
+                  "process runs on, then comes back")
+    t.add_argument("--seconds", type=float, default=5.0, help="how long it is away (default 5)")
     fsub.add_parser("disconnect", help="the broker drops: terminal_info().connected is false, prices freeze"
                     ).add_argument("--server", help="only this server (default: every server)")
     k = fsub.add_parser("shock", help="move a symbol's price by PERCENT from now on")
@@ -118,12 +121,13 @@ def run_fault(args: argparse.Namespace, world: Path) -> int:
         (control.add_slow_login if kind == "slow-login" else control.add_slow_start)(world, seconds)
         _out(args, {"fault": kind, "seconds": seconds}, f"logins now take {seconds:g} s" if kind == "slow-login"
              else f"terminals started from now on listen {seconds:g} s after their start")
-    elif kind == "ipc-timeout":
+    elif kind in ("ipc-timeout", "ipc-drop"):
         seconds = _seconds(args.seconds, 86400)
         folder = _terminal_folder(args.terminal)
-        control.add_ipc_timeout(world, folder, seconds)
+        (control.add_ipc_timeout if kind == "ipc-timeout" else control.add_ipc_drop)(world, folder, seconds)
         _out(args, {"fault": kind, "terminal": str(folder), "seconds": seconds},
-             f"the terminal in {folder} stops answering for {seconds:g} s")
+             f"the terminal in {folder} {'stops answering' if kind == 'ipc-timeout' else 'drops its IPC'} "
+             f"for {seconds:g} s")
     elif kind == "disconnect":
         server = _known_server(world, args.server)
         control.add_disconnect(world, server)

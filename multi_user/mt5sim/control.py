@@ -272,6 +272,11 @@ def add_api_off(world_dir: Path, terminal: Path) -> None:
     faults.add_api_off(world_dir, _folder(terminal))
 
 
+def add_ipc_drop(world_dir: Path, terminal: Path, seconds: float = 5.0) -> None:
+    """The terminal's IPC goes away for ``seconds`` (its process runs on), then comes back."""
+    faults.add_ipc_drop(world_dir, _folder(terminal), seconds)
+
+
 def add_ipc_timeout(world_dir: Path, terminal: Path, seconds: float = 90.0) -> None:
     """The terminal of ``terminal`` (folder or exe) stops answering for ``seconds``."""
     faults.add_ipc_timeout(world_dir, _folder(terminal), seconds)

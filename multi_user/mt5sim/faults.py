@@ -12,7 +12,9 @@ every call but terminal_info and version fails with -8), ``requote`` (the next `
 on ``symbol`` get 10004), ``market_closed`` (deals on ``symbol`` get 10018), ``fifo`` (account ``login``
 closes positions first in, first out: 10045), ``shock`` (a symbol's price is multiplied
 by ``value`` from ``since``), ``update`` (a terminal applies a LiveUpdate: it exits cleanly and a new
-copy starts itself from the same folder ``value`` seconds later; consumed by that terminal).
+copy starts itself from the same folder ``value`` seconds later; consumed by that terminal), ``ipc_drop``
+(a terminal's IPC goes away until ``until`` — its endpoint removed, its clients' connections closed —
+while the process runs on, then comes back).
 A crash is not stored: the terminal process is simply killed.
 """
 
@@ -76,6 +78,10 @@ def add_market_closed(world_dir: Path, symbol: str) -> None:
 
 def add_fifo(world_dir: Path, login: int) -> None:
     _add(world_dir, "fifo", login=login)
+
+
+def add_ipc_drop(world_dir: Path, terminal_folder: Path, seconds: float) -> None:
+    _add(world_dir, "ipc_drop", terminal=str(terminal_folder), until=time.time() + float(seconds))
 
 
 def add_update(world_dir: Path, terminal_folder: Path, gap: float) -> None:
@@ -194,6 +200,10 @@ class FaultView:
 
     def api_off(self, folder: Path) -> bool:
         return any(r["terminal"] == str(folder) for r in self._of("api_off"))
+
+    def ipc_dropped(self, folder: Path) -> bool:
+        now = time.time()
+        return any(r["terminal"] == str(folder) and (r["until"] or 0) > now for r in self._of("ipc_drop"))
 
     def update_pending(self, folder: Path) -> bool:
         return any(r["terminal"] == str(folder) for r in self._of("update"))

@@ -58,6 +58,8 @@ class _Handler(socketserver.BaseRequestHandler):
         try:
             hello = ipc.recv(sock)
             self._wait_while_hanging()
+            if term.faults.ipc_dropped(term.folder):
+                return  # the IPC is down: the connection closes unanswered
             if not isinstance(hello, dict) or not secrets.compare_digest(str(hello.get("token", "")),
                                                                          self.server.token):
                 ipc.send(sock, {"ok": False})
@@ -66,6 +68,8 @@ class _Handler(socketserver.BaseRequestHandler):
             while True:
                 req = ipc.recv(sock)
                 self._wait_while_hanging()
+                if term.faults.ipc_dropped(term.folder):
+                    return
                 name = CALLS.get(req.get("f"))
                 if name is None:
                     result, err = None, e.UNSUPPORTED
@@ -102,11 +106,20 @@ def _watch_parent(pid: int, on_exit: Any) -> None:
     on_exit()
 
 
-def _watch_update(term: TradingTerminal, args: argparse.Namespace, on_exit: Any) -> None:
-    """The ``update`` fault: like a LiveUpdate restart, start the new copy (it waits for this one to be
-    gone) and exit cleanly. The new copy is not a child of whoever started this terminal."""
+def _watch_faults(term: TradingTerminal, args: argparse.Namespace, on_exit: Any, endpoint: dict[str, Any]) -> None:
+    """``ipc_drop``: the endpoint goes while the fault lasts and comes back after. ``update``: like a
+    LiveUpdate restart, start the new copy (it waits for this one to be gone) and exit cleanly; the new
+    copy is not a child of whoever started this terminal."""
+    dropped = False
     while True:
         time.sleep(0.1)
+        if term.faults.ipc_dropped(term.folder) != dropped:
+            dropped = not dropped
+            if dropped:
+                ipc.remove_endpoint(term.folder, os.getpid())
+            else:
+                ipc.write_endpoint(term.folder, endpoint)
+            log.info("IPC %s", "dropped" if dropped else "back")
         if not term.faults.update_pending(term.folder):
             continue
         gap = faults.take_update(term.world_dir, term.folder)
@@ -207,9 +220,9 @@ def main(argv: list[str] | None = None) -> int:
         signal.signal(signal.SIGBREAK, stop)
     if args.exit_with:
         threading.Thread(target=_watch_parent, args=(args.exit_with, stop), daemon=True, name="exit-with").start()
-    threading.Thread(target=_watch_update, args=(term, args, stop), daemon=True, name="live-update").start()
-    ipc.write_endpoint(folder, {"pid": pid, "port": server.server_address[1], "token": token,
-                                "folder": str(folder)})
+    endpoint = {"pid": pid, "port": server.server_address[1], "token": token, "folder": str(folder)}
+    threading.Thread(target=_watch_faults, args=(term, args, stop, endpoint), daemon=True, name="faults").start()
+    ipc.write_endpoint(folder, endpoint)
     log.info("terminal ready: %s (pid %s, port %s)", folder, pid, server.server_address[1])
     try:
         server.serve_forever(poll_interval=0.2)
