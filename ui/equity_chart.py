@@ -388,12 +388,26 @@ class EquityChart(QWidget):
         end = max(last, time.time()) if span else last
         start = end - span if span else first
         lo = int(np.searchsorted(ts, start)) if len(ts) else 0
-        values = [*eq[lo:], *bal[lo:], *[b for t, b in past if t >= start]]
-        self.plot.setXRange(max(start, first), end, padding=0.02)
-        if values:
+        x0, x1 = max(start, first), end
+        self._set_range(0, x0 - (x1 - x0) * 0.02, x1 + (x1 - x0) * 0.02)
+        values = np.concatenate([np.asarray(eq[lo:], dtype=float), np.asarray(bal[lo:], dtype=float),
+                                 np.asarray([b for t, b in past if t >= start], dtype=float)])
+        if np.isfinite(values).any():
             vmin, vmax = float(np.nanmin(values)), float(np.nanmax(values))
             pad = max((vmax - vmin) * 0.1, abs(vmax) * 0.0005, 0.01)
-            self.plot.setYRange(vmin - pad, vmax + pad, padding=0)
+            self._set_range(1, vmin - pad, vmax + pad)
+
+    def _set_range(self, axis: int, lo: float, hi: float) -> None:
+        """Set the view's x (0) or y (1) range unless both ends move by less than a pixel: each change
+        re-downsamples every curve and redraws the axes, and following "now" moves a day's view by a
+        hundredth of a pixel per refresh ([P] 1)."""
+        cur_lo, cur_hi = self.view.viewRange()[axis]
+        pixels = self.view.width() if axis == 0 else self.view.height()
+        if pixels > 0 and cur_hi > cur_lo:
+            unit = (cur_hi - cur_lo) / pixels
+            if abs(lo - cur_lo) < unit and abs(hi - cur_hi) < unit:
+                return
+        (self.view.setXRange if axis == 0 else self.view.setYRange)(lo, hi, padding=0)
 
     def _mouse_moved(self, pos: Any) -> None:
         ts, bal, eq = self.combined()
