@@ -14,6 +14,7 @@ slides along with the newest value (keeping the owner's width); a range button t
 from __future__ import annotations
 
 import time
+from array import array
 from typing import Any
 
 import numpy as np
@@ -46,8 +47,8 @@ pg.setConfigOptions(antialias=True)
 def with_gaps(ts: Any, *values: Any, gap: float = GAP) -> tuple[np.ndarray, ...]:
     """The points with a NaN after each one followed by more than GAP seconds of silence, so a
     curve drawn with connect="finite" breaks there instead of drawing a straight line across."""
-    t = np.asarray(ts, dtype=float)
-    cols = [np.asarray(v, dtype=float) for v in values]
+    t = np.array(ts, dtype=float)  # copies: a view would pin a Series' arrays (they could not grow)
+    cols = [np.array(v, dtype=float) for v in values]
     if len(t) < 2:
         return (t, *cols)
     breaks = np.nonzero(np.diff(t) > gap)[0] + 1
@@ -80,30 +81,37 @@ class TimeAxis(pg.DateAxisItem):
 
 
 class Series:
-    """In-memory equity/balance points of one account (history loaded once, then live snapshots)."""
+    """In-memory equity/balance points of one account (history loaded once, then live snapshots). Kept as
+    arrays of doubles, 24 bytes a point: Python float lists took ~100, so 20 accounts at 10 Hz grew the
+    window by ~12 MB in 10 minutes ([P] 4, bench_memory.py)."""
 
     MAX = 50_000
 
     def __init__(self) -> None:
-        self.ts: list[float] = []
-        self.balance: list[float] = []
-        self.equity: list[float] = []
+        self.ts = array("d")
+        self.balance = array("d")
+        self.equity = array("d")
 
     def load(self, points: list[tuple[float, float, float]]) -> None:
         merged = sorted({p[0]: p for p in [*points, *zip(self.ts, self.balance, self.equity, strict=True)]}.values())
-        self.ts = [p[0] for p in merged][-self.MAX:]
-        self.balance = [p[1] for p in merged][-self.MAX:]
-        self.equity = [p[2] for p in merged][-self.MAX:]
+        merged = merged[-self.MAX:]
+        self.ts = array("d", [p[0] for p in merged])
+        self.balance = array("d", [p[1] for p in merged])
+        self.equity = array("d", [p[2] for p in merged])
 
     def append(self, ts: float, balance: float, equity: float) -> None:
         if self.ts and ts <= self.ts[-1]:
             return
-        self.ts.append(ts)
-        self.balance.append(balance)
-        self.equity.append(equity)
-        if len(self.ts) > self.MAX:
-            del self.ts[: len(self.ts) - self.MAX], self.balance[: len(self.balance) - self.MAX]
-            del self.equity[: len(self.equity) - self.MAX]
+        for name, value in (("ts", ts), ("balance", balance), ("equity", equity)):
+            values = getattr(self, name)
+            try:
+                values.append(value)
+            except BufferError:  # a numpy view of it lives on (np.asarray shares the memory): go on with a copy
+                values = array("d", values)
+                values.append(value)
+            if len(values) > self.MAX:
+                values = values[len(values) - self.MAX:]
+            setattr(self, name, values)
 
 
 def steps(past: list[tuple[float, float]], until: float | None) -> tuple[np.ndarray, np.ndarray]:
@@ -389,12 +397,27 @@ class EquityChart(QWidget):
         end = max(last, time.time()) if span else last
         start = end - span if span else first
         lo = int(np.searchsorted(ts, start)) if len(ts) else 0
-        values = [*eq[lo:], *bal[lo:], *[b for t, b in past if t >= start], *self.levels]  # + the nearest floor
-        self.plot.setXRange(max(start, first), end, padding=0.02)
-        if values:
+        x0, x1 = max(start, first), end
+        self._set_range(0, x0 - (x1 - x0) * 0.02, x1 + (x1 - x0) * 0.02)
+        values = np.concatenate([np.asarray(eq[lo:], dtype=float), np.asarray(bal[lo:], dtype=float),
+                                 np.asarray([b for t, b in past if t >= start], dtype=float),
+                                 np.asarray(self.levels, dtype=float)])  # + the nearest floor ([H])
+        if np.isfinite(values).any():
             vmin, vmax = float(np.nanmin(values)), float(np.nanmax(values))
             pad = max((vmax - vmin) * 0.1, abs(vmax) * 0.0005, 0.01)
-            self.plot.setYRange(vmin - pad, vmax + pad, padding=0)
+            self._set_range(1, vmin - pad, vmax + pad)
+
+    def _set_range(self, axis: int, lo: float, hi: float) -> None:
+        """Set the view's x (0) or y (1) range unless both ends move by less than a pixel: each change
+        re-downsamples every curve and redraws the axes, and following "now" moves a day's view by a
+        hundredth of a pixel per refresh ([P] 1)."""
+        cur_lo, cur_hi = self.view.viewRange()[axis]
+        pixels = self.view.width() if axis == 0 else self.view.height()
+        if pixels > 0 and cur_hi > cur_lo:
+            unit = (cur_hi - cur_lo) / pixels
+            if abs(lo - cur_lo) < unit and abs(hi - cur_hi) < unit:
+                return
+        (self.view.setXRange if axis == 0 else self.view.setYRange)(lo, hi, padding=0)
 
     def _mouse_moved(self, pos: Any) -> None:
         ts, bal, eq = self.combined()

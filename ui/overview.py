@@ -7,8 +7,6 @@ import time
 from collections.abc import Callable
 from typing import Any
 
-import numpy as np
-import pyqtgraph as pg
 from PySide6.QtCore import Qt, Signal
 from PySide6.QtWidgets import QFrame, QGridLayout, QHBoxLayout, QLabel, QScrollArea, QVBoxLayout, QWidget
 
@@ -17,6 +15,7 @@ from app.text import age
 from ui.elided_label import ElidedLabel
 from ui.equity_chart import Series
 from ui.formatting import LOSS, STATE_COLOURS, badge_text, margin_text, money
+from ui.sparkline import Sparkline
 from ui.theme import colours, notifier, pl_colour
 
 TILE_WIDTH = 240  # the narrowest a tile gets; tiles share any width left over in a row
@@ -49,16 +48,9 @@ class Tile(QFrame):
         self.value = QLabel()
         self.value.setObjectName("TileValue")
         self.pl = QLabel()
-        self.spark = pg.PlotWidget()
-        self.spark.setFixedHeight(60)
-        self.spark.hideAxis("left")
-        self.spark.hideAxis("bottom")
-        self.spark.setMouseEnabled(False, False)
-        self.spark.setMenuEnabled(False)
-        self.spark.hideButtons()
-        self.curve = self.spark.plot([], [], pen=pg.mkPen("#1a73e8", width=1.5))
+        self.spark = Sparkline(60)  # [P]: QPainter, not a pyqtgraph PlotWidget per tile (ui/sparkline.py)
         self._live = False
-        self.spark.setBackground(colours().chart_bg)
+        self._recolour()
         notifier().changed.connect(self._recolour)
         # the name has the whole first line; the state badge sits under it, never over it
         top = QHBoxLayout()
@@ -90,8 +82,7 @@ class Tile(QFrame):
 
     def _recolour(self, _name: str = "") -> None:
         c = colours()
-        self.spark.setBackground(c.chart_bg)
-        self.curve.setPen(pg.mkPen(c.equity if self._live else c.balance, width=1.5))
+        self.spark.set_colours(c.equity if self._live else c.balance, c.chart_bg)
 
     def update_from(self, name: str, state: dict | None, snap: dict | None, series: Series | None,
                     now: float) -> None:
@@ -114,7 +105,7 @@ class Tile(QFrame):
             if self._live != (s == "live"):
                 self._live = s == "live"
                 self._recolour()
-            self.curve.setData(np.asarray(series.ts[-k:]), np.asarray(series.equity[-k:]))
+            self.spark.set_data(series.ts[-k:], series.equity[-k:])
 
 
 class Overview(QWidget):
