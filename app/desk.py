@@ -20,16 +20,18 @@ from typing import Any, TypeVar
 from PySide6.QtCore import QObject, QTimer, Signal
 
 from app import last_values
-from app.activity import ACTIVITY_FILE, JOB_END_STATES, ActivityLog, entry_for
+from app.activity import ACTIVITY_FILE, ActivityLog, entry_for
 from app.alerts import AlertEngine
 from app.bots import BotManager
 from app.copier import Copier
 from app.deals_sync import DealsSync
 from app.desk_accounts import AccountOps
+from app.desk_activity import ActivityOps
 from app.desk_health import HealthWatch
 from app.desk_history import HistoryOps, read_recent
 from app.desk_positions import PositionOps
 from app.desk_rates import RatesOps
+from app.desk_snapshots import SnapshotOps
 from app.desk_sweep import SweepOps
 from app.flatten import submit
 from app.guard import Guard
@@ -45,11 +47,9 @@ log = logging.getLogger("mt5desk.desk")
 T = TypeVar("T")
 
 STATUS_FILE = "status.json"
-RECORD_EVERY = 30.0  # seconds between last-known-value writes to the vault, per account
-REPEAT_ACTIVITY_AFTER = 60.0  # the same failure logged again only after this long (no storm)
 
 
-class Desk(QObject, AccountOps, SweepOps, RatesOps, HistoryOps, PositionOps):
+class Desk(QObject, AccountOps, SweepOps, RatesOps, HistoryOps, PositionOps, ActivityOps, SnapshotOps):
     event = Signal(object)  # a dict; Signal(dict) made a QVariantMap copy per slot, 50 µs each ([P] 1)
 
     def __init__(self, data_dir: Path, backend: str = "auto", *, timeout_ms: int = 60000,
@@ -126,43 +126,6 @@ class Desk(QObject, AccountOps, SweepOps, RatesOps, HistoryOps, PositionOps):
     def name_of(self, key: str) -> str:
         a = next((a for a in self._accounts if a["key"] == key), None)
         return f"{a['label']} ({a['login']})" if a and a.get("label") else key
-
-    @staticmethod
-    def job_id(ev: dict[str, Any]) -> str:
-        """The job's id; before the lock gave ids (CONTRACTS 1), its lane, account and job name."""
-        return str(ev.get("id") or f"{ev.get('lane')}|{ev.get('account')}|{ev.get('job')}")
-
-    def _track_job(self, ev: dict[str, Any]) -> None:
-        jid = self.job_id(ev)
-        if ev.get("state") in JOB_END_STATES:
-            self._jobs.pop(jid, None)
-        else:
-            self._jobs[jid] = ev
-
-    def pending_jobs(self) -> list[dict[str, Any]]:
-        """Jobs queued or running on any lane (the owner is asked before quitting drops them)."""
-        return [j for j in self._jobs.values() if j.get("job") not in ("verify", "reset_visit")]
-
-    def log_activity(self, entry: dict[str, Any]) -> None:
-        """Show an entry at once (an ``activity`` event) and store it on the I/O thread."""
-        entry = {"ts": time.time(), "level": "info", "kind": "info", "account": None, "detail": "", **entry}
-        fold = f"{entry['title']}|{entry['detail']}"
-        if entry["level"] in ("error", "warning"):
-            if entry["ts"] - self._logged.get(fold, -REPEAT_ACTIVITY_AFTER) < REPEAT_ACTIVITY_AFTER:
-                return
-            self._logged[fold] = entry["ts"]
-        self.event.emit({**entry, "event": "activity", "ts": entry["ts"]})
-        with contextlib.suppress(RuntimeError):  # the I/O thread is gone: the app is past its end
-            self._io.submit(self._store_activity, entry)
-
-    def _store_activity(self, entry: dict[str, Any]) -> None:
-        try:
-            self.activity.add(entry)
-        except Exception as exc:  # a full disk must not stop the desk; the window showed it already
-            log.warning("could not store an activity entry: %s", exc)
-
-    async def recent_activity(self, limit: int = 500) -> list[dict[str, Any]]:
-        return await self.io(self.activity.recent, limit)
 
     # ---- lifecycle -----------------------------------------------------------------------------
     async def start(self) -> None:
@@ -389,59 +352,6 @@ class Desk(QObject, AccountOps, SweepOps, RatesOps, HistoryOps, PositionOps):
             return temp
         login, server = key.split("@", 1)
         return await self.io(self._vault.password, int(login), server)
-
-    def _on_snapshot(self, key: str, data: dict[str, Any]) -> None:
-        ev = {"event": "snapshot", "account": key, **data}
-        self._snapshots[key] = ev
-        lane = self.lane_of(key)
-        if lane is self.shared and lane is not None and (lane.lock.holder is None or lane.lock.holder.account != key):
-            self._unheld_snapshot(lane, key)
-        self.store.add(key, float(ev.get("ts") or time.time()), float(data.get("balance") or 0.0),
-                         float(data.get("equity") or 0.0), str(data.get("currency") or ""))
-        self.health.on_snapshot(key, ev)
-        self.guard.on_snapshot(key, ev)
-        if lane is not None:
-            self.deals.on_snapshot(key, lane)  # [E] 1: fetch its deals now and then while live
-        self.emit(ev)
-        now = time.monotonic()
-        if now - self._last_values_saved > RECORD_EVERY:
-            self._last_values_saved = now
-            with contextlib.suppress(RuntimeError):
-                self._io.submit(self._save_last_values)
-        if now - self._recorded.get(key, 0.0) > RECORD_EVERY and self._vault is not None:
-            self._recorded[key] = now
-            login, server = key.split("@", 1)
-            self._io.submit(self._record_quietly, int(login), server, data)
-
-    def _unheld_snapshot(self, lane: Lane, key: str) -> None:
-        """Values of an account that does not hold the shared terminal: a cancelled login that landed
-        after all, or a finished sweep visit. Stop watching it (never while another login runs)."""
-        if key in self._cancelled:
-            self._cancelled.discard(key)
-            self.log_activity({"kind": "switch", "level": "warning", "account": key,
-                               "title": f"The cancelled login of {self.name_of(key)} landed on the terminal",
-                               "detail": "the terminal was already logging it in; MT5 Desk stopped watching it "
-                                         "and no order is sent for it"})
-        if lane.lock.holder is None and lane.worker.running:
-            self._spawn(self._release_quietly(lane))
-
-    async def _release_quietly(self, lane: Lane) -> None:
-        with contextlib.suppress(Exception):
-            await lane.worker.request("release")
-
-    def _save_last_values(self) -> None:
-        try:
-            last_values.save(self.data_dir, {k: last_values.keep(v) for k, v in list(self._snapshots.items())})
-        except OSError as exc:
-            log.warning("could not save the last values: %s", exc)
-
-    def _record_quietly(self, login: int, server: str, data: dict[str, Any]) -> None:
-        try:
-            self._vault.record_snapshot(login, server, balance=float(data.get("balance") or 0.0),
-                                        equity=float(data.get("equity") or 0.0),
-                                        currency=str(data.get("currency") or ""), ts=float(data.get("ts") or 0.0))
-        except Exception as exc:  # an unlinked account or a busy vault: the history keeps the value
-            log.debug("could not record last values of %s@%s: %s", login, server, exc)
 
     def _every_second(self) -> None:
         now = time.time()

@@ -47,15 +47,15 @@ from ui.stats_panel import StatsPanel
 from ui.terminals_panel import TerminalsPanel
 from ui.theme import app_icon, apply_theme, lock_icon
 from ui.tray import Tray
+from ui.window_lifecycle import WindowLifecycle
+from ui.window_loads import FocusedAccountLoads
 
 log = logging.getLogger("mt5desk.ui")
 REPAINT_MS = 250
-HISTORY_WINDOW = 7 * 86400.0
 TILE_POINTS = 600  # a small chart needs no more: the full history is read when an account is focused
-CHART_POINTS = 2000  # about one point per pixel of a wide chart: more only costs paint time
 
 
-class MainWindow(QMainWindow):
+class MainWindow(FocusedAccountLoads, WindowLifecycle, QMainWindow):
     def __init__(self, desk: Any) -> None:
         super().__init__()
         self.desk = desk
@@ -270,58 +270,6 @@ class MainWindow(QMainWindow):
         return f"{counts} · shared terminal: {self.name_of(holder) if holder else 'free'}", counts
 
     # ---- the owner's actions ----------------------------------------------------------------------
-    def focus(self, key: str | None) -> None:
-        self.focused = key
-        self.sidebar.select(key)  # Ctrl+1…9 and the overview's tiles move the selection too
-        series = self.series.setdefault(key, Series()) if key else None
-        self.chart.show_account(key, self.name_of(key) if key else "", series)
-        self.chart.readout.setText("")  # the crosshair's values belonged to the account shown before
-        self.positions.show_account(key, (self.desk.last_snapshot(key) or {}).get("currency") or "" if key else "")
-        self._load_stats(key)
-        if key:
-            self._load(key, CHART_POINTS)
-        self._dirty.add("chart")
-
-    def _load(self, key: str, points: int) -> None:
-        if self._loaded.get(key, 0) < points:
-            self._loaded[key] = points
-            self._spawn(self._load_history(key, points))
-
-    async def _load_history(self, key: str, max_points: int = CHART_POINTS) -> None:
-        points = await self.desk.history(key, time.time() - HISTORY_WINDOW, max_points)
-        self.series.setdefault(key, Series()).load(points)
-        if key == self.focused:
-            self.chart.show_account(key, self.name_of(key), self.series[key])
-        self._dirty |= {"overview", "chart"}
-
-    def _stats_currencies(self) -> None:
-        self.stats.set_currencies([c for c in ((self.desk.last_snapshot(a["key"]) or {}).get("currency")
-                                               for a in self.model.accounts) if c])
-
-    def _load_stats(self, key: str | None) -> None:
-        self.stats.set_stats(None)
-        self._stats_currencies()
-        if key or self.stats.portfolio_currency():
-            self._spawn(self._stats_of(key, self.stats.span()))
-
-    async def _stats_of(self, key: str, span: float | None) -> None:
-        """[E] 4: the statistics off the GUI thread (Desk.account_stats), shown if still focused; or the
-        portfolio of one currency when the panel's scope says so."""
-        start, currency = (time.time() - span if span else None), self.stats.portfolio_currency()
-        if currency:
-            result = await self.desk.portfolio_stats(currency, start, None)
-            if self.stats.portfolio_currency() == currency:
-                self.stats.set_stats(result)
-            return
-        result = await self.desk.account_stats(key, start, None)
-        if key == self.focused and not self.stats.portfolio_currency():
-            self.stats.set_stats(result)
-
-    async def _load_chart(self, key: str, start: float | None, end: float | None, max_points: int) -> None:
-        """[E] 6: the focused chart's range at its resolution, from the store (tiers) and the deals."""
-        data = await self.desk.chart_data(key, start, end, max_points)
-        self.chart.set_history(key, data)
-
     def activate(self, key: str) -> None:
         self.focus(key)
         running = None if (self.model.account(key) or {}).get("host") else self.desk.job_running()  # [K] its own
@@ -394,89 +342,3 @@ class MainWindow(QMainWindow):
                 self.statusBar().showMessage(f"⚠ {t.exception()}", 15000)
 
         task.add_done_callback(done)
-
-    # ---- persistence -------------------------------------------------------------------------------
-    def _restore(self) -> None:
-        geometry = self._settings.value("geometry")
-        if geometry is not None:
-            self.restoreGeometry(geometry)
-        for name, splitter in (("splitter", self.splitter), ("centre", self.centre_splitter)):
-            state = self._settings.value(name)
-            if state is not None:
-                splitter.restoreState(state)
-        self.focused = self._settings.value("focused") or None
-        self.tabs.setCurrentIndex(int(self._settings.value("tab") or 0))
-        chart_range = self.chart.range_buttons.button(int(self._settings.value("chart_range") or 1))
-        if chart_range is not None:
-            chart_range.setChecked(True)
-
-    def save_state(self) -> None:
-        self._settings.setValue("geometry", self.saveGeometry())
-        self._settings.setValue("splitter", self.splitter.saveState())
-        self._settings.setValue("centre", self.centre_splitter.saveState())
-        self._settings.setValue("focused", self.focused or "")
-        self._settings.setValue("tab", self.tabs.currentIndex())
-        self._settings.setValue("chart_range", self.chart.range_buttons.checkedId())
-        self._settings.sync()
-
-    # ---- start and quit ----------------------------------------------------------------------------
-    async def start_desk(self) -> None:
-        """Start the Desk (its accounts appear as soon as the vault is read), then the stored activity."""
-        self._spawn(self._load_activity())
-        await self.desk.start()
-        self.on_event({"event": "accounts", "accounts": self.desk.accounts()})
-
-    async def _load_activity(self) -> None:
-        self.activity.load(await self.desk.recent_activity())
-
-    def request_quit(self, ask: bool = True) -> bool:
-        """Quit through ui.launch's orderly shutdown; with a job queued or running, ask first.
-        Returns False when the owner chose to stay."""
-        jobs = self.desk.pending_jobs() if ask and not self._quit_confirmed else []
-        if jobs:
-            names = "\n".join(f"• {'Close all positions' if j.get('job') == 'close_all' else j.get('job')} on "
-                               f"{self.name_of(j.get('account') or '')} ({j.get('state')})" for j in jobs)
-            box = QMessageBox(QMessageBox.Icon.Warning, "A job is not finished",
-                              f"{names}\n\nQuit anyway? A job that has not started is dropped; a running one is "
-                              "interrupted, and some positions may stay open.", QMessageBox.StandardButton.Cancel,
-                              self)
-            quit_button = box.addButton("Quit anyway", QMessageBox.ButtonRole.DestructiveRole)
-            box.setDefaultButton(QMessageBox.StandardButton.Cancel)
-            box.buttonClicked.connect(lambda b: self._confirmed_quit() if b is quit_button else None)
-            box.open()
-            return False
-        self._confirmed_quit()
-        return True
-
-    def _confirmed_quit(self) -> None:
-        self._quit_confirmed = True
-        if self.quit_handler is not None:
-            self.quit_handler("the owner quit")
-        else:
-            self.close()
-
-    async def shutdown(self) -> None:
-        """Stop repainting and finish the window's own tasks before the Desk stops."""
-        self._quit_confirmed = True  # a second close while shutting down asks nothing again
-        self.save_state()
-        self.timer.stop()
-        self.pacer.stop()
-        tasks = [t for t in self._tasks if not t.done()]
-        for t in tasks:
-            t.cancel()
-        if tasks:
-            await asyncio.wait(tasks, timeout=5)
-        self.tray.hide()
-        self.quit_handler = None  # the close that follows is the real one
-
-    def closeEvent(self, event: Any) -> None:
-        if self.quit_handler is not None:
-            event.ignore()  # the title bar's close asks for an orderly quit; ui.launch closes us after
-            self.request_quit()
-            return
-        self.save_state()
-        self.timer.stop()
-        self.pacer.stop()
-        for t in list(self._tasks):
-            t.cancel()
-        super().closeEvent(event)
