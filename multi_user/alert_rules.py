@@ -65,6 +65,7 @@ class AlertRules:
     _down: dict[str, tuple[float, str]] = field(default_factory=dict)  # key -> (since, why)
     _alerted_down: dict[str, float] = field(default_factory=dict)  # key -> since (down alert sent)
     _stopping: set[str] = field(default_factory=set)  # accounts whose hard stop fired
+    _host_down: dict[str, float] = field(default_factory=dict)  # host -> when its outage was alerted
 
     def on_event(self, ev: dict[str, Any], now: float) -> list[Alert]:
         kind = ev.get("event")
@@ -174,6 +175,31 @@ class AlertRules:
         return [Alert(category, title, str(ev.get("message") or ""), now, key, str(ev.get("level") or "warning"),
                       critical=bool(ev.get("critical")))]
 
+    def _copy(self, ev: dict[str, Any], now: float) -> list[Alert]:
+        """[J] a trade the copier did not copy (the copier says each skip once until its reason changes); a
+        failed copy order ends its `copy` job failed, which _job alerts."""
+        if ev.get("action") != "skip":
+            return []
+        follower, master = str(ev.get("follower") or ev.get("account") or ""), str(ev.get("master") or "")
+        what = f"{ev.get('symbol')} #{ev.get('master_position')}" if ev.get("master_position") else "its trades"
+        return [Alert("copier", f"{self.describe(follower)} did not copy {what} of {self.describe(master)}",
+                      str(ev.get("reason") or "skipped"), now, follower or None, "warning")]
+
+    def _host(self, ev: dict[str, Any], now: float) -> list[Alert]:
+        """[K] a remote host whose link dropped or was refused, once per outage, and its return."""
+        host, state = str(ev.get("host") or ""), str(ev.get("state") or "")
+        if not host or ev.get("event") != "host":
+            return []
+        if state in ("offline", "refused") and host not in self._host_down:
+            self._host_down[host] = now
+            return [Alert("host", f"Host {host} is {state}", str(ev.get("message") or state) +
+                          "; its terminals run on by themselves", now, None, "error")]
+        if state == "online" and host in self._host_down:
+            since = self._host_down.pop(host)
+            return [Alert("host", f"Host {host} is online again", f"back after {_duration(now - since)}", now,
+                          None, "success")]
+        return []
+
     # ---- the clock -----------------------------------------------------------------------------
     def tick(self, now: float) -> list[Alert]:
         """Accounts down for ``disconnect_after`` seconds: one alert each (per outage)."""
@@ -190,7 +216,7 @@ class AlertRules:
 _HANDLERS: dict[str, Callable[[AlertRules, dict[str, Any], float], list[Alert]]] = {
     "guard": AlertRules._guard, "activity": AlertRules._activity, "job": AlertRules._job,
     "account_state": AlertRules._account_state, "terminal": AlertRules._lane, "worker": AlertRules._lane,
-    "alert": AlertRules._alert, "accounts": AlertRules._accounts,
+    "alert": AlertRules._alert, "accounts": AlertRules._accounts, "copy": AlertRules._copy, "host": AlertRules._host,
 }
 
 

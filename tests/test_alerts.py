@@ -387,3 +387,21 @@ def test_hand_broken_alert_settings_fall_back_to_their_defaults() -> None:
 
     got = alert_settings({"alert_disconnect_after": "soon", "alert_rate_limit": 3, "alert_quiet_hours": None})
     assert got == {**ALERT_DEFAULTS, "alert_rate_limit": 3}
+
+
+def test_a_copier_skip_and_a_host_outage_alert_and_the_host_return_once() -> None:
+    rules = AlertRules(describe=lambda k: f"<{k}>")
+    skip = {"event": "copy", "master": "1@M", "follower": "2@F", "account": "2@F", "action": "skip",
+            "master_position": 77, "symbol": "EURUSD", "reason": "the follower is blocked by its hard stop"}
+    [a] = rules.on_event(skip, 100.0)
+    assert (a.category, a.account) == ("copier", "2@F") and "did not copy EURUSD #77 of <1@M>" in a.title
+    assert a.body == "the follower is blocked by its hard stop"
+    assert rules.on_event({**skip, "action": "open", "ok": False}, 101.0) == []  # its failed job alerts instead
+    down = {"event": "host", "host": "vps1", "state": "offline", "message": "the SSH connection dropped"}
+    [a] = rules.on_event(down, 200.0)
+    assert a.category == "host" and a.title == "Host vps1 is offline" and a.account is None
+    assert rules.on_event({**down, "state": "connecting"}, 201.0) == []
+    assert rules.on_event(down, 202.0) == [], "one alert per outage, however often the retry fails"
+    [back] = rules.on_event({"event": "host", "host": "vps1", "state": "online"}, 290.0)
+    assert back.title == "Host vps1 is online again" and back.body == "back after 90 s"
+    assert rules.on_event({"event": "snapshot", "host": "vps1", "account": "3@S"}, 300.0) == []

@@ -169,6 +169,7 @@ async def _run(app: QApplication, args: Any, name: str) -> int:
     from app.remote_view import DeskWithHosts
 
     hosts = RemoteHosts(args.data_dir)
+    hosts.event.connect(lambda ev: desk.alerts.on_event(ev) if ev.get("event") == "host" else None)  # [N]
     window = MainWindow(DeskWithHosts(desk, hosts))
     if args.screenshot and getattr(args, "size", None):
         window.resize(*args.size)
