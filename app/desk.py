@@ -311,9 +311,10 @@ class Desk(QObject, AccountOps, SweepOps, RatesOps, HistoryOps, PositionOps, Act
         if lane is not None and key in lane.accounts:
             lane.lock.run_job(key, "close_all")
 
-    def flatten(self, key: str) -> str | None:
-        """[H] 6: close the positions and delete the pending orders of ``key`` (app/flatten.py)."""
-        return submit(self, key, "flatten")
+    def flatten(self, key: str, priority: bool = False) -> str | None:
+        """[H] 6: close the positions and delete the pending orders of ``key`` (app/flatten.py); the hard
+        stop's flatten is a priority job, ahead of the other jobs on the shared terminal."""
+        return submit(self, key, "flatten", priority)
 
     async def lane_action(self, lane: str, action: str) -> None:
         target = self.shared if lane == SHARED else next(

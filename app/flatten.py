@@ -48,7 +48,7 @@ def refusal(desk: Desk, key: str, kind: str) -> str | None:
             "until the day resets. To lift it now re-arm it (Prop-firm rules… → Re-arm, or `accounts rules set`).")
 
 
-def submit(desk: Desk, key: str, kind: str) -> str | None:
+def submit(desk: Desk, key: str, kind: str, priority: bool = False) -> str | None:
     """Queue job ``kind`` on ``key``'s lane; the reason it was refused or could not be queued, else None."""
     why = refusal(desk, key, kind)
     lane = desk.lane_of(key)
@@ -57,7 +57,7 @@ def submit(desk: Desk, key: str, kind: str) -> str | None:
     if why is not None:
         desk.emit({"event": "error", "account": key, "job": kind, "message": why})
         return why
-    lane.lock.run_job(key, kind)  # type: ignore[union-attr]
+    lane.lock.run_job(key, kind, priority=priority)  # type: ignore[union-attr]
     return None
 
 

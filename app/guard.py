@@ -204,7 +204,7 @@ class Guard:
                                           f"{v.total_floor}); no order is sent for it until the next reset or a "
                                           "re-arm (accounts rules set)"})
         self._stopping[key] = 1
-        self.desk.flatten(key)
+        self.desk.flatten(key, priority=True)  # [H] 5: ahead of the queue
 
     def on_event(self, ev: dict[str, Any]) -> None:
         """A hard stop's close_all ended: done, or run again (up to STOP_TRIES runs), or given up loudly."""
@@ -231,7 +231,7 @@ class Guard:
         self.desk.log_activity({"kind": "alert", "level": "warning", "account": key,
                                 "title": f"Hard stop on {who}: closing again (run {tries + 1} of {STOP_TRIES})",
                                 "detail": f"the last run ended {ev.get('state')}: {ev.get('message') or ''}"})
-        self.desk.flatten(key)
+        self.desk.flatten(key, priority=True)  # [H] 5: ahead of the queue
 
     def _publish(self, ev: dict[str, Any], now: float) -> None:
         key = ev["account"]

@@ -85,24 +85,36 @@ class ActiveAccountLock(LockState):
         self._grant_or_emit()
         return req
 
-    def run_job(self, account: str, kind: str, params: dict[str, Any] | None = None) -> Job:
-        """Queue a job; an equal job (kind and params) already waiting or running on the account is returned."""
+    def run_job(self, account: str, kind: str, params: dict[str, Any] | None = None, *,
+                priority: bool = False) -> Job:
+        """Queue a job; an equal job (kind and params) already waiting or running on the account is returned.
+        A ``priority`` job (a hard stop, a reset visit) waits ahead of the other jobs, after earlier
+        priority jobs; it never interrupts the job that runs."""
         h, params = self.holder, dict(params or {})
 
         def same(j: Job | None) -> bool:
             return j is not None and j.kind == kind and j.params == params
 
         if h is not None and h.account == account and h.reason == JOB and same(h.job):
+            if priority and not h.priority:  # should the worker die, it waits again as asked now
+                h.priority = True
+                self._emit_lock()
             return h.job
         existing = next((r for r in self.queue if r.account == account and same(r.job)), None)
         if existing is not None and existing.job is not None:
+            if priority and not existing.priority:  # the same job, now urgent: it moves ahead
+                self.queue.remove(existing)
+                existing.priority = True
+                self._enqueue(existing)
+                self._emit_lock()
             return existing.job
         job = self.jobs.new(account, kind, params)
         req = self._new(account, JOB, job)
+        req.priority = priority
         if h is not None and h.account == account and h.reason in (VIEWING, SWEEP):
             # the account already logged in: the job runs in place, no second login
             h.resume_viewing = h.reason == VIEWING
-            h.reason, h.job, h.request_id = JOB, job, req.id
+            h.reason, h.job, h.request_id, h.priority = JOB, job, req.id, priority
             if h.phase == ACTIVE:
                 self.jobs.start(job)
             self._emit_lock()
@@ -257,7 +269,8 @@ class ActiveAccountLock(LockState):
                 elif h.resume_viewing and h.then is None and not self._viewer_waits():
                     self._enqueue(self._new(h.account, VIEWING, None))
             elif h.reason == JOB:
-                self._enqueue(Request(h.request_id, h.account, JOB, h.job, self.clock(), h.resume_viewing))
+                self._enqueue(Request(h.request_id, h.account, JOB, h.job, self.clock(), h.resume_viewing,
+                                      h.priority))
             elif h.reason == VIEWING and not self._viewer_waits():
                 self._enqueue(Request(h.request_id, h.account, VIEWING, None, self.clock()))
         self._emit_lock()
@@ -275,9 +288,11 @@ class ActiveAccountLock(LockState):
         return Request(next(self._ids), account, reason, job, self.clock())
 
     def _enqueue(self, req: Request) -> None:
-        """Jobs first, in request order; then the one viewing request."""
+        """Jobs first — priority jobs, then the others, each in request order; then the one viewing request."""
         if req.reason == JOB:
-            at = next((i for i, r in enumerate(self.queue) if r.reason != JOB or r.id > req.id), len(self.queue))
+            order = (not req.priority, req.id)
+            at = next((i for i, r in enumerate(self.queue) if r.reason != JOB or (not r.priority, r.id) > order),
+                      len(self.queue))
             self.queue.insert(at, req)
         else:
             self._drop_other_viewers(req.account)
@@ -339,6 +354,6 @@ class ActiveAccountLock(LockState):
         if self.holder is None and self.worker_up and self.queue:
             req = self.queue.pop(0)
             self.holder = Holder(req.account, self.clock(), req.reason, req.job, SWITCHING, req.id,
-                                 req.resume_viewing)
+                                 req.resume_viewing, priority=req.priority)
             self._set_state(req.account, "connecting")
         self._emit_lock()

@@ -22,6 +22,7 @@ class Request:
     job: Job | None
     requested_at: float
     resume_viewing: bool = False  # a job on an account the owner wants to watch afterwards
+    priority: bool = False  # [H] a hard stop or a reset visit: queued ahead of the other jobs
 
 
 @dataclass
@@ -34,6 +35,7 @@ class Holder:
     request_id: int
     resume_viewing: bool = field(default=False, repr=False)
     then: str | None = None  # what follows the running job: THEN_RELEASE, THEN_FORGET or None
+    priority: bool = False  # its job was a priority job (kept if the worker dies and it waits again)
 
 
 class LockState:
@@ -57,9 +59,10 @@ class LockState:
                 "holder": None if h is None else {
                     "account": h.account, "since": h.since, "reason": h.reason,
                     "job": h.job.kind if h.job else None, "job_id": h.job.id if h.job else None,
-                    "phase": h.phase, "then": h.then},
+                    "phase": h.phase, "then": h.then, **({"priority": True} if h.priority else {})},
                 "queue": [{"account": r.account, "reason": r.reason, "job": r.job.kind if r.job else None,
-                           "job_id": r.job.id if r.job else None, "requested_at": r.requested_at}
+                           "job_id": r.job.id if r.job else None, "requested_at": r.requested_at,
+                           **({"priority": True} if r.priority else {})}
                           for r in self.queue],
                 "switching": h.account if h is not None and h.phase == SWITCHING else None}
 

@@ -84,7 +84,7 @@ class ResetVisits:
         holder = self.desk.shared.lock.holder if self.desk.shared is not None else None
         if holder is not None and holder.account == key and holder.phase == "active":
             return [(key, phase)]  # it is live already: its snapshots are the visit
-        why = submit(self.desk, key, KIND)
+        why = submit(self.desk, key, KIND, priority=True)  # [H] 3: the reset does not wait its turn
         if why is not None:
             log.warning("reset visit of %s not queued: %s", key, why)
             return []

@@ -42,7 +42,10 @@ class FakeDesk:
     def close_all(self, key: str) -> None:
         self.closed.append(key)
 
-    flatten = close_all  # the hard stop flattens (positions and pending orders)
+    def flatten(self, key: str, priority: bool = False) -> None:
+        """The hard stop flattens (positions and pending orders), as a priority job."""
+        assert priority, "a hard stop goes ahead of the other jobs"
+        self.closed.append(key)
 
     def log_activity(self, entry: dict[str, Any]) -> None:
         self.activity.append(entry)

@@ -231,3 +231,23 @@ def test_when_the_lane_stops_every_job_ends() -> None:
     lock.close("the app stopped")
     ends = {e["account"]: e["state"] for e in events if e["event"] == "job"}
     assert ends == {"A": "failed", "B": "cancelled"} and lock.holder is None and not lock.queue
+
+
+def test_a_priority_job_waits_ahead_of_the_others_and_never_interrupts_the_running_one() -> None:
+    """[H] 3/5: a hard stop's flatten and a reset visit go first on the shared terminal — after the job that
+    runs, in request order among themselves — and a waiting job asked again as priority moves ahead, to
+    the place its first request gives it."""
+    events: list[dict] = []
+    lock = ActiveAccountLock(listener=events.append)
+    lock.worker_ready()
+    running = lock.run_job("A", "close_all")
+    b = lock.run_job("B", "close_all")
+    c = lock.run_job("C", "close_all")
+    stop = lock.run_job("D", "flatten", priority=True)
+    visit = lock.run_job("E", "reset_visit", priority=True)
+    assert lock.holder.job is running, "the running job is never interrupted"
+    assert [r.job for r in lock.queue] == [stop, visit, b, c]
+    again = lock.run_job("C", "close_all", priority=True)
+    assert again is c and [r.job for r in lock.queue] == [c, stop, visit, b]
+    lock_event = [e for e in events if e["event"] == "lock"][-1]
+    assert [q.get("priority", False) for q in lock_event["queue"]] == [True, True, True, False]

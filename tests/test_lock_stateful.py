@@ -32,6 +32,7 @@ class LockMachine(RuleBasedStateMachine):
         self.events: list[dict] = []
         self.job_state: dict[str, str] = {}  # job id -> last state seen in an event
         self.job_order: dict[str, int] = {}  # job id -> request order
+        self.priority: set[str] = set()  # jobs asked for as priority jobs (a hard stop, a reset visit)
         self.running: str | None = None  # the job the model worker carries out
         self.broken: list[str] = []
         self.forgotten: list[tuple[int, str]] = []  # (number of events before, account)
@@ -63,7 +64,8 @@ class LockMachine(RuleBasedStateMachine):
             self.broken.append(f"job {jid} reported {state} while the worker still carries it out")
 
     def _before(self) -> None:
-        self.before_ids = [r.id for r in self.lock.queue]
+        self.before_ids = [r.id for r in self.lock.queue if not r.priority]
+        self.before_prio = [r.id for r in self.lock.queue if r.priority]
         self.unlinked = None
         self.mark = len(self.events)
 
@@ -82,6 +84,11 @@ class LockMachine(RuleBasedStateMachine):
     def run_job(self, a: str, kind: str) -> None:
         self._before()
         self.lock.run_job(a, kind)
+
+    @rule(a=ACCOUNTS, kind=KINDS)
+    def run_priority_job(self, a: str, kind: str) -> None:
+        self._before()
+        self.priority.add(self.lock.run_job(a, kind, priority=True).id)
 
     @rule(a=ACCOUNTS)
     def cancel(self, a: str) -> None:
@@ -181,9 +188,14 @@ class LockMachine(RuleBasedStateMachine):
 
     @invariant()
     def queue_order_is_kept(self) -> None:
+        """Within each class (priority requests, the others) the order never changes; a request made
+        priority in this step leaves the others' class, which keeps its order without it."""
         now = [r.id for r in self.lock.queue]
-        survivors = [i for i in self.before_ids if i in now]
-        assert [i for i in now if i in survivors] == survivors
+        for before in (self.before_ids, getattr(self, "before_prio", [])):
+            survivors = [i for i in before if i in now]
+            moved = {r.id for r in self.lock.queue if r.priority} if before is self.before_ids else set()
+            survivors = [i for i in survivors if i not in moved]
+            assert [i for i in now if i in survivors] == survivors
 
     @invariant()
     def requests_leave_the_queue_served_or_visibly(self) -> None:
@@ -219,11 +231,18 @@ class LockMachine(RuleBasedStateMachine):
 
     @invariant()
     def jobs_run_in_request_order(self) -> None:
-        waiting = [self.job_order[r.job.id] for r in self.lock.queue if r.job is not None]
+        """Priority jobs wait ahead of the others; each class in request order; a running ordinary job was
+        asked before every waiting ordinary job (a priority job never interrupts the running one)."""
+        waiting = [(r.job.id not in self.priority, self.job_order[r.job.id]) for r in self.lock.queue
+                   if r.job is not None]
         assert waiting == sorted(waiting), waiting
+        assert [not r.priority for r in self.lock.queue if r.job is not None] == [w[0] for w in waiting]
         h = self.lock.holder
-        if h is not None and h.job is not None and waiting:
-            assert self.job_order[h.job.id] < min(waiting), (h.job.id, waiting)
+        if h is not None and h.job is not None and h.job.id not in self.priority:
+            # (a waiting job made priority later keeps its first place in the line: not checked here)
+            others = [order for normal, order in waiting if normal]
+            if others:
+                assert self.job_order[h.job.id] < min(others), (h.job.id, waiting)
 
     @invariant()
     def events_are_gapless_and_replay_to_the_same_state(self) -> None:

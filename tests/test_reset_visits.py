@@ -25,7 +25,9 @@ RESET = datetime(2026, 6, 2, 0, 0, tzinfo=UTC).timestamp()  # midnight UTC
 
 def fake_desk(**states: rm.GuardState) -> Any:
     jobs: list[tuple[str, str]] = []
-    lock = SimpleNamespace(holder=None, run_job=lambda key, kind: jobs.append((key, kind)))
+    priorities: list[bool] = []
+    lock = SimpleNamespace(holder=None, run_job=lambda key, kind, priority=False: (jobs.append((key, kind)),
+                                                                                  priorities.append(priority)))
     shared = SimpleNamespace(accounts={SHARED, OTHER, NO_DAILY}, lock=lock)
     own = SimpleNamespace(accounts={DEDICATED}, lock=lock)
     utc = dict(reset_zone="UTC", reset_time="00:00")
@@ -34,6 +36,7 @@ def fake_desk(**states: rm.GuardState) -> Any:
     guard = SimpleNamespace(rules=rules, states=dict(states), _offsets={}, _loaded=True, is_blocked=lambda k: False)
     activity: list[dict[str, Any]] = []
     desk = SimpleNamespace(shared=shared, dedicated={DEDICATED: own}, guard=guard, jobs=jobs, activity=activity,
+                           priorities=priorities,
                            lane_of=lambda k: own if k == DEDICATED else shared, name_of=str, emit=lambda ev: None,
                            log_activity=activity.append)
     return desk
@@ -53,6 +56,7 @@ def test_a_visit_just_before_and_one_just_after_each_reset_once_each() -> None:
     before, after = seen[0][2], seen[1][2]
     assert RESET - BEFORE <= before < RESET and RESET + AFTER <= after < RESET + AFTER + 10
     assert desk.jobs == [(SHARED, "reset_visit"), (SHARED, "reset_visit")]
+    assert desk.priorities == [True, True], "a reset visit is a priority job: the reset does not wait its turn"
     for t in range(int(RESET + 600), int(RESET + 86400 + 600), 5):  # the next day: two more
         visits.check(float(t))
     assert len(desk.jobs) == 4

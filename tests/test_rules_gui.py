@@ -96,7 +96,7 @@ def guarded(qtbot, qloop, tmp_path: Path):
     guard.data_dir = desk.data_dir
     desk.guard = guard
     lanes = SimpleNamespace(accounts=set(keys), lock=SimpleNamespace(jobs=[]))
-    lanes.lock.run_job = lambda key, kind: lanes.lock.jobs.append((key, kind))
+    lanes.lock.run_job = lambda key, kind, priority=False: lanes.lock.jobs.append((key, kind))
     desk.lane_of = lambda key: lanes
     desk.name_of = lambda key: key
     desk.activity = []

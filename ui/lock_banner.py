@@ -64,6 +64,8 @@ class LockBanner(QFrame):
             why = REASONS.get(holder.get("reason"), holder.get("reason") or "")
             if holder.get("job"):
                 why = f"job: {JOBS.get(holder['job'], holder['job'])}"
+                if holder.get("priority"):
+                    why += " (ahead of the queue: a hard stop or a firm's reset)"
             if self._switching:
                 self.title.setText(f"<b>Shared terminal:</b> logging in to {name}…")
             else:
@@ -73,7 +75,8 @@ class LockBanner(QFrame):
         if queue:
             parts = []
             for i, q in enumerate(queue, 1):
-                extra = f" ({JOBS.get(q['job'], q['job'])})" if q.get("job") else ""
+                first = ", first" if q.get("priority") else ""
+                extra = f" ({JOBS.get(q['job'], q['job'])}{first})" if q.get("job") else ""
                 parts.append(f"{i}. {self.name_of(q['account'])}{extra}")
             self.detail.setText("Waiting: " + "   ".join(parts))
         else:
