@@ -59,7 +59,8 @@ def test_the_bridge_deletes_every_pending_order_and_counts_them(mt5: ModuleType,
 
 def test_a_blocked_account_refuses_jobs_that_could_open_a_position() -> None:
     jobs: list[tuple[str, str]] = []
-    lane = SimpleNamespace(accounts={"1@S"}, lock=SimpleNamespace(run_job=lambda k, kind, priority=False: jobs.append((k, kind))))
+    lock = SimpleNamespace(run_job=lambda k, kind, priority=False: jobs.append((k, kind)))
+    lane = SimpleNamespace(accounts={"1@S"}, lock=lock)
     events: list[dict[str, Any]] = []
     desk = SimpleNamespace(guard=SimpleNamespace(is_blocked=lambda key: True), lane_of=lambda key: lane,
                            name_of=lambda key: key, emit=events.append)
