@@ -12,16 +12,16 @@ from typing import Any
 
 from PySide6.QtCore import Qt, Signal
 from PySide6.QtWidgets import (
-    QHBoxLayout,
     QHeaderView,
     QPlainTextEdit,
     QPushButton,
-    QSplitter,
     QTableWidget,
     QTableWidgetItem,
     QVBoxLayout,
     QWidget,
 )
+
+from ui.panel_parts import button_row, side_by_side
 
 STATE_WORDS = {"waiting": "waiting for the terminal", "running": "running", "paused": "paused",
                "stopped": "stopped", "failed": "failed"}
@@ -82,14 +82,8 @@ class BotPanel(QWidget):
         self.stop_button = QPushButton("Stop bot")
         self.start_button.clicked.connect(lambda: self._emit_start())
         self.stop_button.clicked.connect(lambda: self._stop_selected())
-        buttons = QHBoxLayout()
-        buttons.addWidget(self.start_button)
-        buttons.addWidget(self.stop_button)
-        buttons.addStretch(1)
-        split = QSplitter()
-        split.addWidget(self.table)
-        split.addWidget(self.log)
-        split.setSizes([500, 500])
+        buttons = button_row(self.start_button, self.stop_button)
+        split = side_by_side(self.table, self.log, [500, 500])
         lay = QVBoxLayout(self)
         lay.addLayout(buttons)
         lay.addWidget(split, 1)

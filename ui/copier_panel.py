@@ -9,18 +9,15 @@ from typing import Any
 
 from PySide6.QtCore import QTimer
 from PySide6.QtWidgets import (
-    QAbstractItemView,
-    QHBoxLayout,
-    QHeaderView,
     QLabel,
     QListWidget,
     QPushButton,
-    QSplitter,
-    QTableWidget,
     QTableWidgetItem,
     QVBoxLayout,
     QWidget,
 )
+
+from ui.panel_parts import button_row, row_table, side_by_side
 
 COLUMNS = ("Master", "Follower", "Sizing", "State", "Mirrored positions", "Last latency", "Skipped / error")
 MAX_EVENTS = 200
@@ -46,15 +43,7 @@ class CopierPanel(QWidget):
     def __init__(self, desk: Any, spawn: Callable[[Any], None], name_of: Callable[[str], str]) -> None:
         super().__init__()
         self.desk, self.spawn, self.name_of = desk, spawn, name_of
-        self.table = QTableWidget(0, len(COLUMNS))
-        self.table.setHorizontalHeaderLabels(COLUMNS)
-        self.table.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
-        self.table.setSelectionMode(QAbstractItemView.SelectionMode.SingleSelection)
-        self.table.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
-        self.table.verticalHeader().setVisible(False)
-        header = self.table.horizontalHeader()
-        header.setSectionResizeMode(QHeaderView.ResizeMode.ResizeToContents)
-        header.setSectionResizeMode(len(COLUMNS) - 1, QHeaderView.ResizeMode.Stretch)
+        self.table = row_table(COLUMNS, stretch=len(COLUMNS) - 1)
         self.events = QListWidget()
         self.empty = QLabel("No copy links. Make one with: copier add --master LOGIN@SERVER --follower LOGIN@SERVER "
                             "(both accounts need their own terminal).")
@@ -64,14 +53,8 @@ class CopierPanel(QWidget):
         self.pause_button.clicked.connect(lambda: self._set_paused(True))
         self.resume_button.clicked.connect(lambda: self._set_paused(False))
         self.table.itemSelectionChanged.connect(self._enable_buttons)
-        buttons = QHBoxLayout()
-        buttons.addWidget(self.pause_button)
-        buttons.addWidget(self.resume_button)
-        buttons.addStretch(1)
-        split = QSplitter()
-        split.addWidget(self.table)
-        split.addWidget(self.events)
-        split.setSizes([700, 400])
+        buttons = button_row(self.pause_button, self.resume_button)
+        split = side_by_side(self.table, self.events, [700, 400])
         lay = QVBoxLayout(self)
         lay.setContentsMargins(8, 4, 8, 4)
         lay.addWidget(self.empty)

@@ -6,15 +6,14 @@ from collections.abc import Callable
 from typing import Any
 
 from PySide6.QtWidgets import (
-    QAbstractItemView,
     QHBoxLayout,
-    QHeaderView,
     QPushButton,
-    QTableWidget,
     QTableWidgetItem,
     QVBoxLayout,
     QWidget,
 )
+
+from ui.panel_parts import row_table
 
 COLUMNS = ("Lane", "Accounts", "Terminal folder", "Terminal", "Worker", "Restarts", "Last message")
 
@@ -31,15 +30,7 @@ class TerminalsPanel(QWidget):
         super().__init__()
         self.action = action
         self.name_of = name_of
-        self.table = QTableWidget(0, len(COLUMNS))
-        self.table.setHorizontalHeaderLabels(COLUMNS)
-        self.table.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
-        self.table.setSelectionMode(QAbstractItemView.SelectionMode.SingleSelection)
-        self.table.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
-        self.table.verticalHeader().setVisible(False)
-        header = self.table.horizontalHeader()
-        header.setSectionResizeMode(QHeaderView.ResizeMode.ResizeToContents)
-        header.setSectionResizeMode(2, QHeaderView.ResizeMode.Stretch)
+        self.table = row_table(COLUMNS, stretch=2)
         buttons = QHBoxLayout()
         self.buttons: dict[str, QPushButton] = {}
         for label, verb in (("Start", "start"), ("Stop", "stop"), ("Restart", "restart")):
