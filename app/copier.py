@@ -11,7 +11,9 @@ is looked up by its tag — positions, orders, history — before an order for i
 once the follower's terminal has answered with no trace of it for DOUBT_SETTLE s.
 
 Links live in <data>/copier.json (multi_user/copy_store.py), re-read within RELOAD_EVERY s so the
-command line can change them while the app runs. Every action and skip is a ``copy`` event.
+command line can change them while the app runs; the app's own changes (the Copier tab, a link's
+baseline) are read-modify-writes under the file's lock, as the command line's are, so neither loses
+the other's change. Every action and skip is a ``copy`` event.
 """
 
 from __future__ import annotations
@@ -20,13 +22,15 @@ import asyncio
 import contextlib
 import logging
 import time
+from collections.abc import Callable
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from app.copier_events import copy_event, summary
 from app.jobs import END_STATES, Job
 from multi_user.copy_model import CopyLink
 from multi_user.copy_reconcile import read_tag
-from multi_user.copy_store import links_path, load_links, save_links
+from multi_user.copy_store import links_path, load_links, update_links
 
 if TYPE_CHECKING:
     from app.desk import Desk
@@ -53,7 +57,8 @@ class Copier:
         self.watch_interval = WATCH_INTERVAL
         self.masters: dict[str, dict[str, Any]] = {}  # master key -> its last copy_state
         self.views: dict[str, dict[str, Any]] = {}  # follower key -> {positions, latency_ms, skipped, error}
-        self._mtime: float | None = None
+        self._stamp: tuple[int, int] | None = None
+        self._file = asyncio.Lock()  # one read or write of copier.json at a time in this app
         self._reloaded = 0.0
         self._first_seen: dict[tuple[str, int], float] = {}
         self._changed_at: dict[str, float] = {}
@@ -74,31 +79,54 @@ class Copier:
     async def _reload(self, force: bool = False) -> None:
         path = links_path(self.desk.data_dir)
 
-        def read() -> tuple[float | None, list[CopyLink] | None]:
-            try:
-                mtime = path.stat().st_mtime
-            except FileNotFoundError:
-                mtime = None
-            if mtime == self._mtime and not force:
-                return mtime, None
-            return mtime, load_links(self.desk.data_dir)
+        def read() -> tuple[tuple[int, int] | None, list[CopyLink] | None]:
+            stamp = _stamp(path)
+            if stamp == self._stamp and not force:
+                return stamp, None
+            return stamp, load_links(self.desk.data_dir)
 
-        mtime, links = await self.desk.io(read)
-        if links is not None:
-            self._mtime, self.links = mtime, links
-            for lk in links:
-                self.request_sync(lk.follower)
+        async with self._file:
+            stamp, links = await self.desk.io(read)
+            if links is not None:
+                self._adopt(stamp, links)
+
+    async def change_links(self, change: Callable[[list[CopyLink]], list[CopyLink]]) -> list[CopyLink]:
+        """Apply ``change`` to the links as stored (not as last read) and store them; BadInput from
+        ``change`` stores nothing. The links are in effect at once."""
+        path = links_path(self.desk.data_dir)
+
+        def write() -> tuple[tuple[int, int] | None, list[CopyLink]]:
+            links = update_links(self.desk.data_dir, change)
+            return _stamp(path), links
+
+        async with self._file:
+            stamp, links = await self.desk.io(write)
+            self._adopt(stamp, links)
+        return links
+
+    def _adopt(self, stamp: tuple[int, int] | None, links: list[CopyLink]) -> None:
+        old = {(lk.key, lk.created_at): lk for lk in self.links}
+        for lk in links:  # a baseline taken here but not stored yet is kept (a reload may come first)
+            was = old.get((lk.key, lk.created_at))
+            if was is not None and was.started and not lk.started:
+                lk.started, lk.baseline = True, list(was.baseline)
+        self._stamp, self.links = stamp, links
+        for lk in links:
+            self.request_sync(lk.follower)
 
     def link_of(self, follower: str) -> CopyLink | None:
         return next((lk for lk in self.links if lk.follower == follower), None)
 
     async def set_paused(self, follower: str, paused: bool) -> None:
         """Pause or resume a link (the Copier panel); the file keeps it."""
-        for lk in self.links:
-            if lk.follower == follower:
-                lk.paused = paused
-        await self.desk.io(save_links, self.desk.data_dir, list(self.links))
-        self.request_sync(follower)
+
+        def change(links: list[CopyLink]) -> list[CopyLink]:
+            for lk in links:
+                if lk.follower == follower:
+                    lk.paused = paused
+            return links
+
+        await self.change_links(change)
 
     # ---- the Desk's clock -------------------------------------------------------------------------
     def check(self, now: float) -> None:
@@ -182,7 +210,14 @@ class Copier:
         """A new link: what the master already has open is left alone unless it copies open trades too."""
         lk.started = True
         lk.baseline = [int(p["ticket"]) for p in list(data.get("positions") or []) + list(data.get("orders") or [])]
-        self.desk._spawn(self.desk.io(save_links, self.desk.data_dir, list(self.links)))
+
+        def keep(links: list[CopyLink]) -> list[CopyLink]:
+            for stored in links:
+                if (stored.key, stored.created_at) == (lk.key, lk.created_at) and not stored.started:
+                    stored.started, stored.baseline = True, list(lk.baseline)
+            return links
+
+        self.desk._spawn(self.change_links(keep))
 
     def _on_sending(self, lane_name: str, msg: dict[str, Any]) -> None:
         lane = next((ln for k, ln in self.desk.dedicated.items() if ln.name == lane_name), None)
@@ -212,6 +247,8 @@ class Copier:
         if problem is not None:
             self._tell(lk, "link", problem)
             return
+        if self._told.pop((follower, "link"), None) is not None:  # the problem is gone: say so in the views
+            self.views.get(follower, {}).get("skipped", {}).pop("link", None)
         lane = self._lane(follower)
         if lane is None:
             return
@@ -312,3 +349,12 @@ class Copier:
         self._stopped = True
         with contextlib.suppress(TypeError, RuntimeError):
             self.desk.event.disconnect(self._on_desk_event)
+
+
+def _stamp(path: Path) -> tuple[int, int] | None:
+    """When and how big the links file is (a change by another process changes one of them)."""
+    try:
+        st = path.stat()
+    except FileNotFoundError:
+        return None
+    return st.st_mtime_ns, st.st_size

@@ -1,7 +1,10 @@
 """Copy links on disk: <data>/copier.json, written atomically (a crash leaves the old file or the new).
 
 The command line writes it whether or not an app runs; a running app re-reads it within seconds
-(as it does rules.json). The rules a set of links must keep are checked here, before anything is
+(as it does rules.json). Every change is a read-modify-write under a lock on copier.json.lock
+(``update_links``): the app and the command line writing at once never lose each other's change.
+
+The rules a set of links must keep are checked here, before anything is
 written: a follower follows one master, an account is never both master and follower (no chains,
 no loops), masters and followers are linked accounts with their own terminal, and a read-only
 (investor) account can be a master but never a follower.
@@ -11,17 +14,19 @@ from __future__ import annotations
 
 import json
 import logging
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from pathlib import Path
 from typing import Any
 
 from multi_user.copy_model import CopyLink
 from multi_user.errors import BadInput
+from multi_user.file_lock import locked
 from multi_user.json_file import write_atomic
 
 log = logging.getLogger("mt5desk.copy")
 
 LINKS_FILE = "copier.json"
+LOCK_FILE = "copier.json.lock"
 
 
 def links_path(data_dir: Path) -> Path:
@@ -48,6 +53,15 @@ def load_links(data_dir: Path) -> list[CopyLink]:
 
 def save_links(data_dir: Path, links: Iterable[CopyLink]) -> None:
     write_atomic(links_path(data_dir), {"links": [lk.to_json() for lk in links]})
+
+
+def update_links(data_dir: Path, change: Callable[[list[CopyLink]], list[CopyLink]]) -> list[CopyLink]:
+    """Apply ``change`` to the links as stored now and store the result, under the file lock; the links
+    stored. ``change`` raising (bad input) stores nothing."""
+    with locked(Path(data_dir) / LOCK_FILE):
+        links = change(load_links(data_dir))
+        save_links(data_dir, links)
+        return links
 
 
 def check_accounts(link: CopyLink, accounts: list[dict[str, Any]]) -> None:

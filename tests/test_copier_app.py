@@ -66,7 +66,8 @@ class Desk(QObject):
 def copier_with_master(data_dir: Path) -> tuple[Copier, Desk]:
     desk = Desk(data_dir)
     copier = Copier(desk)
-    copier.links = [CopyLink(M, F)]
+    save_links(data_dir, [CopyLink(M, F)])
+    desk._spawn(copier.load())
     copier._on_state(f"dedicated {M}", {"data": {"login": 1, "server": "M", "positions": [
         {"ticket": 5, "symbol": "EURUSD", "type": 0, "volume": 1.0, "sl": 0, "tp": 0}], "orders": [],
         "equity": 1000.0, "balance": 1000.0, "changed": True, "taken_at": 1.0}})

@@ -1,8 +1,9 @@
 """``copier add|list|remove|pause|resume`` ([J] 5): the local trade copier's links.
 
-Links live in <data>/copier.json (multi_user/copy_store.py), written atomically; a running MT5 Desk
-(GUI or headless) re-reads the file within seconds, as it does rules.json, so these commands work the
-same whether or not an app runs. Bad input changes nothing stored (exit 2).
+Links live in <data>/copier.json (multi_user/copy_store.py); each change is an atomic read-modify-write
+under the file's lock, as the app's own changes are, so the two writing at once never lose a change. A
+running MT5 Desk (GUI or headless) re-reads the file within seconds, as it does rules.json, so these
+commands work the same whether or not an app runs. Bad input changes nothing stored (exit 2).
 
 JSON shapes (``--json``):
 - add:    {"link": {master, follower, sizing, multiplier, volume, max_volume, symbol_map, symbols, reverse,
@@ -18,7 +19,7 @@ from pathlib import Path
 from typing import Any
 
 from multi_user.copy_model import SIZINGS, CopyLink, parse_maps, parse_symbols
-from multi_user.copy_store import add_link, check_accounts, find_link, load_links, save_links
+from multi_user.copy_store import add_link, check_accounts, find_link, load_links, update_links
 from multi_user.errors import BadInput
 from multi_user.validation import parse_login, parse_server
 
@@ -114,20 +115,28 @@ def run_copier(args: Any) -> int:
                         max_volume=args.max_volume, symbol_map=parse_maps(args.map),
                         symbols=parse_symbols(args.symbols), reverse=args.reverse, copy_sltp=not args.no_sltp,
                         copy_pending=not args.no_pending, max_slippage=args.max_slippage, copy_open=args.copy_open)
-        updated = add_link(links, link)  # checks the link and the other links before the vault is opened
+        add_link(links, link)  # checks the link and the other links before the vault is opened
         check_accounts(link, _accounts(data_dir))
-        save_links(data_dir, updated)
+        update_links(data_dir, lambda now: add_link(now, link))  # against the links as stored at this moment
         _out(args, {"link": link.to_json()}, f"Copying {describe(link)}\n(a running MT5 Desk starts within seconds; "
                                              "trades already open on the master are "
                                              f"{'copied too' if link.copy_open else 'left alone'})")
         return 0
-    link = find_link(links, master, follower)
+    found: list[CopyLink] = []
+
+    def change(now: list[CopyLink]) -> list[CopyLink]:
+        link = find_link(now, master, follower)
+        found.append(link)
+        if cmd == "remove":
+            return [lk for lk in now if lk is not link]
+        link.paused = cmd == "pause"
+        return now
+
+    update_links(data_dir, change)
+    link = found[0]
     if cmd == "remove":
-        save_links(data_dir, [lk for lk in links if lk is not link])
         _out(args, {"removed": {"master": link.master, "follower": link.follower}},
              f"{link.follower} no longer copies {link.master}; the copies it has stay open.")
         return 0
-    link.paused = cmd == "pause"
-    save_links(data_dir, links)
     _out(args, {"link": link.to_json()}, describe(link))
     return 0
