@@ -28,7 +28,7 @@ from typing import TYPE_CHECKING, Any
 
 from app.copier_events import copy_event, summary
 from app.jobs import END_STATES, Job
-from multi_user.copy_model import CopyLink
+from multi_user.copy_model import CopyLink, netting_refusal
 from multi_user.copy_reconcile import read_tag
 from multi_user.copy_store import links_path, load_links, update_links
 
@@ -186,6 +186,7 @@ class Copier:
             before = {int(p["ticket"]) for p in view.get("positions") or []}
             view["positions"] = [p for p in data.get("positions") or [] if read_tag(p) is not None]
             view["equity"] = data.get("equity")
+            view["margin_mode"] = data.get("margin_mode")
             if before - {int(p["ticket"]) for p in view["positions"]} and key not in self._running:
                 self.request_sync(key)  # a copy vanished (its stop hit, the owner closed it): check
 
@@ -267,6 +268,10 @@ class Copier:
         account = next((a for a in self.desk.accounts() if a["key"] == lk.follower), None)
         if account is not None and account.get("investor"):
             return f"{lk.follower} is read-only (investor): it cannot follow"
+        refusal = netting_refusal((self.masters.get(lk.master) or {}).get("margin_mode"),
+                                  (self.views.get(lk.follower) or {}).get("margin_mode"), lk.follower)
+        if refusal is not None:
+            return refusal
         if self.desk.guard.is_blocked(lk.follower):
             return f"{lk.follower} is blocked by its risk guard (hard stop): no copy until it is re-armed"
         return None
@@ -294,7 +299,8 @@ class Copier:
         try:
             answer = await lane.worker.request(
                 "copy_sync", timeout=self.request_timeout, link=lk.to_json(), in_doubt=in_doubt,
-                master={k: master.get(k) for k in ("positions", "orders", "equity", "balance", "specs", "currency")})
+                master={k: master.get(k) for k in ("positions", "orders", "equity", "balance", "specs", "currency",
+                                                   "margin_mode")})
         except Exception as exc:
             self.views.setdefault(follower, {})["error"] = str(exc)
             raise

@@ -6,7 +6,7 @@ from typing import Any
 
 from multi_user.copy_model import CopyLink
 
-VERBS = {"open": "opened", "close": "closed", "partial": "partly closed", "sltp": "SL/TP set",
+VERBS = {"open": "opened", "add": "added to", "close": "closed", "partial": "partly closed", "sltp": "SL/TP set",
          "place": "placed", "modify": "modified", "remove": "removed"}
 
 

@@ -284,6 +284,7 @@ class UserMT5Bridge:
                 "balance": float(info.balance), "equity": float(info.equity), "margin": float(info.margin),
                 "margin_free": margin_free, "free_margin": margin_free, "margin_level": float(info.margin_level),
                 "profit": float(info.profit), "positions": len(positions), "leverage": int(info.leverage),
+                "margin_mode": int(getattr(info, "margin_mode", 2)),  # [J] 0/1 netting, 2 hedging
                 "trade_allowed": bool(info.trade_allowed), "connected": connected, "terminal_connected": connected,
                 "last_tick_time": last_tick, "taken_at": time.time()}
 

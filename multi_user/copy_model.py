@@ -15,6 +15,7 @@ from typing import Any
 from multi_user.errors import BadInput
 
 SIZINGS = ("equity", "balance", "fixed", "multiplier")
+NETTING_MODES = (0, 1)  # ACCOUNT_MARGIN_MODE_RETAIL_NETTING, _EXCHANGE: one position per symbol
 _CORE = re.compile(r"[A-Z0-9]{3,}")
 
 
@@ -87,6 +88,19 @@ def parse_maps(items: list[str] | None) -> dict[str, str]:
 
 def parse_symbols(text: str | None) -> list[str]:
     return [s.strip() for s in (text or "").split(",") if s.strip()]
+
+
+def netting_refusal(master_mode: int | None, follower_mode: int | None, follower: str = "the follower") -> str | None:
+    """Why a follower cannot mirror its master for their accounts' margin modes (None: it can, or a mode
+    is not known yet). A netting account holds one position per symbol: a hedging master's separate
+    positions (a buy and a sell of one symbol, or two buys opened apart) would merge into one there, and
+    closing one of them on the master could not be followed exactly. Commercial copiers either net
+    (and lose the per-trade mirror) or refuse; this copier refuses, with this reason."""
+    if follower_mode in NETTING_MODES and master_mode is not None and master_mode not in NETTING_MODES:
+        return (f"{follower} is a netting account (one position per symbol) and its master hedges (separate "
+                "positions per trade): copies would merge, so this link copies nothing; make the follower a "
+                "hedging account or follow a netting master")
+    return None
 
 
 # ---- symbols ------------------------------------------------------------------------------------

@@ -9,6 +9,10 @@ ones and returns the actions that make them match; it never replays a history of
   on the follower (a second one, should it ever exist, is closed);
 - never an orphan: a tagged position whose master ticket is gone is closed;
 - positions the owner opened by hand (no tag) are never touched.
+
+A netting follower (one position per symbol) mirrors a netting master only: a hedging master's trades
+are skipped with the reason (copy_model.netting_refusal); an open that would merge into a position the
+follower already holds on that symbol (the owner's own, or another copy) is skipped with the reason.
 """
 
 from __future__ import annotations
@@ -17,7 +21,15 @@ import re
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
-from multi_user.copy_model import CopyLink, copies_symbol, follower_symbol, follower_volume, round_volume
+from multi_user.copy_model import (
+    NETTING_MODES,
+    CopyLink,
+    copies_symbol,
+    follower_symbol,
+    follower_volume,
+    netting_refusal,
+    round_volume,
+)
 
 COPY_MAGIC = 5_161_116  # "J #16": every position and order the copier opens carries it
 BUY, SELL = 0, 1
@@ -53,11 +65,12 @@ class Side:
     balance: float = 0.0
     specs: dict[str, dict[str, Any]] = field(default_factory=dict)  # symbol -> symbol_info (+ bid/ask)
     names: list[str] = field(default_factory=list)  # every symbol the follower's broker has
+    margin_mode: int | None = None  # ACCOUNT_MARGIN_MODE_*; None: not known
 
 
 @dataclass
 class Action:
-    kind: str  # open | close | partial | sltp | place | modify | remove | skip
+    kind: str  # open | add (netting) | close | partial | sltp | place | modify | remove | skip
     master_ticket: int
     symbol: str = ""
     follower_ticket: int = 0
@@ -124,7 +137,24 @@ def reconcile(link: CopyLink, master: Side, follower: Side, in_doubt: set[int] |
             actions.extend(_follow_order(link, o, ford[mt][0][0], follower))
         else:
             actions.append(_open(link, mt, o, master, follower, in_doubt, pending=True))
+    if follower.margin_mode in NETTING_MODES:
+        actions = [_netting_check(a, master, follower) for a in actions]
     return [a for a in actions if a.kind != "none"]
+
+
+def _netting_check(a: Action, master: Side, follower: Side) -> Action:
+    """On a netting follower an open merges into the symbol's position: refuse what cannot be mirrored."""
+    if a.kind not in ("open", "place"):
+        return a
+    why = netting_refusal(master.margin_mode, follower.margin_mode)
+    if why is None and a.kind == "open":
+        held = next((p for p in follower.positions if p["symbol"] == a.symbol), None)
+        if held is not None:
+            tag = read_tag(held)
+            whose = "your own position" if tag is None else f"the copy of #{tag[0]}"
+            why = (f"the follower is a netting account and already holds {whose} on {a.symbol}: a copy would "
+                   "merge into it")
+    return a if why is None else Action("skip", a.master_ticket, a.symbol, reason=why)
 
 
 def _follow_position(link: CopyLink, p: dict[str, Any], fp: dict[str, Any], ratio: float,
@@ -139,7 +169,11 @@ def _follow_position(link: CopyLink, p: dict[str, Any], fp: dict[str, Any], rati
         # a netting master turned the position around: close this copy; the next pass opens the new side
         return [Action("close", mt, sym, ft, int(fp["type"]), have, reason="the master reversed the position")]
     target = round(float(p["volume"]) * ratio / step) * step
-    if target < have - step / 2:  # the master closed part of it: the same share here
+    if target > have + step / 2 and follower.margin_mode in NETTING_MODES:  # a netting master added to it
+        price = float((spec.get("ask") if int(fp["type"]) == BUY else spec.get("bid")) or 0.0)
+        out.append(Action("add", mt, sym, ft, int(fp["type"]), round_volume(target - have, spec) if spec else
+                          round(target - have, 8), price, reason=f"the master added ({float(p['volume']):g} now)"))
+    elif target < have - step / 2:  # the master closed part of it: the same share here
         vmin = float(spec.get("volume_min") or step)
         if target < vmin - 1e-9:
             out.append(Action("close", mt, sym, ft, int(fp["type"]), have, reason="the master closed most of it"))

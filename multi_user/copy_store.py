@@ -64,15 +64,17 @@ def update_links(data_dir: Path, change: Callable[[list[CopyLink]], list[CopyLin
         return links
 
 
-def check_accounts(link: CopyLink, accounts: list[dict[str, Any]]) -> None:
-    """The link's accounts as the vault lists them ({key, mode, investor}): refuse what cannot copy."""
+def check_accounts(link: CopyLink, accounts: list[dict[str, Any]], *, own_terminal: bool = True) -> None:
+    """The link's accounts as the vault lists them ({key, mode, investor}): refuse what cannot copy.
+    ``own_terminal`` False: an account on the shared terminal passes (the window offers it one, and
+    says the copier skips until it has one)."""
     by_key = {a["key"]: a for a in accounts}
     for role in ("master", "follower"):
         key = getattr(link, role)
         a = by_key.get(key)
         if a is None:
             raise BadInput(f"{key} is not linked (accounts link first); no copy link was stored", field=role)
-        if a.get("mode") != "dedicated":
+        if own_terminal and a.get("mode") != "dedicated":
             raise BadInput(f"the {role} {key} must run on its own terminal so that it is live all the time: "
                            "give it one first (Accounts → Own terminal, or accounts link --dedicated again)",
                            field=role)

@@ -107,7 +107,7 @@ class CopyOps:
                               "point": getattr(si, "point", 0.0)}
         return {"login": int(info.login), "server": self._creds[2] if self._creds else str(info.server),
                 "currency": str(info.currency), "equity": float(info.equity), "balance": float(info.balance),
-                "positions": pos, "orders": ords,
+                "margin_mode": int(getattr(info, "margin_mode", 2)), "positions": pos, "orders": ords,
                 "specs": {s: contracts[s] for s in {p["symbol"] for p in pos + ords}}, "taken_at": taken}
 
     # ---- follower side ----------------------------------------------------------------------------
@@ -115,7 +115,8 @@ class CopyOps:
         link = CopyLink.from_json(dict(req.get("link") or {}))
         m = dict(req.get("master") or {})
         master = Side(list(m.get("positions") or []), list(m.get("orders") or []), float(m.get("equity") or 0.0),
-                      float(m.get("balance") or 0.0), dict(m.get("specs") or {}))
+                      float(m.get("balance") or 0.0), dict(m.get("specs") or {}),
+                      margin_mode=None if m.get("margin_mode") is None else int(m["margin_mode"]))
         follower = self._follower_state(link, master)
         doubts = {int(t): bool(settled) for t, settled in dict(req.get("in_doubt") or {}).items()}
         resolved = self._resolve_doubts(doubts, follower)
@@ -154,7 +155,7 @@ class CopyOps:
         names = self._copy_names[1]
         self._copy_ccy = str(getattr(info, "currency", "") or "")
         side = Side(_slim(positions, POS_FIELDS), _slim(orders, ORD_FIELDS), float(info.equity),
-                    float(info.balance), {}, names)
+                    float(info.balance), {}, names, int(getattr(info, "margin_mode", 2)))
         wanted = {follower_symbol(link, str(i["symbol"]), names) for i in master.positions + master.orders}
         wanted |= {str(i["symbol"]) for i in side.positions + side.orders if read_tag(i) is not None}
         self._copy_infos = {}
@@ -224,12 +225,16 @@ class CopyOps:
         started = time.perf_counter()
         info = None
         request: dict[str, Any]
-        if a.kind in ("open", "close", "partial", "place"):
+        if a.kind in ("open", "add", "close", "partial", "place"):
             info = self._copy_infos.get(a.symbol) or mt5.symbol_info(a.symbol)
         if a.kind == "open":
             request = {"action": mt5.TRADE_ACTION_DEAL, "symbol": a.symbol, "volume": a.volume, "type": a.type,
                        "price": a.price, "sl": a.sl, "tp": a.tp, "deviation": link.max_slippage or 20,
                        "magic": COPY_MAGIC, "comment": a.comment, "type_time": mt5.ORDER_TIME_GTC}
+        elif a.kind == "add":  # a netting follower: the deal merges into the copy, which keeps its tag
+            request = {"action": mt5.TRADE_ACTION_DEAL, "symbol": a.symbol, "volume": a.volume, "type": a.type,
+                       "price": a.price, "deviation": link.max_slippage or 20, "magic": COPY_MAGIC,
+                       "comment": "copy add", "type_time": mt5.ORDER_TIME_GTC}
         elif a.kind in ("close", "partial"):
             tick = mt5.symbol_info_tick(a.symbol)
             buy = a.type == mt5.POSITION_TYPE_BUY

@@ -30,7 +30,7 @@ from ui.activity_panel import ActivityPanel
 from ui.alerts_settings import add_alerts_tab
 from ui.bot_controller import attach_bots
 from ui.cloud_panel import CloudController, CloudDialog
-from ui.copier_panel import CopierPanel
+from ui.copier_panel import attach_copier
 from ui.dialogs import EditDialog, LinkDialog, SettingsDialog, confirm
 from ui.elided_label import ElidedLabel
 from ui.equity_chart import EquityChart, Series
@@ -82,7 +82,7 @@ class MainWindow(FocusedAccountLoads, WindowLifecycle, QMainWindow):
         self.activity = ActivityPanel()
         self.tabs.addTab(self.activity, "Activity")
         self.bots_panel = attach_bots(self)  # [I] the Bots tab, the sidebar's bot markers, the start dialog
-        self.tabs.addTab(CopierPanel(desk, self._spawn, self.name_of), "Copier")  # [J]
+        self.copier_panel = attach_copier(self)  # [J] the Copier tab and the sidebar's copier markers
         centre = QSplitter(Qt.Orientation.Vertical)
         self.stats = StatsPanel()
         self.stats.period.currentIndexChanged.connect(lambda _i: self._load_stats(self.focused))

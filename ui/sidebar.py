@@ -79,6 +79,8 @@ class AccountDelegate(QStyledItemDelegate):
             markers.append("Read-only")
         if getattr(self.model, "bot_markers", {}).get(key):  # [I] "Bot grid: running" (ui/bot_panel.py)
             markers.append(self.model.bot_markers[key])
+        if copier := getattr(self.model, "copier_markers", {}).get(key):  # [J] "Copies Main" (ui/copier_marker.py)
+            markers.append(copier[0])
         # grouped by server, the header names the server; a flat list names it on each row
         who = str(a.get("login")) if self.model.sort in GROUPED_SORTS else f"{a.get('login')}@{a.get('server')}"
         sub = " · ".join([who, *markers])
@@ -111,6 +113,9 @@ class AccountDelegate(QStyledItemDelegate):
         room = getattr(self.model, "headroom", {}).get(index.data(KEY_ROLE))  # [H] floors, reset, how to lift
         if room and event.pos().y() >= option.rect.bottom() - HEADROOM_LINE - 1:
             QToolTip.showText(event.globalPos(), room.tooltip, view)
+            return True
+        if copier := getattr(self.model, "copier_markers", {}).get(index.data(KEY_ROLE)):  # [J] master, state
+            QToolTip.showText(event.globalPos(), copier[1], view)
             return True
         return super().helpEvent(event, view, option, index)
 
