@@ -49,7 +49,7 @@ def _spin(decimals: int, top: float, step: float, special: str = "") -> QDoubleS
 
 class CopierLinkDialog(QDialog):
     def __init__(self, parent: QWidget | None, accounts: list[dict[str, Any]], links: list[CopyLink],
-                 name_of: Callable[[str], str], save: Save, spawn: Callable[[Any], None], *,
+                 save: Save, spawn: Callable[[Any], None], *,
                  link: CopyLink | None = None, margin_modes: dict[str, int] | None = None) -> None:
         super().__init__(parent)
         self.accounts = {a["key"]: a for a in accounts}
@@ -61,7 +61,7 @@ class CopierLinkDialog(QDialog):
             combo.setAccessibleName(role.capitalize())
             for key, a in self.accounts.items():
                 extra = " — read-only" if a.get("investor") else ""
-                combo.addItem(f"{name_of(key)} ({key}){extra}", key)
+                combo.addItem(f"{a.get('label') or key} — {key}{extra}", key)
             combo.currentIndexChanged.connect(self._accounts_changed)
         self.sizing = QComboBox()
         for s in SIZINGS:
@@ -141,13 +141,13 @@ class CopierLinkDialog(QDialog):
 
     def _accounts_changed(self) -> None:
         shared = self.shared_keys()
-        names = " and ".join(self.master.itemText(self.master.findData(k)).split(" (")[0] for k in shared)
-        self.own_terminal.setText(f"Give {names} {'its' if len(shared) == 1 else 'their'} own terminal (a copier "
-                                  "needs master and follower live at the same time)")
+        names = " and ".join(str((self.accounts.get(k) or {}).get("label") or k) for k in shared)
+        self.own_terminal.setText(f"Give {names} {'its' if len(shared) == 1 else 'their'} own terminal (recommended)")
         self.own_terminal.setChecked(True)
-        self.shared_note.setText(f"{names} {'runs' if len(shared) == 1 else 'run'} on the shared terminal. Without an "
-                                 "own terminal the link is stored, but the copier skips every trade with the reason "
-                                 "\"no terminal of its own\" until both have one." if shared else "")
+        self.shared_note.setText(f"{names} {'runs' if len(shared) == 1 else 'run'} on the shared terminal, but a "
+                                 "copier needs master and follower live at the same time. Without an own terminal "
+                                 "the link is stored, but the copier skips every trade with the reason \"no terminal "
+                                 "of its own\" until both have one." if shared else "")
         for w in (self.own_terminal, self.shared_note):
             w.setVisible(bool(shared))
         self.error.hide()

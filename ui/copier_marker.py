@@ -4,6 +4,7 @@ and why, the last trades skipped and why). Read by ui/sidebar.py from ``model.co
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable
 from typing import Any
 
@@ -27,6 +28,11 @@ def _skips(view: dict[str, Any]) -> list[str]:
     return [f"  skipped #{t}: {why}" for t, why in trades[-3:]]
 
 
+def _short(name: str) -> str:
+    """The row has little room: the master's label without the login the tooltip names anyway."""
+    return re.sub(r" \(\d+\)$", "", name)
+
+
 def copier_markers(copier: Any, name_of: Callable[[str], str]) -> dict[str, Marker]:
     if copier is None:
         return {}
@@ -35,7 +41,7 @@ def copier_markers(copier: Any, name_of: Callable[[str], str]) -> dict[str, Mark
     for lk in copier.links:
         view = copier.views.get(lk.follower, {})
         state, full = link_state(lk, view)
-        text = f"Copies {name_of(lk.master)}" + ("" if state == "copying" else f" ({state})")
+        text = f"Copies {_short(name_of(lk.master))}" + ("" if state == "copying" else f" ({state})")
         out[lk.follower] = (text, "\n".join([f"Follows {name_of(lk.master)} ({lk.master}) — trade copier",
                                              f"Link: {full}", *_skips(view)]))
         followers.setdefault(lk.master, []).append(f"  {name_of(lk.follower)}: {full}")

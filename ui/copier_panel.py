@@ -169,7 +169,7 @@ class CopierPanel(QWidget):
         link = copier.link_of(follower) if copier is not None and follower else None
         if copier is None or (follower is not None and link is None):
             return None
-        dialog = CopierLinkDialog(self, self.desk.accounts(), list(copier.links), self.name_of, self.save_link,
+        dialog = CopierLinkDialog(self, self.desk.accounts(), list(copier.links), self.save_link,
                                   self.spawn, link=link, margin_modes=self.margin_modes())
         dialog.open()
         return dialog
