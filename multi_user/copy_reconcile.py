@@ -173,6 +173,10 @@ def _follow_position(link: CopyLink, p: dict[str, Any], fp: dict[str, Any], rati
         price = float((spec.get("ask") if int(fp["type"]) == BUY else spec.get("bid")) or 0.0)
         out.append(Action("add", mt, sym, ft, int(fp["type"]), round_volume(target - have, spec) if spec else
                           round(target - have, 8), price, reason=f"the master added ({float(p['volume']):g} now)"))
+    elif target > have + step / 2 and follower.margin_mode is not None:  # a hedging follower: one copy a ticket
+        now = float(p["volume"])
+        out.append(Action("skip", mt, sym, ft, reason=f"the master added to its netting position ({now:g} now); a "
+                          "hedging follower's copy keeps its size"))
     elif target < have - step / 2:  # the master closed part of it: the same share here
         vmin = float(spec.get("volume_min") or step)
         if target < vmin - 1e-9:

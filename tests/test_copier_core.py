@@ -190,3 +190,26 @@ def test_pending_orders_are_placed_modified_and_removed() -> None:
     assert [a.kind for a in reconcile(link(sizing="multiplier", copy_pending=False), m, f)] == ["remove"]
     m.orders = []
     assert [(a.kind, a.follower_ticket) for a in reconcile(link(sizing="multiplier"), m, f)] == [("remove", 90)]
+
+
+def test_netting_followers_refuse_a_hedging_master_and_follow_a_netting_one() -> None:
+    copy = {"ticket": 70, "symbol": "EURUSD", "type": BUY, "volume": 0.5, "sl": 0.0, "tp": 0.0,
+            "magic": COPY_MAGIC, "comment": make_tag(7, 0.5)}
+    m, f = sides([mpos(7, 1.0)])
+    m.margin_mode, f.margin_mode = 2, 0  # hedging master, netting follower: nothing is opened, and why
+    (a,) = reconcile(link(sizing="multiplier"), m, f)
+    assert a.kind == "skip" and "netting account" in a.reason and "its master hedges" in a.reason
+    m.margin_mode = 0  # netting on both sides: copied; the master adding to it adds the same share here
+    assert [x.kind for x in reconcile(link(sizing="multiplier"), m, f)] == ["open"]
+    m, f = sides([mpos(7, 1.6)], [copy])
+    m.margin_mode = f.margin_mode = 0
+    (a,) = reconcile(link(sizing="multiplier"), m, f)
+    assert (a.kind, a.follower_ticket, a.type, round(a.volume, 2)) == ("add", 70, BUY, 0.3)
+    f.margin_mode = 2  # a hedging follower keeps one copy per master ticket: the addition is said, not copied
+    (a,) = reconcile(link(sizing="multiplier"), m, f)
+    assert a.kind == "skip" and "keeps its size" in a.reason
+    own = {"ticket": 1, "symbol": "EURUSD", "type": SELL, "volume": 0.2, "magic": 0, "comment": ""}
+    m, f = sides([mpos(8, 1.0)], [own])
+    m.margin_mode = f.margin_mode = 0  # the owner's own EURUSD position there: a copy would merge into it
+    (a,) = reconcile(link(sizing="multiplier"), m, f)
+    assert a.kind == "skip" and "your own position on EURUSD" in a.reason
