@@ -79,3 +79,16 @@ def test_app_and_command_line_writing_at_once_lose_nothing(data_dir: Path, qapp:
     stored = {lk.follower: lk for lk in load_links(data_dir)}
     assert set(stored) == {F, *CLI_FOLLOWERS}
     assert stored[F].paused is last and toggles >= 3
+
+
+def test_a_lock_held_too_long_is_said(tmp_path: Path) -> None:
+    import pytest
+
+    from multi_user.copy_store import LOCK_FILE
+    from multi_user.file_lock import LockBusy, locked
+
+    with (locked(tmp_path / LOCK_FILE), pytest.raises(LockBusy, match="stayed locked"),  # a hung writer holds it
+          locked(tmp_path / LOCK_FILE, timeout=0.2)):
+        pass
+    with locked(tmp_path / LOCK_FILE, timeout=0.2):  # let go: free again
+        pass
