@@ -21,6 +21,7 @@ from pathlib import Path
 from typing import IO, Any
 
 from multi_user.errors import DeskError
+from multi_user.file_lock import release, try_lock
 
 EXIT_BUSY = 5  # the data dir is owned by another running MT5 Desk
 LOCK_FILE = "owner.lock"
@@ -50,39 +51,6 @@ class DataDirBusy(DeskError):
     def __init__(self, message: str, owner: OwnerInfo) -> None:
         super().__init__(message)
         self.owner = owner
-
-
-def _try_lock(fh: IO[bytes]) -> bool:
-    if sys.platform == "win32":
-        import msvcrt
-
-        fh.seek(0)
-        try:
-            msvcrt.locking(fh.fileno(), msvcrt.LK_NBLCK, 1)
-        except OSError:
-            return False
-        return True
-    import fcntl
-
-    try:
-        fcntl.flock(fh.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
-    except (BlockingIOError, PermissionError):
-        return False
-    return True
-
-
-def _unlock(fh: IO[bytes]) -> None:
-    if sys.platform == "win32":
-        import msvcrt
-
-        fh.seek(0)
-        with contextlib.suppress(OSError):
-            msvcrt.locking(fh.fileno(), msvcrt.LK_UNLCK, 1)
-    else:
-        import fcntl
-
-        with contextlib.suppress(OSError):
-            fcntl.flock(fh.fileno(), fcntl.LOCK_UN)
 
 
 def _open_lock(data_dir: Path) -> IO[bytes]:
@@ -123,7 +91,7 @@ class DataDirOwner:
         with contextlib.suppress(OSError):
             if read_owner(self.data_dir).pid == self.info.pid:
                 (self.data_dir / INFO_FILE).unlink()
-        _unlock(fh)
+        release(fh)
         fh.close()
 
     def __enter__(self) -> DataDirOwner:
@@ -136,7 +104,7 @@ class DataDirOwner:
 def acquire(data_dir: Path, kind: str, what: str = "") -> DataDirOwner:
     """Own ``data_dir`` as ``kind`` ("gui", "headless", "cli"), or raise DataDirBusy naming the owner."""
     fh = _open_lock(data_dir)
-    if not _try_lock(fh):
+    if not try_lock(fh):
         fh.close()
         owner = _wait_for_info(data_dir)
         raise DataDirBusy(busy_message(owner), owner)
@@ -151,8 +119,8 @@ def current_owner(data_dir: Path) -> OwnerInfo | None:
         return None
     fh = _open_lock(data_dir)
     try:
-        if _try_lock(fh):
-            _unlock(fh)
+        if try_lock(fh):
+            release(fh)
             return None
     finally:
         fh.close()

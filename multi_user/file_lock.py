@@ -22,7 +22,8 @@ class LockBusy(DeskError):
     """Another process held the lock for longer than anyone should."""
 
 
-def _try(fh: object) -> bool:
+def try_lock(fh: object) -> bool:
+    """Take the lock on the open file ``fh`` without waiting; False when another process holds it."""
     fd = fh.fileno()  # type: ignore[attr-defined]
     if sys.platform == "win32":
         import msvcrt
@@ -42,7 +43,8 @@ def _try(fh: object) -> bool:
     return True
 
 
-def _release(fh: object) -> None:
+def release(fh: object) -> None:
+    """Let go of the lock taken by :func:`try_lock`."""
     fd = fh.fileno()  # type: ignore[attr-defined]
     if sys.platform == "win32":
         import msvcrt
@@ -62,11 +64,11 @@ def locked(path: Path, timeout: float = 10.0) -> Iterator[None]:
     """Hold the exclusive lock on ``path`` (made if missing, never deleted) for the ``with`` block."""
     with open(path, "a+b") as fh:
         deadline = time.monotonic() + timeout
-        while not _try(fh):
+        while not try_lock(fh):
             if time.monotonic() >= deadline:
                 raise LockBusy(f"{path} stayed locked by another MT5 Desk process for {timeout:.0f} s")
             time.sleep(POLL)  # bounded by the deadline: another process is between its read and its write
         try:
             yield
         finally:
-            _release(fh)
+            release(fh)
