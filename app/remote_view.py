@@ -176,7 +176,20 @@ class DeskWithHosts(QObject):
         where = self.split(key)
         if where is None:
             return await self._desk.update_account(key, **fields)
-        raise BadInput(f"{key} lives on host {where[0]}: change its name or terminal there")
+        host, base = where
+        account = next((a for a in self.remote.links[host].accounts if a["key"] == base), None)
+        if account is None:
+            raise BadInput(f"{key}: host {host} does not list it (offline, or unlinked there)")
+        if any(fields.get(f) not in (None, account.get(f) or ("" if f == "terminal" else None))
+               for f in ("mode", "terminal")):
+            raise BadInput(f"{key} lives on host {host}: its own terminal is chosen there; only its name "
+                           "is changed from here", field="mode")
+        if fields.get("label") is None:
+            return None
+        label = str(fields["label"]).strip().removesuffix(f" · {host}").strip()  # as shown here: "NAME · HOST"
+        await self._request(host, {"cmd": "rename", "account": base, "label": "" if label == base else label},
+                            timeout=QUERY_WAIT)
+        return None
 
     async def _request(self, host: str, cmd: dict[str, Any], timeout: float = ANSWER_WAIT) -> dict[str, Any]:
         request_id = uuid.uuid4().hex
