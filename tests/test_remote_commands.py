@@ -9,12 +9,9 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from fake_desk import FakeDesk, fake_accounts
+from test_remote_hosts_ui import fed_view
 
-from app.control import PROTOCOL
 from app.remote_commands import HostCommands
-from app.remote_desk import RemoteHosts
-from app.remote_hosts import Host, HostStore
 from app.remote_view import DeskWithHosts
 from multi_user.errors import BadInput
 
@@ -22,16 +19,7 @@ ACC = {"key": "7001@Far", "login": 7001, "server": "Far", "label": "Swing", "mod
 
 
 def _view(tmp_path: Path) -> tuple[DeskWithHosts, Any, list[dict[str, Any]]]:
-    data = tmp_path / "d"
-    desk = FakeDesk(data, fake_accounts(1))
-    HostStore(data).add(Host("vps1", "trader@vps1"))
-    remote = RemoteHosts(data)
-    link = remote._link(HostStore(data).get("vps1"))
-    sent: list[dict[str, Any]] = []
-    link._write = sent.append  # type: ignore[method-assign]
-    view = DeskWithHosts(desk, remote)
-    link._line(json.dumps({"event": "hello", "protocol": PROTOCOL, "accounts": [ACC]}))
-    return view, link, sent
+    return fed_view(tmp_path / "d", [ACC])
 
 
 def test_the_headless_hosts_commands_for_a_remote_account_go_to_its_host(tmp_path: Path) -> None:
