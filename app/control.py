@@ -263,7 +263,7 @@ class ControlServer(QObject):
         accounts = self.desk.accounts()
         return {"event": "hello", "protocol": PROTOCOL, "app": "MT5 Desk", "kind": self.kind, "pid": os.getpid(),
                 "started": self.ready, "accounts": accounts, "lock": self.desk.lock_state(),
-                "lanes": self.desk.lanes(),  # [K] a desk's Terminals tab shows this app's lanes
+                "lanes": getattr(self.desk, "lanes", list)(),  # [K] for a desk's Terminals tab
                 "states": list(self.desk.account_states().values()),
                 "snapshots": [s for s in (self.desk.last_snapshot(a["key"]) for a in accounts) if s]}
 
