@@ -33,10 +33,13 @@ def _hello(holder: str, job: str | None = None, queue: list[dict[str, Any]] | No
         "states": [], "snapshots": []})
 
 
-def _row(window: Any, lane: str) -> list[str]:
+def _row(window: Any, lane: str) -> dict[str, str]:
+    """The Terminals tab's row of ``lane``, by column title."""
+    from ui.terminals_panel import COLUMNS
+
     panel = window.terminals
     r = panel._lanes.index(lane)
-    return [panel.table.item(r, c).text() for c in range(panel.table.columnCount())]
+    return {title: panel.table.item(r, c).text() for c, title in enumerate(COLUMNS)}
 
 
 def test_a_hosts_lock_shows_in_the_banner_terminals_and_padlock_and_is_unknown_while_offline(
@@ -64,9 +67,10 @@ def test_a_hosts_lock_shows_in_the_banner_terminals_and_padlock_and_is_unknown_w
         assert window.model.holders == {local, "7001@Far@vps1"} and window.model.holder == local
         assert "Shared terminal" in window.banner.title.text() and window.banner.hosts.isVisible()
         row = _row(window, "shared@vps1")
-        assert row[0] == "vps1 · Shared terminal" and row[3] == "running (pid 900)" and "held by Swing1" in row[7]
-        assert "Swing1 · vps1" in row[1]
-        assert "held by" in _row(window, "shared")[7]  # the local lane's lock in the same column
+        assert row["Lane"] == "vps1 · Shared terminal" and row["Terminal"] == "running (pid 900)"
+        assert row["Lock"] == "Swing1 · vps1 (7001): close all positions, first · 1 waiting"
+        assert "Swing1 · vps1" in row["Accounts"]
+        assert _row(window, "shared")["Lock"].endswith(": viewing")  # the local lane's lock in the same column
         window.terminals.table.selectRow(window.terminals._lanes.index("shared@vps1"))
         assert not window.terminals.buttons["restart"].isEnabled()  # a host's terminals are run there
         # a lock event from the host moves the view with it
@@ -81,7 +85,7 @@ def test_a_hosts_lock_shows_in_the_banner_terminals_and_padlock_and_is_unknown_w
         link._line(json.dumps({"event": "terminal", "lane": "shared", "state": "crashed", "pid": 900, "restarts": 1,
                                "message": "exit code 3"}))
         window.repaint_dirty()
-        assert _row(window, "shared@vps1")[3] == "crashed (pid 900)"
+        assert _row(window, "shared@vps1")["Terminal"] == "crashed (pid 900)"
         # offline: unknown with its age, never the last holder as if it still held the terminal
         link._go_offline("offline", "vps1: Connection reset")
         window.repaint_dirty()
@@ -89,7 +93,8 @@ def test_a_hosts_lock_shows_in_the_banner_terminals_and_padlock_and_is_unknown_w
         assert "unknown: host vps1 is offline, last seen" in text and "s ago" in text and "Swing2" not in text
         assert window.model.holders == {local}
         row = _row(window, "shared@vps1")
-        assert row[3] == row[4] == "unknown" and "last seen" in row[6] and row[7].startswith("unknown")
+        assert row["Terminal"] == row["Worker"] == "unknown" and "last seen" in row["Last message"]
+        assert row["Lock"].startswith("unknown")
         # back: the host's hello is the truth again
         link.state = "connecting"
         link._greeted = False
@@ -97,7 +102,7 @@ def test_a_hosts_lock_shows_in_the_banner_terminals_and_padlock_and_is_unknown_w
         window.repaint_dirty()
         assert "held by Swing1 · vps1" in window.banner.hosts.text() and "unknown" not in window.banner.hosts.text()
         assert window.model.holders == {local, "7001@Far@vps1"}
-        assert _row(window, "shared@vps1")[3] == "running (pid 900)"
+        assert _row(window, "shared@vps1")["Terminal"] == "running (pid 900)"
     remote.stop()
 
 

@@ -73,9 +73,9 @@ def test_a_hosts_lock_over_ssh_shows_held_then_unknown_then_the_hosts_again(
             assert f"vps1's shared terminal:</b> held by {name}" in window.banner.hosts.text()
             assert f"{target}@vps1" in window.model.holders
             row = window.terminals._lanes.index("shared@vps1")
-            cells = [window.terminals.table.item(row, c).text() for c in range(8)]
-            assert cells[0] == "vps1 · Shared terminal" and cells[3].startswith("running (pid")
-            assert cells[7].startswith(f"held by {name}")
+            cells = [window.terminals.table.item(row, c).text() for c in range(8)]  # Lane, Accounts, Lock, …
+            assert cells[0] == "vps1 · Shared terminal" and cells[4].startswith("running (pid")
+            assert cells[2] == f"{name}: viewing"
             # the ssh client killed: the host's lock is unknown, with when it was last seen
             mark = len(host.events)
             os.kill(link._proc.processId(), signal.SIGKILL)
@@ -83,7 +83,7 @@ def test_a_hosts_lock_over_ssh_shows_held_then_unknown_then_the_hosts_again(
             window.repaint_dirty()
             assert "unknown: host vps1 is" in window.banner.hosts.text() and name not in window.banner.hosts.text()
             assert f"{target}@vps1" not in window.model.holders
-            assert window.terminals.table.item(row, 3).text() == "unknown"
+            assert window.terminals.table.item(row, 4).text() == "unknown"
             # the host moves on meanwhile; back online, the desk shows the host's lock
             host.send({"cmd": "activate", "account": other})
             host.wait_for(lambda e: e["event"] == "lock" and (e["holder"] or {}).get("account") == other
@@ -91,7 +91,7 @@ def test_a_hosts_lock_over_ssh_shows_held_then_unknown_then_the_hosts_again(
             qtbot.waitUntil(lambda: shown_holder() == f"{other}@vps1", timeout=60000)
             assert f"held by {window.name_of(f'{other}@vps1')}" in window.banner.hosts.text()
             assert window.model.holders >= {f"{other}@vps1"} and f"{target}@vps1" not in window.model.holders
-            assert window.terminals.table.item(row, 3).text().startswith("running (pid")
+            assert window.terminals.table.item(row, 4).text().startswith("running (pid")
             # [K] 3: a rename from the desk is made on the host, and the desk's view follows
             qloop.run_until_complete(asyncio.wait_for(
                 view.update_account(f"{other}@vps1", label="Renamed here · vps1", mode="shared", terminal=""), 60))

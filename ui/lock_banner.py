@@ -3,7 +3,6 @@ each of the owner's hosts' shared terminals the same way ([K]: unknown, with its
 
 from __future__ import annotations
 
-import html
 from collections.abc import Callable
 from html import escape as _escape
 from typing import Any
@@ -114,9 +113,17 @@ def queue_text(lock: dict[str, Any], name_of: Callable[[str], str]) -> str:
 
 
 def lock_plain(lock: dict[str, Any] | None, name_of: Callable[[str], str]) -> str:
-    """The lock in one plain line (the Terminals tab)."""
+    """The lock in a few words (a column of the Terminals tab): who holds it and why, how many wait."""
     if not lock:
         return "—"
-    text = holder_html(lock, name_of).replace("&nbsp;", " ").replace("<i>", "").replace("</i>", "")
-    waiting = queue_text(lock, name_of)
-    return html.unescape(text + (f" · waiting: {waiting}" if waiting else ""))
+    if lock.get("known") is False:
+        return f"unknown (last seen {clock(lock.get('offline_since'))})" if lock.get("offline_since") else "unknown"
+    holder, waiting = lock.get("holder"), len(lock.get("queue") or [])
+    if holder is None:
+        text = "free"
+    elif lock.get("switching"):
+        text = f"logging in to {name_of(lock['switching'])}…"
+    else:
+        why = JOBS.get(holder["job"], holder["job"]) if holder.get("job") else REASONS.get(holder.get("reason"), "")
+        text = f"{name_of(holder['account'])}: {why}" + (", first" if holder.get("priority") else "")
+    return text + (f" · {waiting} waiting" if waiting else "")

@@ -18,7 +18,7 @@ from PySide6.QtWidgets import (
 from ui.lock_banner import lock_plain
 from ui.panel_parts import row_table
 
-COLUMNS = ("Lane", "Accounts", "Terminal folder", "Terminal", "Worker", "Restarts", "Last message", "Lock")
+COLUMNS = ("Lane", "Accounts", "Lock", "Terminal folder", "Terminal", "Worker", "Restarts", "Last message")
 
 
 def _proc(ev: dict[str, Any] | None) -> str:
@@ -33,7 +33,7 @@ class TerminalsPanel(QWidget):
         super().__init__()
         self.action = action
         self.name_of = name_of
-        self.table = row_table(COLUMNS, stretch=2)
+        self.table = row_table(COLUMNS, stretch=3)
         buttons = QHBoxLayout()
         self.buttons: dict[str, QPushButton] = {}
         for label, verb in (("Start", "start"), ("Stop", "stop"), ("Restart", "restart")):
@@ -85,8 +85,8 @@ class TerminalsPanel(QWidget):
                     term_text = work_text = "unknown"
                     message = ln.get("unknown") or "unknown"
             values = (lane, accounts if len(accounts) < 60 else f"{len(ln['accounts'])} accounts",
-                      ln.get("folder") or "(installed MetaTrader 5)", term_text, work_text, str(restarts),
-                      message, lock_plain(ln.get("lock"), self.name_of))
+                      lock_plain(ln.get("lock"), self.name_of), ln.get("folder") or "(installed MetaTrader 5)",
+                      term_text, work_text, str(restarts), message)
             for c, v in enumerate(values):
                 item = self.table.item(r, c)
                 if item is None:
