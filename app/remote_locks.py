@@ -32,15 +32,16 @@ def renamed_lock(lock: dict[str, Any], host: str) -> dict[str, Any]:
     return out
 
 
-def unknown_lock(name: str, link: Any) -> dict[str, Any]:
-    """The lock of a host that is not online: nobody shown as holding it, why, and since when."""
-    return {"event": "lock", **FREE, "host": name, "known": False, "state": link.state,
-            "offline_since": link.offline_since, "message": link.message}
+def unknown_lock(status: dict[str, Any]) -> dict[str, Any]:
+    """The lock of a host that is not online, from its link's ``host`` event: nobody shown as holding it,
+    why, and since when it was last seen."""
+    return {"event": "lock", **FREE, "host": status.get("host"), "known": False, "state": status.get("state"),
+            "offline_since": status.get("offline_since"), "message": status.get("message")}
 
 
 def host_lock(name: str, link: Any) -> dict[str, Any]:
     if link.state != "online":
-        return unknown_lock(name, link)
+        return unknown_lock(link.status())
     return renamed_lock(link.locks.get(SHARED) or {"event": "lock"}, name)
 
 
@@ -65,7 +66,7 @@ def host_lanes(name: str, link: Any) -> list[dict[str, Any]]:
                                "accounts": [remote_key(k, name) for k in lane.get("accounts") or []],
                                "terminal": lane.get("terminal"), "worker": lane.get("worker")}
         if not known:
-            row["unknown"] = unknown_text(unknown_lock(name, link))
+            row["unknown"] = unknown_text(unknown_lock(link.status()))
         if lane_name == SHARED:
             row["lock"] = host_lock(name, link)
         out.append(row)

@@ -21,7 +21,7 @@ from typing import Any
 from PySide6.QtCore import QObject, Signal
 
 from app.remote_desk import RemoteHosts
-from app.remote_locks import host_lanes, host_lock, remote_key, renamed_lock
+from app.remote_locks import host_lanes, host_lock, remote_key, renamed_lock, unknown_lock
 from multi_user.errors import BadInput, DeskError, TerminalError, VaultError
 
 ANSWER_WAIT = 300.0  # seconds: a verify job on a host waits for its shared terminal
@@ -230,10 +230,10 @@ class DeskWithHosts(QObject):
         if kind in ("accounts", "host"):
             if kind == "accounts" or ev.get("state") in ("online", "offline", "refused", "stopped"):
                 self._emit_accounts()
-            if kind == "host" and isinstance(host, str) and host in self.remote.links:
-                self.event.emit(ev)  # the host's link: online, offline (since when), refused, and why
+            if kind == "host" and isinstance(host, str):
+                self.event.emit(ev)  # the host's link: online, offline (since when), refused, removed, and why
                 if ev.get("state") != "online":  # its lock is unknown now; online: its hello's lock follows
-                    self.event.emit(host_lock(host, self.remote.links[host]))
+                    self.event.emit(unknown_lock(ev))
             return
         if kind not in SHOWN or not isinstance(host, str):
             return

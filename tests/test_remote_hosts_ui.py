@@ -82,6 +82,8 @@ def test_a_hosts_accounts_show_under_its_name_and_commands_go_to_it(qtbot, qloop
         # a host removed: its accounts leave the sidebar
         remote.remove("vps1")
         qtbot.waitUntil(lambda: shown not in window.model.keys_in_view_order(), timeout=5000)
+        window.repaint_dirty()
+        assert "vps1" not in window.banner.hosts.text() and not window.banner.hosts.isVisible()
 
 
 def test_settings_hosts_adds_a_host_only_after_its_key_is_confirmed(qtbot, qloop, tmp_path: Path,
