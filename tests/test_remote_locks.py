@@ -49,7 +49,8 @@ def test_a_hosts_lock_shows_in_the_banner_terminals_and_padlock_and_is_unknown_w
     HostStore(data).add(Host("vps1", "trader@vps1"))
     remote = RemoteHosts(data)
     link = remote._link(HostStore(data).get("vps1"))  # fed by hand instead of over ssh
-    link._write = lambda cmd: None  # type: ignore[method-assign]
+    sent: list[dict[str, Any]] = []
+    link._write = sent.append  # type: ignore[method-assign]
     view = DeskWithHosts(desk, remote)
     local = desk.accounts()[0]["key"]
     with fake_window(qtbot, qloop, view) as window:
@@ -73,6 +74,14 @@ def test_a_hosts_lock_shows_in_the_banner_terminals_and_padlock_and_is_unknown_w
         assert _row(window, "shared")["Lock"].endswith(": viewing")  # the local lane's lock in the same column
         window.terminals.table.selectRow(window.terminals._lanes.index("shared@vps1"))
         assert not window.terminals.buttons["restart"].isEnabled()  # a host's terminals are run there
+        # a switch there: the banner's Cancel sends the cancel to the host
+        link._line(json.dumps({"event": "lock", "lane": "shared", "queue": [], "switching": "7002@Far",
+                               "holder": {"account": "7002@Far", "phase": "switching", "reason": "viewing"}}))
+        window.repaint_dirty()
+        assert "logging in to Swing2 · vps1" in window.banner.hosts.text()
+        assert window.banner.cancel.isVisible() and window.banner.cancel.text() == "Cancel switch on vps1"
+        window.banner.cancel.click()
+        assert sent[-1] == {"cmd": "cancel", "account": "7002@Far"}
         # a lock event from the host moves the view with it
         link._line(json.dumps({"event": "lock", "lane": "shared", "holder": {"account": "7002@Far", "phase": "active",
                                                                              "reason": "viewing"},

@@ -79,6 +79,12 @@ class LockBanner(QFrame):
                  for h in lock.get("hosts") or []]
         self.hosts.setText("<br>".join(hosts))
         self.hosts.setVisible(bool(hosts))
+        # Cancel also stops a host's switch (when none runs here): the command goes to that host
+        remote = next((h for h in lock.get("hosts") or [] if h.get("known") and h.get("switching")), None)
+        if not self._switching and remote is not None:
+            self._switching = remote["switching"]
+        self.cancel.setText("Cancel switch" if remote is None or lock.get("switching")
+                            else f"Cancel switch on {remote.get('host')}")
         self.progress.setVisible(bool(self._switching))
         self.cancel.setVisible(bool(self._switching))
         self.release.setVisible(holder is not None and not self._switching)
