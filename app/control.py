@@ -32,6 +32,7 @@ from PySide6.QtCore import QObject
 from PySide6.QtNetwork import QLocalServer, QLocalSocket
 
 from app.commands.headless_commands import COMMANDS, CommandError, HeadlessCommands, LineSplitter, answer, clip
+from app.remote_accounts import RenameCommand
 from app.remote_queries import check_query, run_query
 from multi_user.errors import DeskError
 
@@ -61,10 +62,10 @@ def endpoint_name(data_dir: Path) -> str:
     return str(folder / f"{digest}.sock")
 
 
-class ControlCommands(HeadlessCommands):
-    """One client's commands: the headless host's, after a hello, plus link and unlink."""
+class ControlCommands(RenameCommand, HeadlessCommands):
+    """One client's commands: the headless host's, after a hello, plus link, unlink and rename."""
 
-    commands = (*COMMANDS, "hello", "link", "unlink", "query")
+    commands = (*COMMANDS, "hello", "link", "unlink", "query", "rename")
 
     def __init__(self, server: ControlServer, client: _Client) -> None:
         super().__init__(server.desk, client.send, server.quit or (lambda: None))
@@ -262,6 +263,7 @@ class ControlServer(QObject):
         accounts = self.desk.accounts()
         return {"event": "hello", "protocol": PROTOCOL, "app": "MT5 Desk", "kind": self.kind, "pid": os.getpid(),
                 "started": self.ready, "accounts": accounts, "lock": self.desk.lock_state(),
+                "lanes": getattr(self.desk, "lanes", list)(),  # [K] for a desk's Terminals tab
                 "states": list(self.desk.account_states().values()),
                 "snapshots": [s for s in (self.desk.last_snapshot(a["key"]) for a in accounts) if s]}
 

@@ -76,3 +76,28 @@ def run_on_host(args: Any) -> int:
         _out(args, {"unlinked": answer["account"], "host": args.host},
              f"Unlinked {answer['account']} on host {args.host}; its password was deleted there.")
     return 0
+
+
+class RenameCommand:
+    """``{"cmd": "rename", "account": KEY, "label": TEXT}`` on the control endpoint (item 3 of the round's
+    brief: renaming a host's account from the desk): the app renames its own account (an empty label
+    clears it) and answers ``renamed``; its ``accounts`` event tells every desk attached to it."""
+
+    def _do_rename(self, cmd: dict[str, Any]) -> None:
+        from app.commands.headless_commands import CommandError, clip
+
+        key = self._account(cmd, "rename")  # type: ignore[attr-defined]
+        label = cmd.get("label")
+        if not isinstance(label, str):
+            raise CommandError(f'"label" must be a string (empty: no name), not {clip(label)}', account=key)
+        self.server.spawn(self._rename(key, label.strip(), cmd.get("id")))  # type: ignore[attr-defined]
+
+    async def _rename(self, key: str, label: str, request_id: Any) -> None:
+        from app.commands.headless_commands import answer
+
+        try:
+            await self.desk.update_account(key, label=label)  # type: ignore[attr-defined]
+        except Exception as exc:
+            self._failed("rename", exc, request_id)  # type: ignore[attr-defined]
+            return
+        self.client.send(answer({"event": "renamed", "account": key, "label": label}, request_id))  # type: ignore

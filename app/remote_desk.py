@@ -24,7 +24,7 @@ from multi_user.errors import BadInput, DeskError
 log = logging.getLogger("mt5desk.remote")
 
 T = TypeVar("T")
-FORWARDED = ("activate", "release", "cancel", "close_all", "link", "unlink", "query")
+FORWARDED = ("activate", "release", "cancel", "close_all", "flatten", "link", "unlink", "rename", "query")
 
 
 class RemoteHosts(QObject):

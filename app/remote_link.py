@@ -5,9 +5,9 @@ snapshots) and then every event; the desk answers the hello with its own protoco
 closes the connection when it does not speak it) and from then on writes commands as JSON lines.
 
 Every relayed event carries ``host`` (the host's name); the link keeps the host's last state (accounts,
-lock per lane, account states, snapshots) so a view can be drawn at any time. When the connection ends
-the host is ``offline`` (``since`` says from when, its accounts go ``offline`` too) and the link
-reconnects with a pause doubling from ``backoff[0]`` to ``backoff[1]`` seconds; the host's terminals
+lock per lane, its lanes' terminals, account states, snapshots) so a view can be drawn at any time. When the
+connection ends the host is ``offline`` (``since`` says from when, its accounts go ``offline`` too) and
+the link reconnects with a pause doubling from ``backoff[0]`` to ``backoff[1]`` seconds; the host's terminals
 keep running meanwhile, and the next hello brings the view back in line with the host. A failure that
 waiting cannot cure (an unconfirmed or changed host key, another protocol version, no MT5 Desk there)
 is ``refused``: no retry until the owner acts and calls ``start()`` again.
@@ -52,6 +52,7 @@ class RemoteHost(QObject):
         self.remote: dict[str, Any] = {}  # the host app's hello minus the state (kind, pid, protocol)
         self.accounts: list[dict[str, Any]] = []
         self.locks: dict[str, dict[str, Any]] = {}
+        self.lanes: dict[str, dict[str, Any]] = {}  # the host's lanes: accounts, folder, last terminal/worker
         self.states: dict[str, dict[str, Any]] = {}
         self.snapshots: dict[str, dict[str, Any]] = {}
         self.connects = 0
@@ -230,6 +231,7 @@ class RemoteHost(QObject):
         self.remote = {k: ev.get(k) for k in ("protocol", "app", "kind", "pid", "started")}
         self.accounts = list(ev.get("accounts") or [])
         self.locks = {}
+        self.lanes = {ln["lane"]: dict(ln) for ln in ev.get("lanes") or [] if isinstance(ln, dict) and ln.get("lane")}
         self.states = {}
         self.snapshots = {}
         self._delay = self.backoff[0]
@@ -255,6 +257,10 @@ class RemoteHost(QObject):
             self.accounts = list(ev.get("accounts") or [])
         elif kind == "lock":
             self.locks[ev.get("lane") or "shared"] = ev
+        elif kind in ("terminal", "worker") and ev.get("lane"):
+            lane = self.lanes.setdefault(ev["lane"], {"lane": ev["lane"], "accounts": []})
+            lane[kind] = ev
+            lane["folder"] = lane.get("folder") or ev.get("folder")
         elif kind == "account_state" and ev.get("account"):
             self.states[ev["account"]] = ev
         elif kind == "snapshot" and ev.get("account"):

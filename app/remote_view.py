@@ -5,8 +5,10 @@ override goes to the local Desk. A remote account is named ``f"{key}@{host}"`` o
 first, so code that reads a login from a key still can), its ``server`` shown as ``host · server``
 so the sidebar groups it under its host, its label ending in ``· host``. Activate, cancel and
 close-all of a remote account go to its host; the host's events come back with the desk's names.
-What belongs to one machine only (its lock banner, terminals, conversion rates) stays local: a host's
-``lock``, ``terminal``, ``worker`` and ``rates`` events are kept in its link, not shown as the desk's.
+A host's shared-terminal lock and lanes are shown next to the local ones, labelled with its name
+(app/remote_locks.py): ``lock_state()`` carries them in ``hosts``, ``lanes()`` adds the host's lanes, and
+the host's ``lock``, ``terminal`` and ``worker`` events come out with ``host`` (and the desk's names);
+while a host is not online its lock is ``known: false``. Its ``rates`` stay its own.
 """
 
 from __future__ import annotations
@@ -19,17 +21,15 @@ from typing import Any
 from PySide6.QtCore import QObject, Signal
 
 from app.remote_desk import RemoteHosts
+from app.remote_locks import host_lanes, host_lock, remote_key, renamed_lock, unknown_lock
 from multi_user.errors import BadInput, DeskError, TerminalError, VaultError
 
 ANSWER_WAIT = 300.0  # seconds: a verify job on a host waits for its shared terminal
 QUERY_WAIT = 30.0
 LINK_FIELDS = ("label", "investor", "dedicated", "terminal", "verify")
 ERRORS: dict[int, type[DeskError]] = {2: BadInput, 3: TerminalError, 4: VaultError}
-SHOWN = {"account_state", "snapshot", "job", "activity", "alert", "notice", "error", "guard", "deals"}
-
-
-def remote_key(key: str, host: str) -> str:
-    return f"{key}@{host}"
+SHOWN = {"account_state", "snapshot", "job", "activity", "alert", "notice", "error", "guard", "deals", "lock",
+         "terminal", "worker", "flatten"}
 
 
 class DeskWithHosts(QObject):
@@ -85,6 +85,15 @@ class DeskWithHosts(QObject):
             return self._desk.last_snapshot(key)
         snap = self.remote.links[where[0]].snapshots.get(where[1])
         return {**snap, "account": key} if snap else None
+
+    def lock_state(self) -> dict[str, Any]:
+        """This machine's lock, with each host's shared-terminal lock in ``hosts`` (unknown while offline)."""
+        return {**self._desk.lock_state(), "hosts": [host_lock(n, link) for n, link in self.remote.links.items()]}
+
+    def lanes(self) -> list[dict[str, Any]]:
+        local = [{**ln, "lock": self._desk.lock_state()} if ln.get("lane") == "shared" else ln
+                 for ln in self._desk.lanes()]
+        return [*local, *(ln for n, link in self.remote.links.items() for ln in host_lanes(n, link))]
 
     def name_of(self, key: str) -> str:
         where = self.split(key)
@@ -167,7 +176,20 @@ class DeskWithHosts(QObject):
         where = self.split(key)
         if where is None:
             return await self._desk.update_account(key, **fields)
-        raise BadInput(f"{key} lives on host {where[0]}: change its name or terminal there")
+        host, base = where
+        account = next((a for a in self.remote.links[host].accounts if a["key"] == base), None)
+        if account is None:
+            raise BadInput(f"{key}: host {host} does not list it (offline, or unlinked there)")
+        if any(fields.get(f) not in (None, account.get(f) or ("" if f == "terminal" else None))
+               for f in ("mode", "terminal")):
+            raise BadInput(f"{key} lives on host {host}: its own terminal is chosen there; only its name "
+                           "is changed from here", field="mode")
+        if fields.get("label") is None:
+            return None
+        label = str(fields["label"]).strip().removesuffix(f" · {host}").strip()  # as shown here: "NAME · HOST"
+        await self._request(host, {"cmd": "rename", "account": base, "label": "" if label == base else label},
+                            timeout=QUERY_WAIT)
+        return None
 
     async def _request(self, host: str, cmd: dict[str, Any], timeout: float = ANSWER_WAIT) -> dict[str, Any]:
         request_id = uuid.uuid4().hex
@@ -208,12 +230,21 @@ class DeskWithHosts(QObject):
         if kind in ("accounts", "host"):
             if kind == "accounts" or ev.get("state") in ("online", "offline", "refused", "stopped"):
                 self._emit_accounts()
+            if kind == "host" and isinstance(host, str):
+                self.event.emit(ev)  # the host's link: online, offline (since when), refused, removed, and why
+                if ev.get("state") != "online":  # its lock is unknown now; online: its hello's lock follows
+                    self.event.emit(unknown_lock(ev))
             return
         if kind not in SHOWN or not isinstance(host, str):
+            return
+        if kind == "lock":
+            self.event.emit(renamed_lock(ev, host))
             return
         out = dict(ev)
         if isinstance(out.get("account"), str):
             out["account"] = remote_key(out["account"], host)
+        if kind in ("terminal", "worker") and isinstance(out.get("lane"), str):
+            out["lane"] = remote_key(out["lane"], host)
         for field in ("title", "message"):
             if isinstance(out.get(field), str) and kind in ("activity", "notice", "error", "alert"):
                 out[field] = f"{host}: {out[field]}"

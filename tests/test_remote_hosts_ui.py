@@ -15,6 +15,20 @@ from app.remote_hosts import Host, HostStore
 from app.remote_view import DeskWithHosts
 
 
+def fed_view(data: Path, accounts: list[dict[str, Any]]) -> tuple[DeskWithHosts, Any, list[dict[str, Any]]]:
+    """A window's desk with one local account and host vps1, whose link is fed by hand (its hello lists
+    ``accounts``); ``sent``: what the desk wrote to the host."""
+    desk = FakeDesk(data, fake_accounts(1))
+    HostStore(data).add(Host("vps1", "trader@vps1"))
+    remote = RemoteHosts(data)
+    link = remote._link(HostStore(data).get("vps1"))
+    sent: list[dict[str, Any]] = []
+    link._write = sent.append  # type: ignore[method-assign]
+    view = DeskWithHosts(desk, remote)
+    link._line(json.dumps({"event": "hello", "protocol": PROTOCOL, "accounts": accounts}))
+    return view, link, sent
+
+
 def test_a_hosts_accounts_show_under_its_name_and_commands_go_to_it(qtbot, qloop, tmp_path: Path) -> None:
     data = tmp_path / "d"
     desk = FakeDesk(data, fake_accounts(3))
@@ -68,6 +82,8 @@ def test_a_hosts_accounts_show_under_its_name_and_commands_go_to_it(qtbot, qloop
         # a host removed: its accounts leave the sidebar
         remote.remove("vps1")
         qtbot.waitUntil(lambda: shown not in window.model.keys_in_view_order(), timeout=5000)
+        window.repaint_dirty()
+        assert "vps1" not in window.banner.hosts.text() and not window.banner.hosts.isVisible()
 
 
 def test_settings_hosts_adds_a_host_only_after_its_key_is_confirmed(qtbot, qloop, tmp_path: Path,
@@ -121,15 +137,9 @@ def test_a_remote_accounts_new_password_goes_to_its_host_as_a_token(qtbot, qloop
     from multi_user.errors import BadInput, VaultError
 
     data = tmp_path / "d"
-    desk = FakeDesk(data, fake_accounts(1))
-    HostStore(data).add(Host("vps1", "trader@vps1"))
-    remote = RemoteHosts(data)
-    link = remote._link(HostStore(data).get("vps1"))
-    sent: list[dict[str, Any]] = []
-    link._write = sent.append  # type: ignore[method-assign]
-    view = DeskWithHosts(desk, remote)
     acc = {"key": "7001@Far", "login": 7001, "server": "Far", "label": None, "mode": "shared"}
-    link._line(json.dumps({"event": "hello", "protocol": PROTOCOL, "accounts": [acc]}))
+    view, link, _sent = fed_view(data, [acc])
+    remote = view.remote
 
     async def change(answer: dict[str, Any]) -> dict[str, Any]:
         links: asyncio.Queue[dict[str, Any]] = asyncio.Queue()
@@ -147,6 +157,6 @@ def test_a_remote_accounts_new_password_goes_to_its_host_as_a_token(qtbot, qloop
     with pytest.raises(VaultError, match="another key"):
         qloop.run_until_complete(change({"event": "error", "command": "link", "exit_code": 4,
                                          "message": "link: encrypted with another key"}))
-    with pytest.raises(BadInput, match="lives on host vps1"):
-        qloop.run_until_complete(view.update_account("7001@Far@vps1", label="x"))
+    with pytest.raises(BadInput, match="lives on host vps1"):  # a rename goes there (tests/test_remote_commands.py)
+        qloop.run_until_complete(view.update_account("7001@Far@vps1", label="x", mode="dedicated"))
     remote.stop()

@@ -73,7 +73,7 @@ def repaint_steps(window: Any) -> list[Callable[[], None]]:
     if "rows" in dirty:
         def rows() -> None:
             window.model.states, window.model.snapshots = states, snaps
-            window.model.holder = (lock.get("holder") or {}).get("account")
+            window.model.set_lock(lock)  # [K] the padlocks: here and on each host
             window.model.refresh()
         steps.append(rows)
     if "overview" in dirty:

@@ -198,7 +198,7 @@ class MainWindow(FocusedAccountLoads, WindowLifecycle, QMainWindow):
             s.append(float(ev.get("ts") or time.time()), float(ev.get("balance") or 0), float(ev.get("equity") or 0))
             self._dirty |= {"rows", "overview", "chart"}
         elif kind == "lock":
-            self._dirty |= {"banner", "rows", "status"}
+            self._dirty |= {"banner", "rows", "status", "terminals"}  # [K] the Terminals tab shows locks too
         elif kind == "account_state":
             self._dirty |= {"rows", "overview", "status", "chart"}
         elif kind in ("terminal", "worker"):

@@ -137,7 +137,7 @@ class AccountDelegate(QStyledItemDelegate):
         state = self.model.states.get(key)
         snap = self.model.snapshots.get(key)
         x = r.left() + 6
-        if self.model.holder == key:
+        if key in self.model.holders:
             self.theme_lock().paint(p, QRect(x, r.top() + 6, 16, 16))
         x = r.left() + LEFT
         bold = QFont(option.font)

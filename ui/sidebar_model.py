@@ -36,6 +36,7 @@ class AccountsModel(QStandardItemModel):
         self.states: dict[str, dict[str, Any]] = {}
         self.snapshots: dict[str, dict[str, Any]] = {}
         self.holder: str | None = None
+        self.holders: set[str] = set()  # the padlocks: this machine's holder and each online host's ([K])
         self.sort = "owner"
         self.filter = "all"
         self.query = ""
@@ -118,6 +119,12 @@ class AccountsModel(QStandardItemModel):
                 item.setFlags(flags)
                 parent.appendRow(item)
         self.layout_rebuilt.emit()
+
+    def set_lock(self, lock: dict[str, Any]) -> None:
+        """Who holds a shared terminal: here, and on each host whose lock is known (not offline)."""
+        self.holder = (lock.get("holder") or {}).get("account")
+        self.holders = {h for h in [self.holder, *((x.get("holder") or {}).get("account")
+                                                   for x in lock.get("hosts") or [] if x.get("known"))] if h}
 
     # ---- lookups --------------------------------------------------------------------------------
     def account(self, key: str) -> dict[str, Any] | None:

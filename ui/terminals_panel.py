@@ -1,4 +1,6 @@
-"""Every lane's terminal and worker: folder, pid, state, restarts, last error; start, stop, restart."""
+"""Every lane's terminal and worker: folder, pid, state, restarts, last error, the shared terminal's lock;
+start, stop, restart. The owner's hosts' lanes follow, named with the host ([K]; unknown while it is
+offline; their buttons stay off: a host's terminals are started and stopped there)."""
 
 from __future__ import annotations
 
@@ -13,9 +15,10 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from ui.lock_banner import lock_plain
 from ui.panel_parts import row_table
 
-COLUMNS = ("Lane", "Accounts", "Terminal folder", "Terminal", "Worker", "Restarts", "Last message")
+COLUMNS = ("Lane", "Accounts", "Lock", "Terminal folder", "Terminal", "Worker", "Restarts", "Last message")
 
 
 def _proc(ev: dict[str, Any] | None) -> str:
@@ -30,7 +33,7 @@ class TerminalsPanel(QWidget):
         super().__init__()
         self.action = action
         self.name_of = name_of
-        self.table = row_table(COLUMNS, stretch=2)
+        self.table = row_table(COLUMNS, stretch=3)
         buttons = QHBoxLayout()
         self.buttons: dict[str, QPushButton] = {}
         for label, verb in (("Start", "start"), ("Stop", "stop"), ("Restart", "restart")):
@@ -46,6 +49,7 @@ class TerminalsPanel(QWidget):
         lay.addWidget(self.table, 1)
         lay.addLayout(buttons)
         self._lanes: list[str] = []
+        self._remote: set[str] = set()
         self._enable_buttons()
 
     def _selected_row(self) -> int:
@@ -54,27 +58,35 @@ class TerminalsPanel(QWidget):
 
     def _enable_buttons(self) -> None:
         """The buttons act on the selected lane: with none selected they do nothing, so say so."""
-        chosen = 0 <= self._selected_row() < len(self._lanes)
+        row = self._selected_row()
+        chosen = 0 <= row < len(self._lanes) and self._lanes[row] not in self._remote
         for b in self.buttons.values():
             b.setEnabled(chosen)
 
     def _act(self, verb: str) -> None:
         row = self._selected_row()
-        if 0 <= row < len(self._lanes):
+        if 0 <= row < len(self._lanes) and self._lanes[row] not in self._remote:
             self.action(self._lanes[row], verb)
 
     def refresh(self, lanes: list[dict[str, Any]]) -> None:
         self._lanes = [ln["lane"] for ln in lanes]
+        self._remote = {ln["lane"] for ln in lanes if ln.get("host")}
         self.table.setRowCount(len(lanes))
         for r, ln in enumerate(lanes):
             term, work = ln.get("terminal"), ln.get("worker")
             restarts = (term or {}).get("restarts", 0) + (work or {}).get("restarts", 0)
             message = (term or {}).get("message") or (work or {}).get("message") or ""
             accounts = ", ".join(self.name_of(k) for k in ln.get("accounts") or []) or "—"
-            lane = "Shared terminal" if ln["lane"] == "shared" else "Own terminal"
+            lane = "Shared terminal" if ln.get("host_lane", ln["lane"]) == "shared" else "Own terminal"
+            term_text, work_text = _proc(term), _proc(work)
+            if ln.get("host"):
+                lane = f"{ln['host']} · {lane}"
+                if ln.get("known") is False:  # the host is offline: what it said last may be stale
+                    term_text = work_text = "unknown"
+                    message = ln.get("unknown") or "unknown"
             values = (lane, accounts if len(accounts) < 60 else f"{len(ln['accounts'])} accounts",
-                      ln.get("folder") or "(installed MetaTrader 5)", _proc(term), _proc(work), str(restarts),
-                      message)
+                      lock_plain(ln.get("lock"), self.name_of), ln.get("folder") or "(installed MetaTrader 5)",
+                      term_text, work_text, str(restarts), message)
             for c, v in enumerate(values):
                 item = self.table.item(r, c)
                 if item is None:

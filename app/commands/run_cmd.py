@@ -26,6 +26,10 @@ from multi_user.errors import DeskError, VaultError
 
 def format_event(ev: dict[str, Any]) -> str:
     kind = ev.get("event")
+    if ev.get("host") and kind != "host":  # [K] a host's event: its name first
+        return f"[{ev['host']}] " + format_event({k: v for k, v in ev.items() if k != "host"})
+    if kind == "lock" and ev.get("known") is False:
+        return "lock: unknown (host not online)"
     if kind == "snapshot":
         return (f"snapshot {ev['account']}: equity {ev.get('equity'):.2f} balance {ev.get('balance'):.2f} "
                 f"{ev.get('currency', '')} profit {ev.get('profit', 0):+.2f} positions {ev.get('positions')}")
@@ -96,9 +100,12 @@ def check_vault_key(data_dir: Any) -> None:
 
 
 async def _host(args: Any) -> int:
-    from app.commands.headless_commands import HeadlessCommands, read_lines
+    from app.commands.headless_commands import read_lines
     from app.control import ControlServer
     from app.desk import Desk
+    from app.remote_commands import HostCommands
+    from app.remote_desk import RemoteHosts
+    from app.remote_view import DeskWithHosts
     from app.windows_mutex import hold_running_mutex
 
     mutex = hold_running_mutex()  # the installer refuses to run while MT5 Desk does
@@ -115,11 +122,13 @@ async def _host(args: Any) -> int:
             quit_event.set()
 
     desk = Desk(args.data_dir, args.backend)
-    desk.event.connect(print_event)
+    hosts = RemoteHosts(args.data_dir)  # [K] the owner's other machines, as the window attaches to them
+    view = DeskWithHosts(desk, hosts)
+    view.event.connect(print_event)
     for sig in (signal.SIGINT, signal.SIGTERM):
         with contextlib.suppress(NotImplementedError, RuntimeError, ValueError):
             loop.add_signal_handler(sig, quit_event.set)
-    commands = HeadlessCommands(desk, print_event, quit_event.set)
+    commands = HostCommands(view, print_event, quit_event.set)
     control = ControlServer(desk, args.data_dir, "headless", quit_event.set)
     control.listen()  # before start: a client attaching meanwhile sees start-up; its commands wait
 
@@ -141,6 +150,7 @@ async def _host(args: Any) -> int:
         await control.close()
         await desk.stop()
         return exc.exit_code
+    hosts.start()
     commands.started()  # what came during start-up runs now, in order
     control.started()
     try:
@@ -150,6 +160,7 @@ async def _host(args: Any) -> int:
         else:
             await quit_event.wait()
     finally:
+        hosts.stop()
         await control.close()
         await desk.stop()
         del mutex
