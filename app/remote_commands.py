@@ -19,6 +19,15 @@ from app.commands.headless_commands import CommandError, HeadlessCommands, clip
 RELAYED_FIELDS = ("cmd", "id", "preempt")
 
 
+def _relaying(name: str) -> Callable[[HostCommands, dict[str, Any]], None]:
+    def handler(self: HostCommands, cmd: dict[str, Any]) -> None:
+        if not self._relayed(cmd):
+            getattr(HeadlessCommands, name)(self, cmd)
+
+    handler.__name__ = name
+    return handler
+
+
 class HostCommands(HeadlessCommands):
     def __init__(self, view: Any, emit: Callable[[dict[str, Any]], None], quit: Callable[[], None]) -> None:
         """``view``: app/remote_view.py's DeskWithHosts around the local Desk."""
@@ -37,21 +46,11 @@ class HostCommands(HeadlessCommands):
         self.view.remote.send(host, {**{k: cmd[k] for k in RELAYED_FIELDS if k in cmd}, "account": key})
         return True
 
-    def _do_activate(self, cmd: dict[str, Any]) -> None:
-        if not self._relayed(cmd):
-            super()._do_activate(cmd)
-
-    def _do_cancel(self, cmd: dict[str, Any]) -> None:
-        if not self._relayed(cmd):
-            super()._do_cancel(cmd)
-
-    def _do_close_all(self, cmd: dict[str, Any]) -> None:
-        if not self._relayed(cmd):
-            super()._do_close_all(cmd)
-
-    def _do_flatten(self, cmd: dict[str, Any]) -> None:
-        if not self._relayed(cmd):
-            super()._do_flatten(cmd)
+    # a command naming a host's account is relayed; any other is the headless host's own
+    _do_activate = _relaying("_do_activate")
+    _do_cancel = _relaying("_do_cancel")
+    _do_close_all = _relaying("_do_close_all")
+    _do_flatten = _relaying("_do_flatten")
 
     def _do_release(self, cmd: dict[str, Any]) -> None:
         host = cmd.get("host")
