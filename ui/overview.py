@@ -17,7 +17,7 @@ from app.text import age
 from ui.elided_label import ElidedLabel
 from ui.equity_chart import Series
 from ui.formatting import LOSS, STATE_COLOURS, badge_text, margin_text, money
-from ui.overview_stats import RangeBox, StatsLine, as_of, range_label, strip_html
+from ui.overview_stats import RangeBox, StatsLine, StripLabel, as_of, range_label, strip_versions
 from ui.sparkline import Sparkline
 from ui.theme import colours, notifier, pl_colour
 
@@ -135,12 +135,8 @@ class Overview(QWidget):
         self.total.setWordWrap(True)  # several currencies wrap instead of widening the window
         self.stats_source: OverviewStats | None = None  # set by ui.overview_stats.attach_overview_stats
         self.range_box = RangeBox()
-        self.strip = QLabel()
+        self.strip = StripLabel()
         self.strip.setObjectName("PortfolioStats")
-        self.strip.setTextFormat(Qt.TextFormat.RichText)
-        self.strip.setWordWrap(True)
-        self.strip.setToolTip("Every account of one currency added up over the range (as the statistics panel's "
-                              "portfolio scope): net profit, absolute gain, closed trades")
         stats_row = QHBoxLayout()
         stats_row.addWidget(QLabel("<b>Statistics:</b>"))
         stats_row.addWidget(self.range_box)
@@ -212,7 +208,7 @@ class Overview(QWidget):
             self.total.setText(total_html({k: v for k, v in snapshots.items() if k in self.tiles}, states, base,
                                           rates or {}, now))
             if src is not None:
-                self.strip.setText(strip_html(src.portfolio, src.range_name, src.busy()))
+                self.strip.set_versions(*strip_versions(src.portfolio, src.busy()))
 
         keys = list(self.tiles)
         chunks = [keys[i:i + TILES_PER_STEP] for i in range(0, len(keys), TILES_PER_STEP)]

@@ -9,8 +9,9 @@ import datetime as dt
 import time
 from typing import TYPE_CHECKING, Any
 
-from PySide6.QtCore import QTimer, Signal
-from PySide6.QtWidgets import QComboBox, QHBoxLayout, QLabel, QWidget
+from PySide6.QtCore import Qt, QTimer, Signal
+from PySide6.QtGui import QTextDocument
+from PySide6.QtWidgets import QComboBox, QHBoxLayout, QLabel, QSizePolicy, QWidget
 
 from app.overview_stats import RANGES, SETTING, OverviewStats
 from ui.elided_label import ElidedLabel
@@ -68,19 +69,19 @@ def as_of(live: bool, snap: dict | None, now: float | None = None) -> str:
 
 
 def tile_texts(s: dict[str, Any] | None, range_label: str) -> tuple[str, str, str]:
-    """(gain, the rest, tooltip) of one account's statistics object ("—" when there is nothing)."""
+    """(gain, the rest, tooltip) of one account's statistics object ("—" and a muted word when there is
+    nothing). The rest is ordered by what a trader scans for first: it is cut at the tile's right edge."""
     if s is None:
-        return "—", "", f"Statistics over {range_label}: being computed"
+        return "—", "computing…", f"Statistics over {range_label}: being computed"
     if "error" in s:
-        return "—", "", f"Statistics over {range_label} could not be read: {s['error']}"
+        return "—", "not read", f"Statistics over {range_label} could not be read: {s['error']}"
     if not s.get("trades") and s.get("gain_pct") is None and not s.get("deposits"):
-        return "—", "", NOTHING
+        return "—", "no deals stored yet", NOTHING
     cur = s.get("currency") or ""
-    dd = pct(s.get("max_drawdown_pct"), sign=False).replace(" %", "%")
+    dd = "—" if s.get("max_drawdown_pct") is None else f"{s['max_drawdown_pct']:.1f}%"
     pf = "—" if s.get("profit_factor") is None else f"{s['profit_factor']:.2f}"
-    wr = "—" if s.get("win_rate_pct") is None else f"{s['win_rate_pct']:.0f}%"
     trades = int(s.get("trades") or 0)
-    rest = f"DD {dd} · {money(s.get('net_profit'), sign=True)} · PF {pf} · {wr} win · {trades} trades"
+    rest = f"DD {dd} · PF {pf} · {trades} trades · {money(s.get('net_profit'), sign=True)}"
     tip = "\n".join((
         f"Statistics over {range_label} (docs/STATISTICS.md)",
         f"Gain (TWR): {pct(s.get('gain_pct'))} (deposits and withdrawals are not gain)",
@@ -111,7 +112,7 @@ class StatsLine(QWidget):
     def show_stats(self, stats: dict[str, Any] | None, range_label: str) -> None:
         gain, rest, tip = tile_texts(stats, range_label)
         self.gain.setText(gain)
-        value = (stats or {}).get("gain_pct") if rest else None
+        value = (stats or {}).get("gain_pct")
         _style(self.gain, f"color:{pl_colour(float(value))}; font-weight:bold;" if value else "")
         self.rest.setText(rest)
         _style(self.rest, f"color:{colours().muted};")
@@ -124,19 +125,61 @@ def range_label(name: str) -> str:
     return "all time" if name == "All" else f"the last {name.removesuffix('d')} days"
 
 
-def strip_html(portfolio: list[dict[str, Any]], name: str, busy: bool) -> str:
-    """The portfolio per currency over the range: net profit, absolute gain, trades (the stats panel's
-    portfolio scope in one line)."""
+def strip_versions(portfolio: list[dict[str, Any]], busy: bool) -> tuple[list[str], str]:
+    """The portfolio per currency over the range (the stats panel's portfolio scope in one line), longest
+    first: ([html, …], tooltip)."""
+    muted = colours().muted
     if not portfolio:
-        what = "Computing statistics…" if busy else "No statistics yet"
-        return f"<span style='color:{colours().muted}'>{what}</span>"
-    parts = []
+        what = "Computing statistics…" if busy else "No statistics yet: deals are read while an account is live"
+        return [f"<span style='color:{muted}'>{what}</span>"], ""
+    full, short, tip = [], [], []
     for p in portfolio:
-        net = p.get("net_profit") or 0.0
-        parts.append(f"<b>{p['currency']}</b> · {p['accounts']} acc. · net <span style='color:{pl_colour(net)}'>"
-                     f"{money(net, sign=True)}</span> ({pct(p.get('absolute_gain_pct'))}) · "
-                     f"{p.get('trades', 0)} trades")
-    return " &nbsp;|&nbsp; ".join(parts)
+        net, cur, n = p.get("net_profit") or 0.0, p["currency"], p["accounts"]
+        coloured = f"<span style='color:{pl_colour(net)}'>{money(net, sign=True)}</span>"
+        gain = pct(p.get("absolute_gain_pct"))
+        full.append(f"<b>{cur}</b> · {n} account{'s' if n != 1 else ''} · net {coloured} ({gain})"
+                    f" · {p.get('trades', 0)} trades")
+        short.append(f"<b>{cur}</b> {coloured} ({gain})")
+        tip.append(f"{cur}, {n} account(s) added up: net profit {money(net, cur, sign=True)}, absolute gain {gain}, "
+                   f"{p.get('trades', 0)} closed trades, deposits {money(p.get('deposits'), cur)}, withdrawals "
+                   f"{money(p.get('withdrawals'), cur)}")
+    tip.append("TWR, drawdown % and profit factor do not add up across accounts: see each tile.")
+    return [" &nbsp;|&nbsp; ".join(full), " &nbsp;|&nbsp; ".join(short)], "\n".join(tip)
+
+
+class StripLabel(QLabel):
+    """Rich text that never widens the window: the longest version that fits on one line, else the
+    shortest, wrapped."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.setTextFormat(Qt.TextFormat.RichText)
+        self.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Preferred)
+        self._versions: list[str] = []
+
+    def set_versions(self, versions: list[str], tooltip: str) -> None:
+        if versions != self._versions:
+            self._versions = versions
+            self._pick()
+        if self.toolTip() != tooltip:
+            self.setToolTip(tooltip)
+
+    def _pick(self) -> None:
+        doc = QTextDocument()
+        doc.setDefaultFont(self.font())
+        chosen = self._versions[-1] if self._versions else ""
+        for html in self._versions:
+            doc.setHtml(html)
+            if doc.idealWidth() <= self.width():
+                chosen = html
+                break
+        self.setWordWrap(chosen == self._versions[-1] if self._versions else False)
+        if self.text() != chosen:
+            self.setText(chosen)
+
+    def resizeEvent(self, event: Any) -> None:
+        super().resizeEvent(event)
+        self._pick()
 
 
 def attach_overview_stats(window: MainWindow) -> OverviewStats:
