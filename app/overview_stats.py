@@ -40,6 +40,7 @@ class OverviewStats:
         self.accounts: dict[str, dict[str, Any]] = {}  # key -> the stats object of ``accounts stats``
         self.portfolio: list[dict[str, Any]] = []
         self.computed_at: dict[str, float] = {}
+        self.range_start: float | None = None  # the UTC start the last numbers were computed from (None: all)
         self._keys: list[str] = []
         self._queue: list[str] = []
         self._running = False
@@ -80,7 +81,7 @@ class OverviewStats:
         try:
             while True:
                 generation, span = self._generation, range_span(self.range_name)
-                start = None if span is None else time.time() - span
+                start = self.range_start = None if span is None else time.time() - span
                 while self._queue and generation == self._generation:
                     key = self._queue.pop(0)
                     try:
