@@ -20,7 +20,8 @@ from test_accounts_cli import cli
 from app.deals_store import DealsStore
 from app.desk_history import HistoryOps
 from app.history import HistoryStore
-from app.overview_stats import OverviewStats
+from app.overview_stats import DEFAULT_RANGE, SETTING, OverviewStats, valid_range
+from app.settings import load_settings, save_settings
 from multi_user import stats
 from multi_user.paths import history_path
 from ui.overview_stats import strip_versions, tile_texts
@@ -133,7 +134,7 @@ def test_a_deposit_during_a_losing_trade_does_not_show_as_gain_in_the_tile(qtbot
             settle(qloop, window)
             gain, rest, tip = shown(tile_of(window, accounts[0]["key"]))
             assert gain == "-5.00%"  # the loss over the capital at risk; balance alone: +95 % or -2.5 %
-            assert rest.endswith("-50.00") and "1 trades" in rest
+            assert rest.endswith("· -50.00 · 1 trades")
             assert "Deposits: 1,000.00 USD" in tip
     finally:
         desk.close()
@@ -214,3 +215,10 @@ def test_a_range_change_while_computing_drops_the_old_ranges_numbers(qloop) -> N
     assert asked[0][1] is not None and {k for k, s in asked if s is None} == {"a@S", "b@S"}
     assert {k: v["trades"] for k, v in loader.accounts.items()} == {"a@S": 1, "b@S": 1}
     assert loader.portfolio[0]["trades"] == 2 and not loader.busy()
+
+
+def test_the_range_is_kept_in_settings_json_and_a_bad_stored_range_falls_back(tmp_path: Path) -> None:
+    assert load_settings(tmp_path)[SETTING] == DEFAULT_RANGE == "30d"
+    save_settings(tmp_path, {SETTING: "90d"})
+    assert load_settings(tmp_path)[SETTING] == "90d"  # a restart reads it back
+    assert valid_range("90d") == "90d" and valid_range("3 weeks") == valid_range(None) == DEFAULT_RANGE

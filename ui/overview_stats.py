@@ -70,7 +70,8 @@ def as_of(live: bool, snap: dict | None, now: float | None = None) -> str:
 
 def tile_texts(s: dict[str, Any] | None, range_label: str) -> tuple[str, str, str]:
     """(gain, the rest, tooltip) of one account's statistics object ("—" and a muted word when there is
-    nothing). The rest is ordered by what a trader scans for first: it is cut at the tile's right edge."""
+    nothing). The rest is ordered by what a trader scans for first (the tile cuts it at its right edge):
+    drawdown, profit factor, net profit, closed trades."""
     if s is None:
         return "—", "computing…", f"Statistics over {range_label}: being computed"
     if "error" in s:
@@ -81,7 +82,7 @@ def tile_texts(s: dict[str, Any] | None, range_label: str) -> tuple[str, str, st
     dd = "—" if s.get("max_drawdown_pct") is None else f"{s['max_drawdown_pct']:.1f}%"
     pf = "—" if s.get("profit_factor") is None else f"{s['profit_factor']:.2f}"
     trades = int(s.get("trades") or 0)
-    rest = f"DD {dd} · PF {pf} · {trades} trades · {money(s.get('net_profit'), sign=True)}"
+    rest = f"DD {dd} · PF {pf} · {money(s.get('net_profit'), sign=True)} · {trades} trades"
     tip = "\n".join((
         f"Statistics over {range_label} (docs/STATISTICS.md)",
         f"Gain (TWR): {pct(s.get('gain_pct'))} (deposits and withdrawals are not gain)",
@@ -103,6 +104,7 @@ class StatsLine(QWidget):
         self.gain = QLabel("—")
         self.gain.setObjectName("TileGain")
         self.rest = _Rest()
+        self.rest.setObjectName("Muted")  # the theme's muted colour, light or dark (ui/theme.py)
         lay = QHBoxLayout(self)
         lay.setContentsMargins(0, 0, 0, 0)
         lay.setSpacing(6)
@@ -115,7 +117,6 @@ class StatsLine(QWidget):
         value = (stats or {}).get("gain_pct")
         _style(self.gain, f"color:{pl_colour(float(value))}; font-weight:bold;" if value else "")
         self.rest.setText(rest)
-        _style(self.rest, f"color:{colours().muted};")
         for w in (self, self.gain, self.rest):
             if w.toolTip() != tip:
                 w.setToolTip(tip)
