@@ -222,3 +222,23 @@ def test_the_range_is_kept_in_settings_json_and_a_bad_stored_range_falls_back(tm
     save_settings(tmp_path, {SETTING: "90d"})
     assert load_settings(tmp_path)[SETTING] == "90d"  # a restart reads it back
     assert valid_range("90d") == "90d" and valid_range("3 weeks") == valid_range(None) == DEFAULT_RANGE
+
+
+def test_the_totals_take_one_line_per_currency_only_when_one_line_does_not_fit(qtbot) -> None:
+    from ui.overview import Overview
+
+    now = time.time()
+    snaps = {"a": {"currency": "USD", "equity": 217_840.9, "profit": 340.9, "ts": now},
+             "b": {"currency": "EUR", "equity": 48_055.91, "profit": 55.91, "ts": now}}
+    overview = Overview(str)
+    qtbot.addWidget(overview)
+    overview.set_accounts(list(snaps))
+    overview.show()
+    qtbot.waitExposed(overview)
+    for width, one_line in ((1800, True), (600, False)):
+        overview.resize(width, 400)
+        qtbot.waitUntil(lambda w=width: abs(overview.total.width() - (w - 16)) <= 4, timeout=5000)
+        overview.refresh({k: {"state": "live"} for k in snaps}, snaps, {})
+        text = overview.total.text()
+        assert ("|" in text) is one_line and ("<br>" in text) is not one_line, width
+        assert "48,055.91 EUR" in text and "217,840.90 USD" in text

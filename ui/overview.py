@@ -129,10 +129,8 @@ class Overview(QWidget):
     def __init__(self, name_of: Callable[[str], str]) -> None:
         super().__init__()
         self.name_of = name_of
-        self.total = QLabel()
+        self.total = StripLabel()  # several currencies: one line when it fits, else one line per currency
         self.total.setObjectName("PortfolioTotal")
-        self.total.setTextFormat(Qt.TextFormat.RichText)
-        self.total.setWordWrap(True)  # several currencies wrap instead of widening the window
         self.stats_source: OverviewStats | None = None  # set by ui.overview_stats.attach_overview_stats
         self.range_box = RangeBox()
         self.strip = StripLabel()
@@ -205,8 +203,9 @@ class Overview(QWidget):
                         tile.show_stats(src.accounts.get(key), src.range_name, live, snap, now)
 
         def total() -> None:
-            self.total.setText(total_html({k: v for k, v in snapshots.items() if k in self.tiles}, states, base,
-                                          rates or {}, now))
+            shown = {k: v for k, v in snapshots.items() if k in self.tiles}
+            self.total.set_versions([total_html(shown, states, base, rates or {}, now, sep=sep)
+                                     for sep in (" &nbsp;&nbsp;|&nbsp;&nbsp; ", "<br>")], "")
             if src is not None:
                 self.strip.set_versions(*strip_versions(src.portfolio, src.busy()))
 
@@ -232,7 +231,7 @@ def total_plain(snapshots: dict[str, dict], states: dict[str, dict], base: str, 
 
 
 def total_html(snapshots: dict[str, dict], states: dict[str, dict], base: str, rates: dict[str, dict],
-               now: float) -> str:
+               now: float, sep: str = " &nbsp;&nbsp;|&nbsp;&nbsp; ") -> str:
     """Per currency, then in the base currency; parts that are not live say so, with the oldest age."""
     parts = per_currency(states, snapshots)
     if not parts:
@@ -246,7 +245,7 @@ def total_html(snapshots: dict[str, dict], states: dict[str, dict], base: str, r
                     f"{oldest})</span>"
         shown.append(f"<b>{money(p.equity, p.currency)}</b> {_pl(p.profit, p.profit_unknown)}"
                      f" <span style='color:{colours().muted}'>· {note}</span>")
-    html = "<b>Portfolio equity:</b> &nbsp; " + " &nbsp;&nbsp;|&nbsp;&nbsp; ".join(shown)
+    html = "<b>Portfolio equity:</b> &nbsp; " + sep.join(shown)
     total = in_base(parts, base, rates)
     if total is not None:
         unknown = sum(p.profit_unknown for p in parts if p.currency not in total.missing)
