@@ -48,16 +48,31 @@ class OverviewStats:
         self._queue: list[str] = []
         self._running = False
         self._generation = 0  # a range change makes results of the old range stale
+        # each range's last numbers: switching back shows them at once while they are recomputed
+        self._cache: dict[str, tuple[dict[str, dict[str, Any]], list[dict[str, Any]], dict[str, float]]] = {}
+        self.held = False  # while held (the window's start-up), accounts are noted but not computed
 
     def set_range(self, name: str) -> None:
         name = valid_range(name)
         if name == self.range_name:
             return
+        self._cache[self.range_name] = (self.accounts, self.portfolio, self.computed_at)
         self.range_name = name
         self._generation += 1
-        self.accounts, self.portfolio, self.computed_at = {}, [], {}
-        self._on_result()  # the tiles show "—" at once rather than the old range's numbers
-        self.refresh(self._keys)
+        self._queue.clear()
+        cached = self._cache.get(name)
+        self.accounts, self.portfolio, self.computed_at = ({**cached[0]}, list(cached[1]), {**cached[2]}) if cached \
+            else ({}, [], {})
+        self._on_result()  # the tiles show this range's last numbers (or "—") at once, never the old range's
+        if not self.held:
+            self.refresh(self._keys, portfolio=True)
+
+    def release(self) -> None:
+        """Start computing (the window has painted its first frame and read its histories); once."""
+        if not self.held:
+            return
+        self.held = False
+        self.refresh([k for k in self._keys if k not in self.computed_at], portfolio=True)
 
     def set_accounts(self, keys: list[str]) -> None:
         gone = set(self._keys) - set(keys)
@@ -65,7 +80,8 @@ class OverviewStats:
         for key in gone:
             self.accounts.pop(key, None)
             self.computed_at.pop(key, None)
-        self.refresh([k for k in keys if k not in self.computed_at], portfolio=bool(gone))
+        if not self.held:
+            self.refresh([k for k in keys if k not in self.computed_at], portfolio=bool(gone))
 
     def due(self, live: set[str], now: float | None = None) -> list[str]:
         """Live accounts whose numbers are older than LIVE_EVERY (their equity moves between deals)."""

@@ -125,7 +125,8 @@ def main() -> int:
 
         async def run() -> dict[str, float]:
             walls: dict[str, float] = {}
-            await settled()  # the first computation at start (the default range)
+            loader.release()  # what the window's start-up timer does after START_DELAY_MS
+            await settled()  # the first computation (the default range)
             probe.start()
             for name in ("7d", "30d", "90d", "All"):
                 window.overview.range_box.setCurrentIndex(window.overview.range_box.findData(name))

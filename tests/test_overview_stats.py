@@ -97,6 +97,7 @@ def shown(tile: Any) -> tuple[str, str, str]:
 def settle(qloop: Any, window: Any) -> None:
     """Until the overview's statistics are worked through, then the frame pacer's repaint of what they dirtied."""
     async def idle() -> None:
+        window.overview_stats.release()  # what the window's start-up timer does after START_DELAY_MS
         while window.overview_stats.busy():
             await asyncio.wait_for(asyncio.gather(*window._tasks), 10)
     qloop.run_until_complete(asyncio.wait_for(idle(), 30))
@@ -242,3 +243,35 @@ def test_the_totals_take_one_line_per_currency_only_when_one_line_does_not_fit(q
         text = overview.total.text()
         assert ("|" in text) is one_line and ("<br>" in text) is not one_line, width
         assert "48,055.91 EUR" in text and "217,840.90 USD" in text
+
+
+def test_held_until_released_and_a_range_switched_back_to_shows_its_last_numbers_at_once(qloop) -> None:
+    asked: list[str] = []
+    tasks: list[asyncio.Task[Any]] = []
+    gate = asyncio.Event()
+
+    async def account_stats(key: str, start: float | None, end: float | None) -> dict[str, Any]:
+        asked.append(key)
+        if len(asked) > 2:  # the first range's numbers come at once, then the gate holds the others
+            await gate.wait()
+        return {"currency": "USD", "trades": 3 if start else 9, "net_profit": 1.0, "deposits": 0.0,
+                "withdrawals": 0.0, "max_drawdown": 0.0, "start_balance": 100.0, "daily_pl": {}}
+
+    loader = OverviewStats(account_stats, lambda c: tasks.append(asyncio.ensure_future(c)), lambda: None, "30d")
+    loader.held = True
+    loader.set_accounts(["a@S", "b@S"])
+
+    async def scenario() -> None:
+        assert not tasks and not asked  # the window's start-up goes first
+        loader.release()
+        await asyncio.wait_for(asyncio.gather(*tasks), 10)
+        assert {k: v["trades"] for k, v in loader.accounts.items()} == {"a@S": 3, "b@S": 3}
+        loader.set_range("All")
+        assert loader.accounts == {}  # never the other range's numbers
+        loader.set_range("30d")
+        assert {k: v["trades"] for k, v in loader.accounts.items()} == {"a@S": 3, "b@S": 3}  # before any answer
+        gate.set()
+        await asyncio.wait_for(asyncio.gather(*tasks), 10)
+
+    qloop.run_until_complete(scenario())
+    assert not loader.busy() and loader.portfolio[0]["accounts"] == 2

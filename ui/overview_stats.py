@@ -22,6 +22,7 @@ from ui.theme import colours, pl_colour
 if TYPE_CHECKING:
     from ui.main_window import MainWindow
 
+START_DELAY_MS = 2000  # the window's first paint and history reads go first: 20 accounts take seconds of I/O
 DUE_CHECK_MS = 15000  # how often live accounts are looked at for a recomputation (app/overview_stats.py)
 NOTHING = "No deals or equity stored for this account in the range yet: they are read while it is live."
 
@@ -215,5 +216,7 @@ def attach_overview_stats(window: MainWindow) -> OverviewStats:
     timer.setInterval(DUE_CHECK_MS)
     timer.timeout.connect(due)
     timer.start()
+    loader.held = True
     loader.set_accounts([a["key"] for a in desk.accounts()])
+    QTimer.singleShot(START_DELAY_MS, window, loader.release)
     return loader
