@@ -207,6 +207,11 @@ def attach_overview_stats(window: MainWindow) -> OverviewStats:
             loader.refresh([str(ev.get("account"))])
 
     def due() -> None:
+        if not window.isVisible():  # closed (or not shown yet): nothing to show the numbers in
+            return
+        if loader.held:
+            loader.release()
+            return
         live = {k for k, s in desk.account_states().items() if (s or {}).get("state") == "live"}
         loader.refresh(loader.due(live))
 
@@ -218,5 +223,5 @@ def attach_overview_stats(window: MainWindow) -> OverviewStats:
     timer.start()
     loader.held = True
     loader.set_accounts([a["key"] for a in desk.accounts()])
-    QTimer.singleShot(START_DELAY_MS, window, loader.release)
+    QTimer.singleShot(START_DELAY_MS, window, due)  # and the next check if the window was not shown by then
     return loader
