@@ -22,6 +22,7 @@ DEFAULTS: dict[str, Any] = {
     "base_currency": "",  # the portfolio total converted to this currency ("" : per currency only)
     "margin_warning_level": 150.0,  # percent: warn when an account's margin level falls below
     "demo_linked": False,  # the simulator's demo accounts were linked once on first start
+    "overview_range": "30d",  # the overview tiles' statistics period (app/overview_stats.py RANGES)
 }
 
 

@@ -39,6 +39,7 @@ from ui.hosts_settings import add_hosts_settings
 from ui.key_settings import add_key_settings
 from ui.lock_banner import LockBanner
 from ui.overview import Overview
+from ui.overview_stats import attach_overview_stats
 from ui.portfolio_settings import add_portfolio_settings
 from ui.positions_panel import PositionsPanel
 from ui.rules_view import RulesView
@@ -141,6 +142,7 @@ class MainWindow(FocusedAccountLoads, WindowLifecycle, QMainWindow):
         apply_theme(desk.settings.get("theme", "light"))
         self.on_event({"event": "accounts", "accounts": desk.accounts()})
         self.rules_view = RulesView(self)  # [H]: headroom, floors, rules dialog, flatten
+        self.overview_stats = attach_overview_stats(self)  # [E] 4: the tiles' statistics
 
     # ---- building ---------------------------------------------------------------------------
     def _build_toolbar(self) -> None:

@@ -1,5 +1,6 @@
-"""Every account at a glance: a grid of small equity charts, plus the portfolio total per currency
-and in the owner's base currency, each part saying how current it is."""
+"""Every account at a glance: a grid of small equity charts with each account's statistics over the
+chosen range (ui/overview_stats.py), plus the portfolio total per currency and in the owner's base
+currency, each part saying how current it is."""
 
 from __future__ import annotations
 
@@ -10,11 +11,13 @@ from typing import Any
 from PySide6.QtCore import Qt, Signal
 from PySide6.QtWidgets import QFrame, QGridLayout, QHBoxLayout, QLabel, QScrollArea, QVBoxLayout, QWidget
 
+from app.overview_stats import OverviewStats
 from app.portfolio import in_base, per_currency, rate_age
 from app.text import age
 from ui.elided_label import ElidedLabel
 from ui.equity_chart import Series
 from ui.formatting import LOSS, STATE_COLOURS, badge_text, margin_text, money
+from ui.overview_stats import RangeBox, StatsLine, StripLabel, as_of, range_label, strip_versions
 from ui.sparkline import Sparkline
 from ui.theme import colours, notifier, pl_colour
 
@@ -49,6 +52,10 @@ class Tile(QFrame):
         self.value.setObjectName("TileValue")
         self.pl = QLabel()
         self.spark = Sparkline(60)  # [P]: QPainter, not a pyqtgraph PlotWidget per tile (ui/sparkline.py)
+        self.stats = StatsLine()
+        self.as_of = QLabel()
+        self.as_of.setObjectName("Muted")
+        self.as_of.setToolTip("When the account's stored values end: it is not live, its statistics are not current")
         self._live = False
         self._recolour()
         notifier().changed.connect(self._recolour)
@@ -56,6 +63,7 @@ class Tile(QFrame):
         top = QHBoxLayout()
         top.addWidget(self.badge)
         top.addStretch(1)
+        top.addWidget(self.as_of)
         mid = QHBoxLayout()
         mid.addWidget(self.value, 1)
         mid.addWidget(self.pl)
@@ -65,6 +73,7 @@ class Tile(QFrame):
         lay.addWidget(self.name)
         lay.addLayout(top)
         lay.addLayout(mid)
+        lay.addWidget(self.stats)
         lay.addWidget(self.spark)
         self.margin = QLabel()
         self.margin.setObjectName("TileMargin")
@@ -76,6 +85,12 @@ class Tile(QFrame):
         self.margin.setText(("⚠ " if warned else "") + text)
         _style(self.margin, f"color:{LOSS}; font-weight:bold;" if warned else "color:#5f6368;")
         self.margin.setVisible(bool(text))
+
+    def show_stats(self, stats: dict | None, range_name: str, live: bool, snap: dict | None, now: float) -> None:
+        self.stats.show_stats(stats, range_label(range_name))
+        text = as_of(live, snap, now)
+        if self.as_of.text() != text:
+            self.as_of.setText(text)
 
     def mousePressEvent(self, event: Any) -> None:
         self.clicked.emit(self.key)
@@ -114,10 +129,16 @@ class Overview(QWidget):
     def __init__(self, name_of: Callable[[str], str]) -> None:
         super().__init__()
         self.name_of = name_of
-        self.total = QLabel()
+        self.total = StripLabel()  # several currencies: one line when it fits, else one line per currency
         self.total.setObjectName("PortfolioTotal")
-        self.total.setTextFormat(Qt.TextFormat.RichText)
-        self.total.setWordWrap(True)  # several currencies wrap instead of widening the window
+        self.stats_source: OverviewStats | None = None  # set by ui.overview_stats.attach_overview_stats
+        self.range_box = RangeBox()
+        self.strip = StripLabel()
+        self.strip.setObjectName("PortfolioStats")
+        stats_row = QHBoxLayout()
+        stats_row.addWidget(QLabel("<b>Statistics:</b>"))
+        stats_row.addWidget(self.range_box)
+        stats_row.addWidget(self.strip, 1)
         self.grid_host = QWidget()
         self.grid = QGridLayout(self.grid_host)
         self.grid.setAlignment(Qt.AlignmentFlag.AlignTop)
@@ -129,6 +150,7 @@ class Overview(QWidget):
         lay = QVBoxLayout(self)
         lay.setContentsMargins(8, 4, 8, 4)
         lay.addWidget(self.total)
+        lay.addLayout(stats_row)
         lay.addWidget(scroll, 1)
         self.tiles: dict[str, Tile] = {}
 
@@ -167,6 +189,7 @@ class Overview(QWidget):
         """The refresh as steps of TILES_PER_STEP tiles each, then the total (ui/frame_pacer.py)."""
         now = time.time()
         warned = margin_warned or set()
+        src = self.stats_source
 
         def tiles(keys: list[str]) -> None:
             for key in keys:
@@ -175,10 +198,16 @@ class Overview(QWidget):
                     snap = snapshots.get(key)
                     tile.update_from(self.name_of(key), states.get(key), snap, series.get(key), now)
                     tile.show_margin(snap, key in warned)
+                    if src is not None:
+                        live = (states.get(key) or {}).get("state") == "live"
+                        tile.show_stats(src.accounts.get(key), src.range_name, live, snap, now)
 
         def total() -> None:
-            self.total.setText(total_html({k: v for k, v in snapshots.items() if k in self.tiles}, states, base,
-                                          rates or {}, now))
+            shown = {k: v for k, v in snapshots.items() if k in self.tiles}
+            self.total.set_versions([total_html(shown, states, base, rates or {}, now, sep=sep)
+                                     for sep in (" &nbsp;&nbsp;|&nbsp;&nbsp; ", "<br>")], "")
+            if src is not None:
+                self.strip.set_versions(*strip_versions(src.portfolio, src.busy()))
 
         keys = list(self.tiles)
         chunks = [keys[i:i + TILES_PER_STEP] for i in range(0, len(keys), TILES_PER_STEP)]
@@ -202,7 +231,7 @@ def total_plain(snapshots: dict[str, dict], states: dict[str, dict], base: str, 
 
 
 def total_html(snapshots: dict[str, dict], states: dict[str, dict], base: str, rates: dict[str, dict],
-               now: float) -> str:
+               now: float, sep: str = " &nbsp;&nbsp;|&nbsp;&nbsp; ") -> str:
     """Per currency, then in the base currency; parts that are not live say so, with the oldest age."""
     parts = per_currency(states, snapshots)
     if not parts:
@@ -216,7 +245,7 @@ def total_html(snapshots: dict[str, dict], states: dict[str, dict], base: str, r
                     f"{oldest})</span>"
         shown.append(f"<b>{money(p.equity, p.currency)}</b> {_pl(p.profit, p.profit_unknown)}"
                      f" <span style='color:{colours().muted}'>· {note}</span>")
-    html = "<b>Portfolio equity:</b> &nbsp; " + " &nbsp;&nbsp;|&nbsp;&nbsp; ".join(shown)
+    html = "<b>Portfolio equity:</b> &nbsp; " + sep.join(shown)
     total = in_base(parts, base, rates)
     if total is not None:
         unknown = sum(p.profit_unknown for p in parts if p.currency not in total.missing)
