@@ -98,6 +98,7 @@ class UserMT5Bridge:
         self._initialized = False
         self.ticks = TickWatch()
         self._watch_symbol: dict[str, str] = {}  # per server: the symbol watched when there are no positions
+        self._switch_reads: tuple[Any, bool] | None = None  # (account_info, connected) the last switch read
 
     # ---- errors -----------------------------------------------------------------------------
     def _error(self, context: str, login: int | None = None, server: str | None = None) -> TerminalError:
@@ -207,11 +208,16 @@ class UserMT5Bridge:
                 raise
             ident = self.verify(login, server)
             return Identity(ident.login, ident.server, ident.terminal_path, True)
-        current = self.current()
-        was_connected = self._broker_connected()
+        # [P] 3: one account_info and one terminal_info answer both questions asked before the login (which
+        # account is shown, is the broker connected); the terminal's path is checked on the same answer (a
+        # login does not change which terminal this IPC connection reaches)
+        info, term = self.mt5.account_info(), self.mt5.terminal_info()
+        current = (Identity(int(info.login), str(info.server), getattr(term, "path", None), False)
+                   if info is not None and info.login else None)
+        was_connected = bool(term is not None and term.connected)
         same = current is not None and current.login == login and same_server(current.server, server)
         if same and was_connected and not check_password:
-            return self.verify(login, server)  # already there: no second login
+            return self._seen_now(login, server, info, term, connected=True)  # already there: no second login
         if not same:
             self.ticks.reset()
         if not self.mt5.login(login, password=password, server=server, timeout=self.timeout_ms):
@@ -226,8 +232,18 @@ class UserMT5Bridge:
                                         "unreachable. The password was not checked; try again when the "
                                         "terminal is connected.", err.code)
             raise err
-        ident = self.verify(login, server)
+        if term is None:
+            ident = self.verify(login, server)  # no terminal answer before the login: read both afresh
+        else:
+            # the login's True is the broker's answer: the terminal is connected to it now
+            ident = self._seen_now(login, server, self.mt5.account_info(), term, connected=True)
         return Identity(ident.login, ident.server, ident.terminal_path, True)
+
+    def _seen_now(self, login: int, server: str, info: Any, term: Any, *, connected: bool) -> Identity:
+        """The identity check of verify() on reads the switch just made; they are kept for first_snapshot()."""
+        ident = self._check_identity(login, server, info, term)
+        self._switch_reads = (info, connected)
+        return ident
 
     def _broker_connected(self) -> bool:
         info = self.mt5.terminal_info()
@@ -241,10 +257,11 @@ class UserMT5Bridge:
         return Identity(int(info.login), str(info.server), getattr(term, "path", None), False)
 
     def verify(self, login: int, server: str) -> Identity:
-        info = self.mt5.account_info()
+        return self._check_identity(login, server, self.mt5.account_info(), self.mt5.terminal_info())
+
+    def _check_identity(self, login: int, server: str, info: Any, term: Any) -> Identity:
         if info is None:
             raise self._error(f"Could not read account {login} on {server}")
-        term = self.mt5.terminal_info()
         if term is None:
             raise self._error("Could not read the terminal's information")
         if int(info.login) != login or not same_server(str(info.server), server):
@@ -269,6 +286,7 @@ class UserMT5Bridge:
 
     # ---- account data ---------------------------------------------------------------------------
     def snapshot(self) -> dict[str, Any]:
+        self._switch_reads = None
         info = self.mt5.account_info()
         if info is None:
             raise self._error("Could not read the account")
@@ -278,7 +296,23 @@ class UserMT5Bridge:
             raise self._error("Could not read the positions")
         connected = bool(term is not None and term.connected)
         newest = self._newest_tick({p.symbol for p in positions}, str(info.server))
-        last_tick = self.ticks.update(newest, connected, time.time())
+        return self._snapshot_of(info, positions, connected, self.ticks.update(newest, connected, time.time()))
+
+    def first_snapshot(self) -> dict[str, Any]:
+        """[P] 3: the new account's first snapshot right after switch(), from the account_info and the broker
+        connection it just read: only the positions are read here. The newest tick is left to the next
+        snapshot (the last one seen, if any, is kept). Without such reads, a full snapshot()."""
+        reads, self._switch_reads = self._switch_reads, None
+        if reads is None:
+            return self.snapshot()
+        info, connected = reads
+        positions = self.mt5.positions_get()
+        if positions is None:
+            raise self._error("Could not read the positions")
+        return self._snapshot_of(info, positions, connected, self.ticks.seen_at)
+
+    @staticmethod
+    def _snapshot_of(info: Any, positions: Any, connected: bool, last_tick: float | None) -> dict[str, Any]:
         margin_free = float(info.margin_free)
         return {"login": int(info.login), "server": str(info.server), "currency": info.currency,
                 "balance": float(info.balance), "equity": float(info.equity), "margin": float(info.margin),

@@ -55,12 +55,15 @@ class Worker(BotOps, CopyOps):  # bots' requests ([I], bots/worker_ops.py), the 
         self._next_reconnect = 0.0
         self._last_health: dict[str, Any] | None = None
         self._after_reply: Any = None  # work a request leaves for after its answer (see op_switch)
+        self._with_reply: list[dict[str, Any]] = []  # pushes written with the answer, in the same write
         self._write_lock = threading.Lock()
 
     # ---- output ---------------------------------------------------------------------------
-    def send(self, message: dict[str, Any]) -> None:
+    def send(self, message: dict[str, Any], *more: dict[str, Any]) -> None:
+        """Write messages in one write: one pipe read on the app's side takes them all."""
+        data = b"".join(wp.encode(m) for m in (message, *more))
         with self._write_lock:
-            self.out.write(wp.encode(message))
+            self.out.write(data)
             self.out.flush()
 
     def push_health(self, force: bool = False) -> None:
@@ -95,11 +98,13 @@ class Worker(BotOps, CopyOps):  # bots' requests ([I], bots/worker_ops.py), the 
             if handler is None:
                 raise BadInput(f"unknown request {op!r}")
             result = handler(req)
-            self.send({"id": rid, "ok": True, "result": result})
+            with_reply, self._with_reply = self._with_reply, []
+            self.send({"id": rid, "ok": True, "result": result}, *with_reply)
             after, self._after_reply = self._after_reply, None
             if after is not None:
                 after()
         except DeskError as exc:
+            self._with_reply = []
             self.send({"id": rid, "ok": False, "error": {
                 "kind": wp.error_kind(exc), "code": getattr(exc, "code", None), "message": str(exc)}})
         except Exception as exc:  # a bug in one request must not take the lane down
@@ -144,15 +149,26 @@ class Worker(BotOps, CopyOps):  # bots' requests ([I], bots/worker_ops.py), the 
         self._creds = (login, password, server)
         self.streaming = bool(req.get("stream", True))
         self._reconnect_attempt = 0
-        self._next_push = 0.0  # first snapshot of the new account goes out at once
-        # [P] 3: the answer and the first snapshot go out first; the checks that only inform (Algo Trading,
-        # EA positions, health) follow at once, no longer holding every switch up by their terminal calls
+        # [P] 3: the first snapshot of the new account goes out with the answer, in the same write, from what
+        # the login already read; the checks that only inform (Algo Trading, EA positions, health) follow at
+        # once, no longer holding every switch up by their terminal calls
+        self._next_push = 0.0
+        if self.streaming:
+            self._first_snapshot()
         self._after_reply = self._switched
         return {"login": ident.login, "server": ident.server, "terminal_path": ident.terminal_path,
                 "relogged": ident.relogged}
 
+    def _first_snapshot(self) -> None:
+        try:
+            snap = self._snapshot(self.bridge.first_snapshot)
+        except DeskError:
+            return  # the regular snapshot right after the answer says it (mismatch, error, reconnect)
+        self._next_push = time.monotonic() + self.rate
+        self._with_reply.append({"type": "snapshot", "data": snap})
+
     def _switched(self) -> None:
-        self.tick()  # the new account's first snapshot
+        self.tick()  # the new account's first snapshot, unless it went out with the answer
         self._warn_trading()  # after every switch: an account change may have turned Algo Trading off
         self.push_health()
 
@@ -273,10 +289,10 @@ class Worker(BotOps, CopyOps):  # bots' requests ([I], bots/worker_ops.py), the 
                              "shared terminal its EAs run only while it is the account shown; give it its own "
                              "terminal if they must run all the time") if by_ea else None
 
-    def _snapshot(self) -> dict[str, Any]:
+    def _snapshot(self, read: Any = None) -> dict[str, Any]:
         if self._creds is None:
             raise BadInput("no account is logged in on this lane")
-        snap = dict(self.bridge.snapshot())
+        snap = dict((read or self.bridge.snapshot)())
         snap["ts"] = time.time()
         login, _, server = self._creds
         if snap.get("login") != login or not same_server(snap.get("server"), server):

@@ -72,6 +72,9 @@ class FakeBridge:
         return {"login": self.account[0], "server": self.account[1], "balance": 1000.0, "equity": 1010.0,
                 "connected": self.connected}
 
+    def first_snapshot(self) -> dict:
+        return self.snapshot()
+
     def close_all_positions(self, on_each=None) -> dict:
         self.closed += 1
         if on_each is not None:

@@ -1,0 +1,58 @@
+"""[P] 3: the lane's side of a quick switch, against the scripted worker of test_lanes_jobs: the password is
+read as soon as the lock grants the terminal (once, for that very request), and a sweep visit whose first
+snapshot comes with its login's answer gives the terminal back only once it is live."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from test_lanes_jobs import A, B, changed, lane, until  # noqa: F401  (lane: the fixture)
+
+from app.lanes import Lane
+
+
+def test_the_password_read_starts_as_the_lock_grants_and_serves_that_login_once(qloop, lane: Lane) -> None:  # noqa: F811
+    reads: list[str] = []
+    inner = lane._prefetch._read
+
+    async def counted(key: str) -> str:
+        reads.append(key)
+        return await inner(key)
+
+    lane._prefetch._read = counted  # type: ignore[method-assign]
+
+    async def scenario() -> None:
+        lane.lock.activate(A)
+        assert lane._prefetch._pending is not None and lane._prefetch._pending[0] is lane.lock.holder  # at once
+        await until(lambda: lane.lock.holder is not None and lane.lock.holder.phase == "active")
+        lane.lock.activate(B)
+        await until(lambda: lane.lock.holder is not None and lane.lock.holder.account == B
+                    and lane.lock.holder.phase == "active")
+        assert reads == [A, B]
+        assert [f["password"] for f in lane.worker.ops("switch")] == ["pw-" + A, "pw-" + B]
+
+    qloop.run_until_complete(scenario())
+
+
+def test_a_sweep_snapshot_that_comes_with_the_login_releases_the_terminal_once_live(qloop, lane: Lane) -> None:  # noqa: F811
+    worker = lane.worker
+    plain = worker.request
+    seen: list[dict[str, Any]] = []
+    lane._on_snapshot = lambda key, data: seen.append(data)  # type: ignore[method-assign]
+
+    async def request(op: str, **fields: Any) -> Any:
+        answer = await plain(op, **fields)
+        if op == "switch":  # the worker's first snapshot, read in the same pipe read as the answer
+            lane._push({"type": "snapshot", "data": {"login": fields["login"], "server": fields["server"]}})
+            changed()
+        return answer
+
+    worker.request = request  # type: ignore[method-assign]
+
+    async def scenario() -> None:
+        assert lane.lock.sweep_next(A) is not None
+        await until(lambda: lane.lock.holder is None and seen)
+        states = [e["state"] for e in lane.events if e.get("event") == "account_state" and e["account"] == A]
+        assert "live" in states and states[-1] == "idle", states
+
+    qloop.run_until_complete(scenario())
