@@ -1,28 +1,32 @@
-"""[P] 3: a lane reads the password of the account its lock just granted at once, while the pump has yet to
-start the login (and the vault's I/O thread may still be busy with the previous switch's writes)."""
+"""[P] 3: the password of a switch, read without waiting: a lane starts reading it as its lock grants the
+terminal (before the pump starts the login), on a reader thread of its own (not behind the Desk's writes)."""
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 from collections.abc import Awaitable, Callable
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
 from typing import Any
 
 
 class PasswordPrefetch:
-    def __init__(self, read: Callable[[str], Awaitable[str]], tasks: set[asyncio.Task[Any]]) -> None:
+    def __init__(self, read: Callable[[str], Awaitable[str]], tasks: set[Any]) -> None:
         self._read = read
         self._tasks = tasks  # the lane's: cancelled when it stops
-        self._pending: tuple[Any, asyncio.Task[str]] | None = None  # (the lock's request, its read)
+        self._pending: tuple[Any, asyncio.Future[str]] | None = None  # (the lock's request, its read)
 
-    def start(self, holder: Any) -> None:
-        """Start reading for a request that is switching (once per request)."""
+    def start(self, holder: Any) -> bool:
+        """Start reading for a request that is switching (once per request: False when already started)."""
         if holder is None or (self._pending is not None and self._pending[0] is holder):
-            return
-        task = asyncio.ensure_future(self._read(holder.account))
+            return False
+        task = asyncio.ensure_future(self._read(holder.account))  # a future: the read may have begun already
         task.add_done_callback(lambda t: t.cancelled() or t.exception())  # a failure is the login's to report
         self._tasks.add(task)
         task.add_done_callback(self._tasks.discard)
         self._pending = (holder, task)
+        return True
 
     async def take(self, holder: Any, key: str) -> str:
         """The password for ``key``'s login: read ahead for this very request, else read now."""
@@ -30,3 +34,36 @@ class PasswordPrefetch:
         if pending is not None and holder is not None and pending[0] is holder and holder.account == key:
             return await pending[1]
         return await self._read(key)
+
+
+class PasswordReader:
+    """Reads and decrypts passwords on a thread of its own, with its own connection to the vault (WAL lets it
+    read beside the Desk's I/O thread): a switch's password no longer waits behind the history, activity and
+    settings writes queued on that thread. The vault's key is shared, not read again."""
+
+    def __init__(self, data_dir: Path, credentials: Any) -> None:
+        self._data_dir = data_dir
+        self._credentials = credentials
+        self._vault: Any = None  # opened on the reader's thread, used there only
+        self._pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="vault-passwords")
+
+    def _read(self, login: int, server: str) -> str:
+        if self._vault is None:
+            from multi_user.vault import Vault
+
+            self._vault = Vault.open(self._data_dir, self._credentials)
+        return str(self._vault.password(login, server))
+
+    def password(self, login: int, server: str) -> asyncio.Future[str]:
+        """Submitted at once (not when a coroutine would first run): the read starts as the lock grants."""
+        return asyncio.wrap_future(self._pool.submit(self._read, login, server))
+
+    def _close(self) -> None:
+        if self._vault is not None:
+            self._vault.close()
+            self._vault = None
+
+    def close(self) -> None:
+        with contextlib.suppress(RuntimeError):  # closed twice
+            self._pool.submit(self._close).result()
+        self._pool.shutdown(wait=True)

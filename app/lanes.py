@@ -269,8 +269,11 @@ class Lane:
                     f"the check of {event.get('account')} did not complete: {event.get('message') or event['state']}"))
         if event.get("event") == "lock":
             holder = self.lock.holder
-            if holder is not None and holder.phase == "switching" and holder.account in self.accounts:
-                self._prefetch.start(holder)  # [P] 3: before the pump starts the login
+            if holder is not None and holder.phase == "switching" and holder.account in self.accounts \
+                    and self._prefetch.start(holder) and self._worker_up and not self._stopping \
+                    and (self.terminal_sup is None or self.terminal_sup.state == "running"):
+                acct = self.accounts[holder.account]  # [P] 3: the worker reads ahead while the password is read
+                self.worker.notify("prepare", login=acct.login, server=acct.server)
             asyncio.get_event_loop().call_soon(self._pump)
 
     def _spawn(self, coro: Awaitable[Any]) -> None:

@@ -99,6 +99,7 @@ class UserMT5Bridge:
         self.ticks = TickWatch()
         self._watch_symbol: dict[str, str] = {}  # per server: the symbol watched when there are no positions
         self._switch_reads: tuple[Any, bool] | None = None  # (account_info, connected) the last switch read
+        self.switch_positions: list[dict[str, Any]] | None = None  # what first_snapshot() read, until taken
 
     # ---- errors -----------------------------------------------------------------------------
     def _error(self, context: str, login: int | None = None, server: str | None = None) -> TerminalError:
@@ -191,10 +192,18 @@ class UserMT5Bridge:
             self.mt5.shutdown()
             self._initialized = False
 
+    def read_before_login(self) -> tuple[Any, Any] | None:
+        """What switch() must know before a login (account_info, terminal_info), read ahead ([P] 3: while the
+        app reads the password); None when not attached (then the switch attaches with its login)."""
+        if not self._initialized:
+            return None
+        return self.mt5.account_info(), self.mt5.terminal_info()
+
     def switch(self, login: int, password: str, server: str, *, terminal_path: str | None = None,
-               check_password: bool = False) -> Identity:
+               check_password: bool = False, before: tuple[Any, Any] | None = None) -> Identity:
         """Log ``login`` in. With ``check_password`` the broker always checks the password, even when
-        the terminal already shows that account (a link or a password change must not be taken on trust)."""
+        the terminal already shows that account (a link or a password change must not be taken on trust).
+        ``before``: read_before_login()'s answer, read a moment ago, instead of reading it again."""
         if terminal_path and _norm(terminal_path) != _norm(self.terminal_path):
             self.shutdown()
             self.terminal_path = str(terminal_path)
@@ -211,13 +220,15 @@ class UserMT5Bridge:
         # [P] 3: one account_info and one terminal_info answer both questions asked before the login (which
         # account is shown, is the broker connected); the terminal's path is checked on the same answer (a
         # login does not change which terminal this IPC connection reaches)
-        info, term = self.mt5.account_info(), self.mt5.terminal_info()
+        info, term = before or (self.mt5.account_info(), self.mt5.terminal_info())
         current = (Identity(int(info.login), str(info.server), getattr(term, "path", None), False)
                    if info is not None and info.login else None)
         was_connected = bool(term is not None and term.connected)
         same = current is not None and current.login == login and same_server(current.server, server)
-        if same and was_connected and not check_password:
-            return self._seen_now(login, server, info, term, connected=True)  # already there: no second login
+        if same and was_connected and not check_password:  # already there: no second login
+            if before is not None:  # read a moment ago: decide again on fresh reads
+                return self.switch(login, password, server, check_password=check_password)
+            return self._seen_now(login, server, info, term, connected=True)
         if not same:
             self.ticks.reset()
         if not self.mt5.login(login, password=password, server=server, timeout=self.timeout_ms):
@@ -286,7 +297,7 @@ class UserMT5Bridge:
 
     # ---- account data ---------------------------------------------------------------------------
     def snapshot(self) -> dict[str, Any]:
-        self._switch_reads = None
+        self._switch_reads = self.switch_positions = None
         info = self.mt5.account_info()
         if info is None:
             raise self._error("Could not read the account")
@@ -309,6 +320,7 @@ class UserMT5Bridge:
         positions = self.mt5.positions_get()
         if positions is None:
             raise self._error("Could not read the positions")
+        self.switch_positions = [p._asdict() for p in positions]  # the worker's EA check reads them once
         return self._snapshot_of(info, positions, connected, self.ticks.seen_at)
 
     @staticmethod

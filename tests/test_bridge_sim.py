@@ -3,6 +3,8 @@ from a rejected password, and snapshots that carry connection health."""
 
 from __future__ import annotations
 
+import io
+import json
 import time
 from pathlib import Path
 from types import ModuleType
@@ -303,3 +305,36 @@ def test_the_account_already_shown_is_checked_on_the_reads_made_before_the_login
         bridge._check_identity(a["login"], a["server"], bridge.mt5.account_info(), bridge.mt5.terminal_info())
     assert bridge.switch(b["login"], b["password"], b["server"]).relogged is False  # it shows b: no login
     assert bridge.first_snapshot()["login"] == b["login"]
+
+
+def test_a_prepared_switch_logs_in_without_reading_again(mt5: ModuleType, demo_accounts) -> None:
+    """[P] 3: the worker reads what the login needs while the app reads the password; a request between
+    the two (or another account) makes the switch read afresh."""
+    from multi_user import worker_protocol as wp
+    from multi_user.worker import Worker
+
+    a, b = demo_accounts[0], demo_accounts[1]
+    log = CallLog(mt5)
+    out = io.BytesIO()
+    worker = Worker(UserMT5Bridge(log, timeout_ms=10000), out, lane="dedicated")  # type: ignore[arg-type]
+    worker.handle(wp.encode({"id": 1, "op": "switch", "login": a["login"], "password": a["password"],
+                             "server": a["server"]}))
+
+    def switch_calls(prepare: dict | None, between: str | None = None) -> list[str]:
+        if prepare is not None:
+            worker.handle(wp.encode({"id": 2, "op": "prepare", **prepare}))
+        if between:
+            worker.handle(wp.encode({"id": 3, "op": between}))
+        log.calls.clear()
+        worker.handle(wp.encode({"id": 4, "op": "switch", "login": b["login"], "password": b["password"],
+                                 "server": b["server"]}))
+        worker.handle(wp.encode({"id": 5, "op": "switch", "login": a["login"], "password": a["password"],
+                                 "server": a["server"]}))  # back, unprepared
+        return log.calls[:log.calls.index("login") + 1]
+
+    ahead = {"login": b["login"], "server": b["server"]}
+    assert switch_calls(ahead) == ["login"]
+    assert switch_calls(ahead, between="ping") == ["account_info", "terminal_info", "login"]
+    assert switch_calls({"login": a["login"], "server": a["server"]}) == ["account_info", "terminal_info", "login"]
+    answers = [json.loads(line) for line in out.getvalue().splitlines()]
+    assert all(m.get("ok") for m in answers if "id" in m), answers

@@ -56,3 +56,14 @@ def test_a_sweep_snapshot_that_comes_with_the_login_releases_the_terminal_once_l
         assert "live" in states and states[-1] == "idle", states
 
     qloop.run_until_complete(scenario())
+
+
+def test_the_worker_is_asked_to_read_ahead_before_the_login(qloop, lane: Lane) -> None:  # noqa: F811
+    async def scenario() -> None:
+        lane.lock.activate(B)
+        await until(lambda: lane.lock.holder is not None and lane.lock.holder.phase == "active")
+        ops = [op for op, _ in lane.worker.calls]
+        assert ops[:2] == ["prepare", "switch"], ops
+        assert lane.worker.ops("prepare") == [{"login": 1002, "server": "Sim"}]  # no password in it
+
+    qloop.run_until_complete(scenario())

@@ -31,6 +31,7 @@ class FakeBridge:
         self.connected = True
 
     terminal_up = False
+    switch_positions = None
 
     def connect(self, *creds: object, **kw: object) -> None:
         self.calls.append("connect")
