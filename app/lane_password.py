@@ -36,6 +36,19 @@ class PasswordPrefetch:
         return await self._read(key)
 
 
+def read_ahead(lane: Any, holder: Any) -> None:
+    """As ``lane``'s lock grants the terminal: read the password, and have the worker read what the login needs
+    (not for a login that waits for a check of the same account: that check has a password of its own)."""
+    if (holder is None or holder.phase != "switching" or holder.account not in lane.accounts
+            or (holder.job is None and any(f.account == holder.account for f in lane._verify_jobs.values()))
+            or not lane._prefetch.start(holder)):
+        return
+    sup = lane.terminal_sup
+    if lane._worker_up and not lane._stopping and (sup is None or sup.state == "running"):
+        acct = lane.accounts[holder.account]
+        lane.worker.notify("prepare", login=acct.login, server=acct.server)
+
+
 class PasswordReader:
     """Reads and decrypts passwords on a thread of its own, with its own connection to the vault (WAL lets it
     read beside the Desk's I/O thread): a switch's password no longer waits behind the history, activity and

@@ -19,7 +19,7 @@ from typing import Any
 from app.desk_positions import close_outcome as close_one_outcome
 from app.flatten import close_outcome
 from app.jobs import Job
-from app.lane_password import PasswordPrefetch
+from app.lane_password import PasswordPrefetch, read_ahead
 from app.lock import ActiveAccountLock
 from app.reset_visits import run_visit
 from app.supervisor import RestartPolicy, Supervised
@@ -222,8 +222,8 @@ class Lane:
                 self._on_snapshot(key, {**data, "lane": self.name})
                 holder = self.lock.holder
                 if holder is not None and holder.account == key and holder.reason == "sweep":
-                    if holder.phase == "switching":  # [P] 3: it came with the login's answer: release once live
-                        self._swept = key
+                    if holder.phase == "switching":
+                        self._swept = key  # [P] 3: it came with the login's answer: released once live
                     else:
                         self.lock.release(key)  # a sweep visit needs one snapshot, then gives the lock back
         elif kind == "mismatch":
@@ -268,12 +268,7 @@ class Lane:
                 fut.set_exception(self._verify_errors.pop(str(event.get("id")), None) or TerminalError(
                     f"the check of {event.get('account')} did not complete: {event.get('message') or event['state']}"))
         if event.get("event") == "lock":
-            holder = self.lock.holder
-            if holder is not None and holder.phase == "switching" and holder.account in self.accounts \
-                    and self._prefetch.start(holder) and self._worker_up and not self._stopping \
-                    and (self.terminal_sup is None or self.terminal_sup.state == "running"):
-                acct = self.accounts[holder.account]  # [P] 3: the worker reads ahead while the password is read
-                self.worker.notify("prepare", login=acct.login, server=acct.server)
+            read_ahead(self, self.lock.holder)  # [P] 3: the password, and the worker's reads for the login
             asyncio.get_event_loop().call_soon(self._pump)
 
     def _spawn(self, coro: Awaitable[Any]) -> None:

@@ -19,6 +19,7 @@ from pathlib import Path
 from types import ModuleType
 from typing import Any
 
+from multi_user.bridge_snapshot import TickWatch, snapshot_of
 from multi_user.child_command import without_secrets
 from multi_user.closing import Closer, filling_modes
 from multi_user.errors import AuthorizationError, BrokerUnreachable, IdentityMismatch, TerminalError
@@ -46,26 +47,6 @@ class Identity:
     server: str
     terminal_path: str | None
     relogged: bool
-
-
-class TickWatch:
-    """When the newest tick of the watched symbols last changed, in UTC epoch seconds on this
-    machine's clock (tick stamps are in the broker's time zone, so they are compared, not reported)."""
-
-    def __init__(self) -> None:
-        self.reset()
-
-    def reset(self) -> None:
-        self._newest: int | None = None
-        self.seen_at: float | None = None
-
-    def update(self, newest_msc: int | None, connected: bool, now: float) -> float | None:
-        if newest_msc is not None and (self._newest is None or newest_msc > self._newest):
-            # the first tick seen is only vouched for as current while the broker is connected
-            if self._newest is not None or connected:
-                self.seen_at = now
-            self._newest = newest_msc
-        return self.seen_at
 
 
 def same_server(a: str | None, b: str | None) -> bool:
@@ -260,13 +241,6 @@ class UserMT5Bridge:
         info = self.mt5.terminal_info()
         return bool(info is not None and info.connected)
 
-    def current(self) -> Identity | None:
-        info = self.mt5.account_info()
-        if info is None or not info.login:
-            return None
-        term = self.mt5.terminal_info()
-        return Identity(int(info.login), str(info.server), getattr(term, "path", None), False)
-
     def verify(self, login: int, server: str) -> Identity:
         return self._check_identity(login, server, self.mt5.account_info(), self.mt5.terminal_info())
 
@@ -307,7 +281,7 @@ class UserMT5Bridge:
             raise self._error("Could not read the positions")
         connected = bool(term is not None and term.connected)
         newest = self._newest_tick({p.symbol for p in positions}, str(info.server))
-        return self._snapshot_of(info, positions, connected, self.ticks.update(newest, connected, time.time()))
+        return snapshot_of(info, positions, connected, self.ticks.update(newest, connected, time.time()))
 
     def first_snapshot(self) -> dict[str, Any]:
         """[P] 3: the new account's first snapshot right after switch(), from the account_info and the broker
@@ -321,17 +295,7 @@ class UserMT5Bridge:
         if positions is None:
             raise self._error("Could not read the positions")
         self.switch_positions = [p._asdict() for p in positions]  # the worker's EA check reads them once
-        return self._snapshot_of(info, positions, connected, self.ticks.seen_at)
-
-    @staticmethod
-    def _snapshot_of(info: Any, positions: Any, connected: bool, last_tick: float | None) -> dict[str, Any]:
-        margin_free = float(info.margin_free)
-        return {"login": int(info.login), "server": str(info.server), "currency": info.currency,
-                "balance": float(info.balance), "equity": float(info.equity), "margin": float(info.margin),
-                "margin_free": margin_free, "free_margin": margin_free, "margin_level": float(info.margin_level),
-                "profit": float(info.profit), "positions": len(positions), "leverage": int(info.leverage),
-                "trade_allowed": bool(info.trade_allowed), "connected": connected, "terminal_connected": connected,
-                "last_tick_time": last_tick, "taken_at": time.time()}
+        return snapshot_of(info, positions, connected, self.ticks.seen_at)
 
     def _newest_tick(self, symbols: set[str], server: str) -> int | None:
         """time_msc of the newest tick of the position symbols (or of one Market Watch symbol)."""

@@ -67,3 +67,28 @@ def test_the_worker_is_asked_to_read_ahead_before_the_login(qloop, lane: Lane) -
         assert lane.worker.ops("prepare") == [{"login": 1002, "server": "Sim"}]  # no password in it
 
     qloop.run_until_complete(scenario())
+
+
+def test_a_login_waiting_for_a_check_of_the_same_account_reads_its_password_after_it(qloop, lane: Lane) -> None:  # noqa: F811
+    """The check carries a password of its own (being verified): the login after it must not use that one."""
+    from types import SimpleNamespace
+
+    reads: list[str] = []
+    inner = lane._prefetch._read
+
+    async def counted(key: str) -> str:
+        reads.append(key)
+        return await inner(key)
+
+    lane._prefetch._read = counted  # type: ignore[method-assign]
+
+    async def scenario() -> None:
+        lane._verify_jobs["check"] = SimpleNamespace(account=A)  # type: ignore[assignment]
+        lane.lock.activate(A)
+        assert lane._prefetch._pending is None and not lane.worker.ops("prepare") and not reads
+        lane._verify_jobs.clear()  # the check ended
+        lane._pump()
+        await until(lambda: lane.lock.holder is not None and lane.lock.holder.phase == "active")
+        assert reads == [A]
+
+    qloop.run_until_complete(scenario())
