@@ -11,15 +11,21 @@ from test_lanes_jobs import A, B, changed, lane, until  # noqa: F401  (lane: the
 from app.lanes import Lane
 
 
-def test_the_password_read_starts_as_the_lock_grants_and_serves_that_login_once(qloop, lane: Lane) -> None:  # noqa: F811
+def count_reads(ln: Lane) -> list[str]:
+    """The accounts whose password the lane reads, in order."""
     reads: list[str] = []
-    inner = lane._prefetch._read
+    inner = ln._prefetch._read
 
     async def counted(key: str) -> str:
         reads.append(key)
         return await inner(key)
 
-    lane._prefetch._read = counted  # type: ignore[method-assign]
+    ln._prefetch._read = counted  # type: ignore[method-assign]
+    return reads
+
+
+def test_the_password_read_starts_as_the_lock_grants_and_serves_that_login_once(qloop, lane: Lane) -> None:  # noqa: F811
+    reads = count_reads(lane)
 
     async def scenario() -> None:
         lane.lock.activate(A)
@@ -73,14 +79,7 @@ def test_a_login_waiting_for_a_check_of_the_same_account_reads_its_password_afte
     """The check carries a password of its own (being verified): the login after it must not use that one."""
     from types import SimpleNamespace
 
-    reads: list[str] = []
-    inner = lane._prefetch._read
-
-    async def counted(key: str) -> str:
-        reads.append(key)
-        return await inner(key)
-
-    lane._prefetch._read = counted  # type: ignore[method-assign]
+    reads = count_reads(lane)
 
     async def scenario() -> None:
         lane._verify_jobs["check"] = SimpleNamespace(account=A)  # type: ignore[assignment]
