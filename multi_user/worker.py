@@ -250,6 +250,7 @@ class Worker(BotOps, CopyOps, SwitchOps):  # bots' requests ([I]), the copier's 
         return snap
 
     def _reconnect(self) -> None:
+        self._prepared = None  # reads made before the terminal came back say nothing of it now
         try:
             self.bridge.shutdown()
         except Exception:
