@@ -64,7 +64,7 @@ class Desk(QObject, AccountOps, SweepOps, RatesOps, HistoryOps, PositionOps, Act
         self.policy_factory = policy_factory
         self._io = ThreadPoolExecutor(max_workers=1, thread_name_prefix="desk-io")
         self._vault: Any = None  # lives on the I/O thread only
-        self._passwords: PasswordReader | None = None  # [P] 3: a switch's password, read on its own thread
+        self._passwords = PasswordReader(self.data_dir)  # [P] 3: a switch's password, read on its own thread
         self._accounts: list[dict[str, Any]] = []
         self._lock_state: dict[str, Any] = {"event": "lock", "holder": None, "queue": [], "switching": None}
         self._states: dict[str, dict[str, Any]] = {}
@@ -134,7 +134,7 @@ class Desk(QObject, AccountOps, SweepOps, RatesOps, HistoryOps, PositionOps, Act
         from multi_user.vault import Vault
 
         self._vault = await self.io(Vault.open, self.data_dir)
-        self._passwords = PasswordReader(self.data_dir, self._vault.credentials)
+        self._passwords.credentials = self._vault.credentials
         if self.simulator and not self.settings.get("demo_linked"):
             await self.link_demo_accounts()
         await self.reload_accounts()  # the window lists the accounts before anything slower runs
@@ -226,8 +226,7 @@ class Desk(QObject, AccountOps, SweepOps, RatesOps, HistoryOps, PositionOps, Act
         if self._vault is not None:
             with contextlib.suppress(Exception):
                 await self.io(self._vault.close)
-        if self._passwords is not None:
-            await self.io(self._passwords.close)
+        await self.io(self._passwords.close)
         with contextlib.suppress(Exception):
             await self.io(self.activity.close)
         with contextlib.suppress(Exception):
@@ -353,14 +352,8 @@ class Desk(QObject, AccountOps, SweepOps, RatesOps, HistoryOps, PositionOps, Act
 
     # ---- snapshots, staleness, status ---------------------------------------------------------
     def _password(self, key: str) -> Awaitable[str]:
-        temp = self._temp_passwords.get(key)
         login, server = key.split("@", 1)
-        if temp is None and self._passwords is not None:
-            return self._passwords.password(int(login), server)  # [P] 3: the read starts now
-        return self._stored_password(temp, int(login), server)
-
-    async def _stored_password(self, temp: str | None, login: int, server: str) -> str:
-        return temp if temp is not None else await self.io(self._vault.password, login, server)
+        return self._passwords.password(int(login), server, self._temp_passwords.get(key))  # [P] 3: read now
 
     def _every_second(self) -> None:
         now = time.time()

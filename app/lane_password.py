@@ -52,11 +52,11 @@ def read_ahead(lane: Any, holder: Any) -> None:
 class PasswordReader:
     """Reads and decrypts passwords on a thread of its own, with its own connection to the vault (WAL lets it
     read beside the Desk's I/O thread): a switch's password no longer waits behind the history, activity and
-    settings writes queued on that thread. The vault's key is shared, not read again."""
+    settings writes queued on that thread. The vault's key is shared (``credentials``), not read again."""
 
-    def __init__(self, data_dir: Path, credentials: Any) -> None:
+    def __init__(self, data_dir: Path, credentials: Any = None) -> None:
         self._data_dir = data_dir
-        self._credentials = credentials
+        self.credentials = credentials
         self._vault: Any = None  # opened on the reader's thread, used there only
         self._pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="vault-passwords")
 
@@ -64,11 +64,16 @@ class PasswordReader:
         if self._vault is None:
             from multi_user.vault import Vault
 
-            self._vault = Vault.open(self._data_dir, self._credentials)
+            self._vault = Vault.open(self._data_dir, self.credentials)
         return str(self._vault.password(login, server))
 
-    def password(self, login: int, server: str) -> asyncio.Future[str]:
-        """Submitted at once (not when a coroutine would first run): the read starts as the lock grants."""
+    def password(self, login: int, server: str, temp: str | None = None) -> asyncio.Future[str]:
+        """Submitted at once (not when a coroutine would first run): the read starts as the lock grants.
+        ``temp``: a password being checked (linking), given back as it is."""
+        if temp is not None:
+            done: asyncio.Future[str] = asyncio.get_running_loop().create_future()
+            done.set_result(temp)
+            return done
         return asyncio.wrap_future(self._pool.submit(self._read, login, server))
 
     def _close(self) -> None:
