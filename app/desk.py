@@ -12,7 +12,7 @@ import contextlib
 import logging
 import os
 import time
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any, TypeVar
@@ -36,6 +36,7 @@ from app.desk_sweep import SweepOps
 from app.flatten import submit
 from app.guard import Guard
 from app.history import HistoryStore
+from app.lane_password import PasswordReader
 from app.lanes import SHARED, Lane, LaneAccount, LaneConfig
 from app.reset_visits import ResetVisits
 from app.settings import load_settings, save_settings
@@ -63,6 +64,7 @@ class Desk(QObject, AccountOps, SweepOps, RatesOps, HistoryOps, PositionOps, Act
         self.policy_factory = policy_factory
         self._io = ThreadPoolExecutor(max_workers=1, thread_name_prefix="desk-io")
         self._vault: Any = None  # lives on the I/O thread only
+        self._passwords = PasswordReader(self.data_dir)  # [P] 3: a switch's password, read on its own thread
         self._accounts: list[dict[str, Any]] = []
         self._lock_state: dict[str, Any] = {"event": "lock", "holder": None, "queue": [], "switching": None}
         self._states: dict[str, dict[str, Any]] = {}
@@ -132,6 +134,7 @@ class Desk(QObject, AccountOps, SweepOps, RatesOps, HistoryOps, PositionOps, Act
         from multi_user.vault import Vault
 
         self._vault = await self.io(Vault.open, self.data_dir)
+        self._passwords.credentials = self._vault.credentials
         if self.simulator and not self.settings.get("demo_linked"):
             await self.link_demo_accounts()
         await self.reload_accounts()  # the window lists the accounts before anything slower runs
@@ -223,6 +226,7 @@ class Desk(QObject, AccountOps, SweepOps, RatesOps, HistoryOps, PositionOps, Act
         if self._vault is not None:
             with contextlib.suppress(Exception):
                 await self.io(self._vault.close)
+        await self.io(self._passwords.close)
         with contextlib.suppress(Exception):
             await self.io(self.activity.close)
         with contextlib.suppress(Exception):
@@ -347,12 +351,9 @@ class Desk(QObject, AccountOps, SweepOps, RatesOps, HistoryOps, PositionOps, Act
                     await lane.worker.request("stream", on=True, rate=float(self.settings["snapshot_rate"]))
 
     # ---- snapshots, staleness, status ---------------------------------------------------------
-    async def _password(self, key: str) -> str:
-        temp = self._temp_passwords.get(key)
-        if temp is not None:
-            return temp
+    def _password(self, key: str) -> Awaitable[str]:
         login, server = key.split("@", 1)
-        return await self.io(self._vault.password, int(login), server)
+        return self._passwords.password(int(login), server, self._temp_passwords.get(key))  # [P] 3: read now
 
     def _every_second(self) -> None:
         now = time.time()

@@ -19,6 +19,7 @@ from typing import Any
 from app.desk_positions import close_outcome as close_one_outcome
 from app.flatten import close_outcome
 from app.jobs import Job
+from app.lane_password import PasswordPrefetch, read_ahead
 from app.lock import ActiveAccountLock
 from app.reset_visits import run_visit
 from app.supervisor import RestartPolicy, Supervised
@@ -77,7 +78,9 @@ class Lane:
         self._busy = False
         self._dispatched: str | None = None  # id of the last job handed to the worker
         self._checked: str | None = None  # id of the verify job whose own login checked the password
+        self._swept: str | None = None  # a sweep visit whose snapshot came with its login's answer
         self._tasks: set[asyncio.Task[Any]] = set()
+        self._prefetch = PasswordPrefetch(password, self._tasks)  # [P] 3: read as the lock grants
         self._worker_up = False
         self._stopping = False
         self._verify_waiters: dict[str, asyncio.Future[dict[str, Any]]] = {}  # by job id
@@ -219,7 +222,10 @@ class Lane:
                 self._on_snapshot(key, {**data, "lane": self.name})
                 holder = self.lock.holder
                 if holder is not None and holder.account == key and holder.reason == "sweep":
-                    self.lock.release(key)  # a sweep visit needs one snapshot, then gives the lock back
+                    if holder.phase == "switching":
+                        self._swept = key  # [P] 3: it came with the login's answer: released once live
+                    else:
+                        self.lock.release(key)  # a sweep visit needs one snapshot, then gives the lock back
         elif kind == "mismatch":
             key = f"{msg.get('login')}@{msg.get('server')}"
             message = (f"the terminal was switched to login {msg.get('actual_login')} on "
@@ -262,6 +268,7 @@ class Lane:
                 fut.set_exception(self._verify_errors.pop(str(event.get("id")), None) or TerminalError(
                     f"the check of {event.get('account')} did not complete: {event.get('message') or event['state']}"))
         if event.get("event") == "lock":
+            read_ahead(self, self.lock.holder)  # [P] 3: the password, and the worker's reads for the login
             asyncio.get_event_loop().call_soon(self._pump)
 
     def _spawn(self, coro: Awaitable[Any]) -> None:
@@ -322,7 +329,7 @@ class Lane:
             if acct is None:
                 self.lock.switch_failed(key, "offline", "this account is no longer linked")
                 return
-            password = await self._password(key)
+            password = await self._prefetch.take(self.lock.holder, key)
             await self.worker.request("switch", login=acct.login, password=password, server=acct.server,
                                       **({"check_password": True} if check else {}))
             del password
@@ -330,6 +337,8 @@ class Lane:
                 self._checked = job.id
             if self._still_switching(key):
                 self.lock.switch_succeeded(key)
+                if self._swept == key:
+                    self.lock.release(key)  # the sweep visit's one snapshot came with the login's answer
         except DeskError as exc:
             kind = ("auth" if isinstance(exc, AuthorizationError)
                     else "mismatch" if isinstance(exc, IdentityMismatch) else "offline")
@@ -344,6 +353,7 @@ class Lane:
             if self._still_switching(key):
                 self.lock.switch_failed(key, "offline", message)
         finally:
+            self._swept = None
             self._busy = False
             self._pump()
 

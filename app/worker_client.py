@@ -188,6 +188,11 @@ class WorkerClient(QObject):
         finally:
             self._pending.pop(rid, None)
 
+    def notify(self, op: str, **fields: Any) -> None:
+        """Send a request whose answer nobody awaits ([P] 3: a switch's reads ahead); the answer is dropped."""
+        if self._proc is not None and self.pid is not None:
+            self._proc.write(wp.encode({"id": next(self._ids), "op": op, **fields}))
+
     def _kill_hung(self, reason: str) -> None:
         proc = self._proc
         if proc is None or self._stopping or proc.state() == QProcess.ProcessState.NotRunning:

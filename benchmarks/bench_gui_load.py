@@ -211,6 +211,34 @@ def open_window(loop: Any, data_dir: Path, accounts: int) -> tuple[Any, list[str
     return desk, keys, window
 
 
+def profile_options(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--profile", type=int, default=0, help="print the top N cProfile entries of the GUI thread")
+    p.add_argument("--guard-ms", type=float, default=0,
+                   help="log every stall over this many ms with the GUI thread's stack (app/stall_guard.py)")
+
+
+def stall_guard(threshold_ms: float) -> Any:
+    """app/stall_guard.py's guard logging each stall's stack to stderr, or None (threshold 0)."""
+    if not threshold_ms:
+        return None
+    import logging
+
+    from app.stall_guard import StallGuard
+
+    logging.basicConfig(level=logging.WARNING, format="%(relativeCreated)7.0f %(message)s")
+    return StallGuard(threshold_ms)
+
+
+def print_profile(prof: cProfile.Profile | None, top: int) -> None:
+    if prof is None:
+        return
+    out = io.StringIO()
+    pstats.Stats(prof, stream=out).sort_stats("tottime").print_stats(top)
+    out.write("\n--- by cumulative time ---\n")
+    pstats.Stats(prof, stream=out).sort_stats("cumtime").print_stats(top)
+    print(out.getvalue())
+
+
 def report(name: str, value: float, target: float, unit: str = "ms") -> str:
     verdict = "met" if value <= target else f"MISSED by {value - target:.1f} {unit} (x{value / target:.2f})"
     return f"{name}: {value} {unit} (target <= {target} {unit}): {verdict}"
@@ -222,9 +250,7 @@ def main() -> int:
     p.add_argument("--accounts", type=int, default=20)
     p.add_argument("--rate", type=float, default=10.0, help="snapshots per second per account")
     p.add_argument("--switch-every", type=float, default=1.0)
-    p.add_argument("--profile", type=int, default=0, help="print the top N cProfile entries of the GUI thread")
-    p.add_argument("--guard-ms", type=float, default=0,
-                   help="log every stall over this many ms with the GUI thread's stack (app/stall_guard.py)")
+    profile_options(p)
     args = p.parse_args()
 
     from _results import write_results
@@ -234,14 +260,7 @@ def main() -> int:
     with tempfile.TemporaryDirectory() as tmp:
         desk, keys, window = open_window(loop, Path(tmp), args.accounts)
         probe = GapProbe()
-        guard = None
-        if args.guard_ms:
-            import logging
-
-            from app.stall_guard import StallGuard
-
-            logging.basicConfig(level=logging.WARNING, format="%(relativeCreated)7.0f %(message)s")
-            guard = StallGuard(args.guard_ms)
+        guard = stall_guard(args.guard_ms)
         source = Source(desk, keys, args.rate)
 
         async def run() -> dict[str, Any]:
@@ -275,12 +294,7 @@ def main() -> int:
             window.close()
             loop.close()
     result = {"accounts": args.accounts, "rate_hz": args.rate, "seconds": args.seconds, **result}
-    if prof:
-        out = io.StringIO()
-        pstats.Stats(prof, stream=out).sort_stats("tottime").print_stats(args.profile)
-        out.write("\n--- by cumulative time ---\n")
-        pstats.Stats(prof, stream=out).sort_stats("cumtime").print_stats(args.profile)
-        print(out.getvalue())
+    print_profile(prof, args.profile)
     print(report("longest event-loop stall", result["max_stall_ms"], TARGET_MS))
     print(f"(of which the GUI thread's own CPU time: longest {result['max_busy_stall_ms']} ms, p99 "
           f"{result['p99_busy_gap_ms']} ms; the rest of a gap is time the OS gave to other processes)")

@@ -45,21 +45,26 @@ def bare_switches(world: Path, accounts: list[dict], n: int) -> list[float]:
     return times
 
 
-async def lane_switches(data_dir: Path, keys: list[str], n: int) -> list[float]:
+async def lane_switches(data_dir: Path, keys: list[str], n: int, at_emission: bool = False) -> list[float]:
+    """``at_emission``: stop the clock as the Desk emits the snapshot, not when the awaiting task next runs."""
     from lane_harness import Recorder, fast_desk, snapshot_of
 
     desk = fast_desk(data_dir)
     rec = Recorder(desk)
+    stamps: dict[str, float] = {}
+    desk.event.connect(lambda ev: ev.get("event") == "snapshot" and stamps.setdefault(ev["account"],
+                                                                                      time.perf_counter()))
     await desk.start()
     times = []
     try:
         for i in range(n):
             key = keys[i % len(keys)]
             mark = len(rec.events)
+            stamps.clear()
             t0 = time.perf_counter()
             desk.activate(key)
             await rec.wait_for(snapshot_of(key), after=mark, timeout=60)
-            times.append(time.perf_counter() - t0)
+            times.append((stamps[key] if at_emission else time.perf_counter()) - t0)
     finally:
         await desk.stop()
     return times

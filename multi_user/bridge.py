@@ -19,6 +19,7 @@ from pathlib import Path
 from types import ModuleType
 from typing import Any
 
+from multi_user.bridge_snapshot import TickWatch, snapshot_of
 from multi_user.child_command import without_secrets
 from multi_user.closing import Closer, filling_modes
 from multi_user.errors import AuthorizationError, BrokerUnreachable, IdentityMismatch, TerminalError
@@ -46,26 +47,6 @@ class Identity:
     server: str
     terminal_path: str | None
     relogged: bool
-
-
-class TickWatch:
-    """When the newest tick of the watched symbols last changed, in UTC epoch seconds on this
-    machine's clock (tick stamps are in the broker's time zone, so they are compared, not reported)."""
-
-    def __init__(self) -> None:
-        self.reset()
-
-    def reset(self) -> None:
-        self._newest: int | None = None
-        self.seen_at: float | None = None
-
-    def update(self, newest_msc: int | None, connected: bool, now: float) -> float | None:
-        if newest_msc is not None and (self._newest is None or newest_msc > self._newest):
-            # the first tick seen is only vouched for as current while the broker is connected
-            if self._newest is not None or connected:
-                self.seen_at = now
-            self._newest = newest_msc
-        return self.seen_at
 
 
 def same_server(a: str | None, b: str | None) -> bool:
@@ -98,6 +79,8 @@ class UserMT5Bridge:
         self._initialized = False
         self.ticks = TickWatch()
         self._watch_symbol: dict[str, str] = {}  # per server: the symbol watched when there are no positions
+        self._switch_reads: tuple[Any, bool] | None = None  # (account_info, connected) the last switch read
+        self.switch_positions: list[dict[str, Any]] | None = None  # what first_snapshot() read, until taken
 
     # ---- errors -----------------------------------------------------------------------------
     def _error(self, context: str, login: int | None = None, server: str | None = None) -> TerminalError:
@@ -190,10 +173,18 @@ class UserMT5Bridge:
             self.mt5.shutdown()
             self._initialized = False
 
+    def read_before_login(self) -> tuple[Any, Any] | None:
+        """What switch() must know before a login (account_info, terminal_info), read ahead ([P] 3: while the
+        app reads the password); None when not attached (then the switch attaches with its login)."""
+        if not self._initialized:
+            return None
+        return self.mt5.account_info(), self.mt5.terminal_info()
+
     def switch(self, login: int, password: str, server: str, *, terminal_path: str | None = None,
-               check_password: bool = False) -> Identity:
+               check_password: bool = False, before: tuple[Any, Any] | None = None) -> Identity:
         """Log ``login`` in. With ``check_password`` the broker always checks the password, even when
-        the terminal already shows that account (a link or a password change must not be taken on trust)."""
+        the terminal already shows that account (a link or a password change must not be taken on trust).
+        ``before``: read_before_login()'s answer, read a moment ago, instead of reading it again."""
         if terminal_path and _norm(terminal_path) != _norm(self.terminal_path):
             self.shutdown()
             self.terminal_path = str(terminal_path)
@@ -207,11 +198,18 @@ class UserMT5Bridge:
                 raise
             ident = self.verify(login, server)
             return Identity(ident.login, ident.server, ident.terminal_path, True)
-        current = self.current()
-        was_connected = self._broker_connected()
+        # [P] 3: one account_info and one terminal_info answer both questions asked before the login (which
+        # account is shown, is the broker connected); the terminal's path is checked on the same answer (a
+        # login does not change which terminal this IPC connection reaches)
+        info, term = before or (self.mt5.account_info(), self.mt5.terminal_info())
+        current = (Identity(int(info.login), str(info.server), getattr(term, "path", None), False)
+                   if info is not None and info.login else None)
+        was_connected = bool(term is not None and term.connected)
         same = current is not None and current.login == login and same_server(current.server, server)
-        if same and was_connected and not check_password:
-            return self.verify(login, server)  # already there: no second login
+        if same and was_connected and not check_password:  # already there: no second login
+            if before is not None:  # read a moment ago: decide again on fresh reads
+                return self.switch(login, password, server, check_password=check_password)
+            return self._seen_now(login, server, info, term, connected=True)
         if not same:
             self.ticks.reset()
         if not self.mt5.login(login, password=password, server=server, timeout=self.timeout_ms):
@@ -226,25 +224,29 @@ class UserMT5Bridge:
                                         "unreachable. The password was not checked; try again when the "
                                         "terminal is connected.", err.code)
             raise err
-        ident = self.verify(login, server)
+        if term is None:
+            ident = self.verify(login, server)  # no terminal answer before the login: read both afresh
+        else:
+            # the login's True is the broker's answer: the terminal is connected to it now
+            ident = self._seen_now(login, server, self.mt5.account_info(), term, connected=True)
         return Identity(ident.login, ident.server, ident.terminal_path, True)
+
+    def _seen_now(self, login: int, server: str, info: Any, term: Any, *, connected: bool) -> Identity:
+        """The identity check of verify() on reads the switch just made; they are kept for first_snapshot()."""
+        ident = self._check_identity(login, server, info, term)
+        self._switch_reads = (info, connected)
+        return ident
 
     def _broker_connected(self) -> bool:
         info = self.mt5.terminal_info()
         return bool(info is not None and info.connected)
 
-    def current(self) -> Identity | None:
-        info = self.mt5.account_info()
-        if info is None or not info.login:
-            return None
-        term = self.mt5.terminal_info()
-        return Identity(int(info.login), str(info.server), getattr(term, "path", None), False)
-
     def verify(self, login: int, server: str) -> Identity:
-        info = self.mt5.account_info()
+        return self._check_identity(login, server, self.mt5.account_info(), self.mt5.terminal_info())
+
+    def _check_identity(self, login: int, server: str, info: Any, term: Any) -> Identity:
         if info is None:
             raise self._error(f"Could not read account {login} on {server}")
-        term = self.mt5.terminal_info()
         if term is None:
             raise self._error("Could not read the terminal's information")
         if int(info.login) != login or not same_server(str(info.server), server):
@@ -269,6 +271,7 @@ class UserMT5Bridge:
 
     # ---- account data ---------------------------------------------------------------------------
     def snapshot(self) -> dict[str, Any]:
+        self._switch_reads = self.switch_positions = None
         info = self.mt5.account_info()
         if info is None:
             raise self._error("Could not read the account")
@@ -278,15 +281,21 @@ class UserMT5Bridge:
             raise self._error("Could not read the positions")
         connected = bool(term is not None and term.connected)
         newest = self._newest_tick({p.symbol for p in positions}, str(info.server))
-        last_tick = self.ticks.update(newest, connected, time.time())
-        margin_free = float(info.margin_free)
-        return {"login": int(info.login), "server": str(info.server), "currency": info.currency,
-                "balance": float(info.balance), "equity": float(info.equity), "margin": float(info.margin),
-                "margin_free": margin_free, "free_margin": margin_free, "margin_level": float(info.margin_level),
-                "profit": float(info.profit), "positions": len(positions), "leverage": int(info.leverage),
-                "margin_mode": int(getattr(info, "margin_mode", 2)),  # [J] 0/1 netting, 2 hedging
-                "trade_allowed": bool(info.trade_allowed), "connected": connected, "terminal_connected": connected,
-                "last_tick_time": last_tick, "taken_at": time.time()}
+        return snapshot_of(info, positions, connected, self.ticks.update(newest, connected, time.time()))
+
+    def first_snapshot(self) -> dict[str, Any]:
+        """[P] 3: the new account's first snapshot right after switch(), from the account_info and the broker
+        connection it just read: only the positions are read here. The newest tick is left to the next
+        snapshot (the last one seen, if any, is kept). Without such reads, a full snapshot()."""
+        reads, self._switch_reads = self._switch_reads, None
+        if reads is None:
+            return self.snapshot()
+        info, connected = reads
+        positions = self.mt5.positions_get()
+        if positions is None:
+            raise self._error("Could not read the positions")
+        self.switch_positions = [p._asdict() for p in positions]  # the worker's EA check reads them once
+        return snapshot_of(info, positions, connected, self.ticks.seen_at)
 
     def _newest_tick(self, symbols: set[str], server: str) -> int | None:
         """time_msc of the newest tick of the position symbols (or of one Market Watch symbol)."""

@@ -25,14 +25,14 @@ from multi_user.bridge import TRADE_RETCODE_CLIENT_DISABLES_AT, same_server
 from multi_user.closing import flatten_result
 from multi_user.copy_worker import CopyOps
 from multi_user.errors import BadInput, DeskError, IdentityMismatch, TerminalError
+from multi_user.worker_switch import SwitchOps
 
 log = logging.getLogger("mt5desk.worker")
 
-POSITION_REASON_EXPERT = 3
 RECONNECT_DELAYS = (0.5, 1.0, 2.0, 4.0, 8.0, 15.0)  # bounded backoff on IPC errors
 
 
-class Worker(BotOps, CopyOps):  # bots' requests ([I], bots/worker_ops.py), the copier's ([J], copy_worker.py)
+class Worker(BotOps, CopyOps, SwitchOps):  # bots' requests ([I]), the copier's ([J]), switches ([P] 3)
     def __init__(self, bridge: Any, out: BinaryIO, *, rate: float = 1.0, lane: str = "",
                  supervised: bool = False) -> None:
         self.bridge = bridge
@@ -55,12 +55,15 @@ class Worker(BotOps, CopyOps):  # bots' requests ([I], bots/worker_ops.py), the 
         self._next_reconnect = 0.0
         self._last_health: dict[str, Any] | None = None
         self._after_reply: Any = None  # work a request leaves for after its answer (see op_switch)
+        self._with_reply: list[dict[str, Any]] = []  # pushes written with the answer, in the same write
         self._write_lock = threading.Lock()
 
     # ---- output ---------------------------------------------------------------------------
-    def send(self, message: dict[str, Any]) -> None:
+    def send(self, message: dict[str, Any], *more: dict[str, Any]) -> None:
+        """Write messages in one write: one pipe read on the app's side takes them all."""
+        data = b"".join(wp.encode(m) for m in (message, *more))
         with self._write_lock:
-            self.out.write(wp.encode(message))
+            self.out.write(data)
             self.out.flush()
 
     def push_health(self, force: bool = False) -> None:
@@ -91,15 +94,19 @@ class Worker(BotOps, CopyOps):  # bots' requests ([I], bots/worker_ops.py), the 
             if op == "shutdown":
                 self.send({"id": rid, "ok": True, "result": None})
                 return False
+            if op not in ("prepare", "switch"):
+                self._prepared = None  # another request came between: a switch reads afresh
             handler = getattr(self, f"op_{op}", None)
             if handler is None:
                 raise BadInput(f"unknown request {op!r}")
             result = handler(req)
-            self.send({"id": rid, "ok": True, "result": result})
+            with_reply, self._with_reply = self._with_reply, []
+            self.send({"id": rid, "ok": True, "result": result}, *with_reply)
             after, self._after_reply = self._after_reply, None
             if after is not None:
                 after()
         except DeskError as exc:
+            self._with_reply = []
             self.send({"id": rid, "ok": False, "error": {
                 "kind": wp.error_kind(exc), "code": getattr(exc, "code", None), "message": str(exc)}})
         except Exception as exc:  # a bug in one request must not take the lane down
@@ -126,35 +133,6 @@ class Worker(BotOps, CopyOps):  # bots' requests ([I], bots/worker_ops.py), the 
             self.bridge.attach()
         self.push_health()
         return dict(self.bridge.health())
-
-    def op_switch(self, req: dict[str, Any]) -> dict[str, Any]:
-        try:
-            login, password, server = int(req["login"]), str(req["password"]), str(req["server"])
-        except (KeyError, TypeError, ValueError) as exc:
-            raise BadInput("switch needs login, password and server") from exc
-        self._mismatch = None
-        self.bot_account_changes(login, server)
-        try:
-            # check_password: the broker checks it even when the terminal already shows the account
-            ident = self.bridge.switch(login, password, server, check_password=req.get("check_password") is True)
-        except DeskError:
-            self._creds = None
-            self.push_health()
-            raise
-        self._creds = (login, password, server)
-        self.streaming = bool(req.get("stream", True))
-        self._reconnect_attempt = 0
-        self._next_push = 0.0  # first snapshot of the new account goes out at once
-        # [P] 3: the answer and the first snapshot go out first; the checks that only inform (Algo Trading,
-        # EA positions, health) follow at once, no longer holding every switch up by their terminal calls
-        self._after_reply = self._switched
-        return {"login": ident.login, "server": ident.server, "terminal_path": ident.terminal_path,
-                "relogged": ident.relogged}
-
-    def _switched(self) -> None:
-        self.tick()  # the new account's first snapshot
-        self._warn_trading()  # after every switch: an account change may have turned Algo Trading off
-        self.push_health()
 
     def op_release(self, req: dict[str, Any]) -> None:
         # MT5 has no logout: the terminal stays on the account, we just stop watching it.
@@ -254,29 +232,10 @@ class Worker(BotOps, CopyOps):  # bots' requests ([I], bots/worker_ops.py), the 
         if why:
             raise TerminalError(f"refusing to trade: {why}", TRADE_RETCODE_CLIENT_DISABLES_AT)
 
-    def _warn_trading(self) -> None:
-        try:
-            why = self.bridge.trading_blocked()
-        except DeskError:
-            return
-        if why:
-            self.send({"type": "error", "code": TRADE_RETCODE_CLIENT_DISABLES_AT, "message": why})
-        if self.lane == "shared" and self._creds is not None:
-            try:
-                by_ea = [p for p in self.bridge.positions()
-                         if p.get("magic") or p.get("reason") == POSITION_REASON_EXPERT]
-            except DeskError:
-                return
-            # On the shared terminal an account's EAs restart at every switch and run only while it is
-            # shown. Said in the health push (not as an error event: demo accounts all have EA positions).
-            self._ea_note = (f"{self._creds[0]} has {len(by_ea)} position(s) opened by an Expert Advisor: on the "
-                             "shared terminal its EAs run only while it is the account shown; give it its own "
-                             "terminal if they must run all the time") if by_ea else None
-
-    def _snapshot(self) -> dict[str, Any]:
+    def _snapshot(self, read: Any = None) -> dict[str, Any]:
         if self._creds is None:
             raise BadInput("no account is logged in on this lane")
-        snap = dict(self.bridge.snapshot())
+        snap = dict((read or self.bridge.snapshot)())
         snap["ts"] = time.time()
         login, _, server = self._creds
         if snap.get("login") != login or not same_server(snap.get("server"), server):
@@ -291,6 +250,7 @@ class Worker(BotOps, CopyOps):  # bots' requests ([I], bots/worker_ops.py), the 
         return snap
 
     def _reconnect(self) -> None:
+        self._prepared = None  # reads made before the terminal came back say nothing of it now
         try:
             self.bridge.shutdown()
         except Exception:

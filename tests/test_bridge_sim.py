@@ -3,6 +3,8 @@ from a rejected password, and snapshots that carry connection health."""
 
 from __future__ import annotations
 
+import io
+import json
 import time
 from pathlib import Path
 from types import ModuleType
@@ -10,7 +12,7 @@ from types import ModuleType
 import pytest
 
 from multi_user.bridge import UserMT5Bridge
-from multi_user.errors import AuthorizationError, BrokerUnreachable, TerminalError
+from multi_user.errors import AuthorizationError, BrokerUnreachable, IdentityMismatch, TerminalError
 from multi_user.mt5sim import control
 
 
@@ -256,3 +258,83 @@ def test_an_account_with_ea_positions_on_the_shared_terminal_gets_a_warning(brid
                                                           "password": a["password"], "server": a["server"]}))
     lines = [json.loads(x) for x in out.getvalue().splitlines()]
     assert any(m.get("type") == "health" and "Expert Advisor" in m.get("ea_warning", "") for m in lines)
+
+
+class CallLog:
+    """The simulated MetaTrader5 module, with the name of each call it answers written down."""
+
+    def __init__(self, mt5: ModuleType) -> None:
+        self._mt5 = mt5
+        self.calls: list[str] = []
+
+    def __getattr__(self, name: str):
+        value = getattr(self._mt5, name)
+        if not callable(value) or name[0].isupper():
+            return value
+
+        def call(*args, **kwargs):
+            self.calls.append(name)
+            return value(*args, **kwargs)
+        return call
+
+
+def test_a_switch_and_its_first_snapshot_make_no_terminal_call_twice(mt5: ModuleType, demo_accounts) -> None:
+    """[P] 3: one account_info and one terminal_info before the login (which account, is the broker there),
+    one account_info after it (the identity check, and the snapshot's values), then only the positions."""
+    a, b = demo_accounts[0], demo_accounts[1]
+    log = CallLog(mt5)
+    bridge = UserMT5Bridge(log, timeout_ms=10000)  # type: ignore[arg-type]
+    bridge.switch(a["login"], a["password"], a["server"])
+    bridge.snapshot()
+    log.calls.clear()
+    ident = bridge.switch(b["login"], b["password"], b["server"])
+    snap = bridge.first_snapshot()
+    assert [c for c in log.calls if c != "last_error"] == [
+        "account_info", "terminal_info", "login", "account_info", "positions_get"]
+    assert ident.relogged and snap["login"] == b["login"] and snap["connected"] is True
+    assert snap["positions"] == len(mt5.positions_get())
+    log.calls.clear()
+    assert bridge.first_snapshot()["login"] == b["login"]  # used once: a second call is a full snapshot
+    assert "terminal_info" in log.calls
+
+
+def test_the_account_already_shown_is_checked_on_the_reads_made_before_the_login(bridge, demo_accounts) -> None:
+    a, b = demo_accounts[0], demo_accounts[1]
+    bridge.mt5.login(b["login"], password=b["password"], server=b["server"])  # another program switched it
+    with pytest.raises(IdentityMismatch, match="another program"):
+        bridge._check_identity(a["login"], a["server"], bridge.mt5.account_info(), bridge.mt5.terminal_info())
+    assert bridge.switch(b["login"], b["password"], b["server"]).relogged is False  # it shows b: no login
+    assert bridge.first_snapshot()["login"] == b["login"]
+
+
+def test_a_prepared_switch_logs_in_without_reading_again(mt5: ModuleType, demo_accounts) -> None:
+    """[P] 3: the worker reads what the login needs while the app reads the password; a request between
+    the two (or another account) makes the switch read afresh."""
+    from multi_user import worker_protocol as wp
+    from multi_user.worker import Worker
+
+    a, b = demo_accounts[0], demo_accounts[1]
+    log = CallLog(mt5)
+    out = io.BytesIO()
+    worker = Worker(UserMT5Bridge(log, timeout_ms=10000), out, lane="dedicated")  # type: ignore[arg-type]
+    worker.handle(wp.encode({"id": 1, "op": "switch", "login": a["login"], "password": a["password"],
+                             "server": a["server"]}))
+
+    def switch_calls(prepare: dict | None, between: str | None = None) -> list[str]:
+        if prepare is not None:
+            worker.handle(wp.encode({"id": 2, "op": "prepare", **prepare}))
+        if between:
+            worker.handle(wp.encode({"id": 3, "op": between}))
+        log.calls.clear()
+        worker.handle(wp.encode({"id": 4, "op": "switch", "login": b["login"], "password": b["password"],
+                                 "server": b["server"]}))
+        worker.handle(wp.encode({"id": 5, "op": "switch", "login": a["login"], "password": a["password"],
+                                 "server": a["server"]}))  # back, unprepared
+        return log.calls[:log.calls.index("login") + 1]
+
+    ahead = {"login": b["login"], "server": b["server"]}
+    assert switch_calls(ahead) == ["login"]
+    assert switch_calls(ahead, between="ping") == ["account_info", "terminal_info", "login"]
+    assert switch_calls({"login": a["login"], "server": a["server"]}) == ["account_info", "terminal_info", "login"]
+    answers = [json.loads(line) for line in out.getvalue().splitlines()]
+    assert all(m.get("ok") for m in answers if "id" in m), answers

@@ -42,6 +42,9 @@ class ScriptedWorker:
             return {"login": 1001, "server": "Sim", "equity": 1.0}
         return None
 
+    def notify(self, op: str, **fields: Any) -> None:
+        self.calls.append((op, fields))
+
     def ops(self, op: str) -> list[dict[str, Any]]:
         return [f for o, f in self.calls if o == op]
 

@@ -59,3 +59,32 @@ def test_a_failed_switch_still_reports_health_at_once() -> None:
     worker.handle(wp.encode({"id": 1, "op": "switch", "login": 111, "password": "wrong", "server": "S1"}))
     assert "sent snapshot" not in log
     assert log.index("sent health") < log.index("sent reply"), log
+
+
+class Writes(io.BytesIO):
+    """Each write() as the list of message kinds it carried."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.writes: list[list[str]] = []
+
+    def write(self, data: bytes) -> int:  # type: ignore[override]
+        self.writes.append([str(json.loads(line).get("type") or "reply") for line in data.splitlines()])
+        return super().write(data)
+
+
+def test_the_first_snapshot_goes_out_in_the_same_write_as_the_answer() -> None:
+    """[P] 3: one pipe write, so the app reads the answer and the new account's values at once."""
+    out = Writes()
+    worker = Worker(FakeBridge(), out, lane="shared")
+    worker.handle(wp.encode({"id": 1, "op": "switch", "login": 111, "password": PASSWORD, "server": "S1"}))
+    assert out.writes[0] == ["reply", "snapshot"], out.writes
+    assert sum(w.count("snapshot") for w in out.writes) == 1, out.writes  # not a second one right after
+
+
+def test_a_switch_without_streaming_sends_no_snapshot_with_the_answer() -> None:
+    out = Writes()
+    worker = Worker(FakeBridge(), out, lane="shared")
+    worker.handle(wp.encode({"id": 1, "op": "switch", "login": 111, "password": PASSWORD, "server": "S1",
+                             "stream": False}))
+    assert out.writes[0] == ["reply"], out.writes

@@ -31,6 +31,7 @@ class FakeBridge:
         self.connected = True
 
     terminal_up = False
+    switch_positions = None
 
     def connect(self, *creds: object, **kw: object) -> None:
         self.calls.append("connect")
@@ -71,6 +72,9 @@ class FakeBridge:
         assert self.account is not None
         return {"login": self.account[0], "server": self.account[1], "balance": 1000.0, "equity": 1010.0,
                 "connected": self.connected}
+
+    def first_snapshot(self) -> dict:
+        return self.snapshot()
 
     def close_all_positions(self, on_each=None) -> dict:
         self.closed += 1

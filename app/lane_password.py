@@ -1,0 +1,87 @@
+"""[P] 3: the password of a switch, read without waiting: a lane starts reading it as its lock grants the
+terminal (before the pump starts the login), on a reader thread of its own (not behind the Desk's writes)."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+from collections.abc import Awaitable, Callable
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+from typing import Any
+
+
+class PasswordPrefetch:
+    def __init__(self, read: Callable[[str], Awaitable[str]], tasks: set[Any]) -> None:
+        self._read = read
+        self._tasks = tasks  # the lane's: cancelled when it stops
+        self._pending: tuple[Any, asyncio.Future[str]] | None = None  # (the lock's request, its read)
+
+    def start(self, holder: Any) -> bool:
+        """Start reading for a request that is switching (once per request: False when already started)."""
+        if holder is None or (self._pending is not None and self._pending[0] is holder):
+            return False
+        task = asyncio.ensure_future(self._read(holder.account))  # a future: the read may have begun already
+        task.add_done_callback(lambda t: t.cancelled() or t.exception())  # a failure is the login's to report
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
+        self._pending = (holder, task)
+        return True
+
+    async def take(self, holder: Any, key: str) -> str:
+        """The password for ``key``'s login: read ahead for this very request, else read now."""
+        pending, self._pending = self._pending, None
+        if pending is not None and holder is not None and pending[0] is holder and holder.account == key:
+            return await pending[1]
+        return await self._read(key)
+
+
+def read_ahead(lane: Any, holder: Any) -> None:
+    """As ``lane``'s lock grants the terminal: read the password, and have the worker read what the login needs
+    (not for a login that waits for a check of the same account: that check has a password of its own)."""
+    if (holder is None or holder.phase != "switching" or holder.account not in lane.accounts
+            or (holder.job is None and any(f.account == holder.account for f in lane._verify_jobs.values()))
+            or not lane._prefetch.start(holder)):
+        return
+    sup = lane.terminal_sup
+    if lane._worker_up and not lane._stopping and (sup is None or sup.state == "running"):
+        acct = lane.accounts[holder.account]
+        lane.worker.notify("prepare", login=acct.login, server=acct.server)
+
+
+class PasswordReader:
+    """Reads and decrypts passwords on a thread of its own, with its own connection to the vault (WAL lets it
+    read beside the Desk's I/O thread): a switch's password no longer waits behind the history, activity and
+    settings writes queued on that thread. The vault's key is shared (``credentials``), not read again."""
+
+    def __init__(self, data_dir: Path, credentials: Any = None) -> None:
+        self._data_dir = data_dir
+        self.credentials = credentials
+        self._vault: Any = None  # opened on the reader's thread, used there only
+        self._pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="vault-passwords")
+
+    def _read(self, login: int, server: str) -> str:
+        if self._vault is None:
+            from multi_user.vault import Vault
+
+            self._vault = Vault.open(self._data_dir, self.credentials)
+        return str(self._vault.password(login, server))
+
+    def password(self, login: int, server: str, temp: str | None = None) -> asyncio.Future[str]:
+        """Submitted at once (not when a coroutine would first run): the read starts as the lock grants.
+        ``temp``: a password being checked (linking), given back as it is."""
+        if temp is not None:
+            done: asyncio.Future[str] = asyncio.get_running_loop().create_future()
+            done.set_result(temp)
+            return done
+        return asyncio.wrap_future(self._pool.submit(self._read, login, server))
+
+    def _close(self) -> None:
+        if self._vault is not None:
+            self._vault.close()
+            self._vault = None
+
+    def close(self) -> None:
+        with contextlib.suppress(RuntimeError):  # closed twice
+            self._pool.submit(self._close).result()
+        self._pool.shutdown(wait=True)

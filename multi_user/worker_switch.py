@@ -1,0 +1,125 @@
+"""The worker's switch requests ([P] 3), kept apart from the rest of the worker: ``Worker`` inherits them.
+
+``prepare`` (login, server) reads what a switch must know before its login — which account the terminal
+shows, whether it is connected to the broker — while the app is still reading the password; the ``switch``
+right after it (nothing else in between, within PREPARED_FOR seconds) uses those reads instead of making
+them again. ``switch`` logs in, answers, and writes the new account's first snapshot in the same write; the
+checks that only inform (Algo Trading, EA positions, health) follow the answer.
+"""
+
+from __future__ import annotations
+
+import time
+from typing import Any
+
+from multi_user.bridge import TRADE_RETCODE_CLIENT_DISABLES_AT
+from multi_user.errors import BadInput, DeskError
+
+POSITION_REASON_EXPERT = 3
+PREPARED_FOR = 0.5  # seconds: older reads are made again (the terminal may have changed meanwhile)
+
+
+class SwitchOps:
+    # provided by Worker
+    bridge: Any
+    lane: str
+    rate: float
+    streaming: bool
+    _creds: tuple[int, str, str] | None
+    _mismatch: dict[str, Any] | None
+    _ea_note: str | None
+    _reconnect_attempt: int
+    _next_push: float
+    _after_reply: Any
+    _with_reply: list[dict[str, Any]]
+    _prepared: tuple[int, str, float, Any] | None = None  # login, server, when, the bridge's reads
+
+    def send(self, message: dict[str, Any], *more: dict[str, Any]) -> None:  # pragma: no cover - Worker's
+        raise NotImplementedError
+
+    def push_health(self, force: bool = False) -> None:  # pragma: no cover - Worker's
+        raise NotImplementedError
+
+    def tick(self) -> None:  # pragma: no cover - Worker's
+        raise NotImplementedError
+
+    def bot_account_changes(self, login: int, server: str) -> None:  # pragma: no cover - BotOps'
+        raise NotImplementedError
+
+    def _snapshot(self, read: Any = None) -> dict[str, Any]:  # pragma: no cover - Worker's
+        raise NotImplementedError
+
+    def op_prepare(self, req: dict[str, Any]) -> None:
+        try:
+            login, server = int(req["login"]), str(req["server"])
+        except (KeyError, TypeError, ValueError) as exc:
+            raise BadInput("prepare needs login and server") from exc
+        reads = self.bridge.read_before_login()
+        self._prepared = None if reads is None else (login, server, time.monotonic(), reads)
+
+    def _take_prepared(self, login: int, server: str) -> Any:
+        prepared, self._prepared = self._prepared, None
+        if prepared is None or prepared[:2] != (login, server) or time.monotonic() - prepared[2] > PREPARED_FOR:
+            return None
+        return prepared[3]
+
+    def op_switch(self, req: dict[str, Any]) -> dict[str, Any]:
+        try:
+            login, password, server = int(req["login"]), str(req["password"]), str(req["server"])
+        except (KeyError, TypeError, ValueError) as exc:
+            raise BadInput("switch needs login, password and server") from exc
+        before = self._take_prepared(login, server)
+        self._mismatch = None
+        self.bot_account_changes(login, server)
+        try:
+            # check_password: the broker checks it even when the terminal already shows the account
+            ident = self.bridge.switch(login, password, server, check_password=req.get("check_password") is True,
+                                       **({} if before is None else {"before": before}))
+        except DeskError:
+            self._creds = None
+            self.push_health()
+            raise
+        self._creds = (login, password, server)
+        self.streaming = bool(req.get("stream", True))
+        self._reconnect_attempt = 0
+        # the first snapshot of the new account goes out with the answer, in the same write, from what the
+        # login already read; the checks that only inform follow at once, no longer holding every switch up
+        self._next_push = 0.0
+        if self.streaming:
+            self._first_snapshot()
+        self._after_reply = self._switched
+        return {"login": ident.login, "server": ident.server, "terminal_path": ident.terminal_path,
+                "relogged": ident.relogged}
+
+    def _first_snapshot(self) -> None:
+        try:
+            snap = self._snapshot(self.bridge.first_snapshot)
+        except DeskError:
+            return  # the regular snapshot right after the answer says it (mismatch, error, reconnect)
+        self._next_push = time.monotonic() + self.rate
+        self._with_reply.append({"type": "snapshot", "data": snap})
+
+    def _switched(self) -> None:
+        self.tick()  # the new account's first snapshot, unless it went out with the answer
+        self._warn_trading()  # after every switch: an account change may have turned Algo Trading off
+        self.push_health()
+
+    def _warn_trading(self) -> None:
+        seen, self.bridge.switch_positions = self.bridge.switch_positions, None  # read with the first snapshot
+        try:
+            why = self.bridge.trading_blocked()
+        except DeskError:
+            return
+        if why:
+            self.send({"type": "error", "code": TRADE_RETCODE_CLIENT_DISABLES_AT, "message": why})
+        if self.lane == "shared" and self._creds is not None:
+            try:
+                by_ea = [p for p in (self.bridge.positions() if seen is None else seen)
+                         if p.get("magic") or p.get("reason") == POSITION_REASON_EXPERT]
+            except DeskError:
+                return
+            # On the shared terminal an account's EAs restart at every switch and run only while it is
+            # shown. Said in the health push (not as an error event: demo accounts all have EA positions).
+            self._ea_note = (f"{self._creds[0]} has {len(by_ea)} position(s) opened by an Expert Advisor: on the "
+                             "shared terminal its EAs run only while it is the account shown; give it its own "
+                             "terminal if they must run all the time") if by_ea else None

@@ -1,0 +1,93 @@
+"""[P] 3: the lane's side of a quick switch, against the scripted worker of test_lanes_jobs: the password is
+read as soon as the lock grants the terminal (once, for that very request), and a sweep visit whose first
+snapshot comes with its login's answer gives the terminal back only once it is live."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from test_lanes_jobs import A, B, changed, lane, until  # noqa: F401  (lane: the fixture)
+
+from app.lanes import Lane
+
+
+def count_reads(ln: Lane) -> list[str]:
+    """The accounts whose password the lane reads, in order."""
+    reads: list[str] = []
+    inner = ln._prefetch._read
+
+    async def counted(key: str) -> str:
+        reads.append(key)
+        return await inner(key)
+
+    ln._prefetch._read = counted  # type: ignore[method-assign]
+    return reads
+
+
+def test_the_password_read_starts_as_the_lock_grants_and_serves_that_login_once(qloop, lane: Lane) -> None:  # noqa: F811
+    reads = count_reads(lane)
+
+    async def scenario() -> None:
+        lane.lock.activate(A)
+        assert lane._prefetch._pending is not None and lane._prefetch._pending[0] is lane.lock.holder  # at once
+        await until(lambda: lane.lock.holder is not None and lane.lock.holder.phase == "active")
+        lane.lock.activate(B)
+        await until(lambda: lane.lock.holder is not None and lane.lock.holder.account == B
+                    and lane.lock.holder.phase == "active")
+        assert reads == [A, B]
+        assert [f["password"] for f in lane.worker.ops("switch")] == ["pw-" + A, "pw-" + B]
+
+    qloop.run_until_complete(scenario())
+
+
+def test_a_sweep_snapshot_that_comes_with_the_login_releases_the_terminal_once_live(qloop, lane: Lane) -> None:  # noqa: F811
+    worker = lane.worker
+    plain = worker.request
+    seen: list[dict[str, Any]] = []
+    lane._on_snapshot = lambda key, data: seen.append(data)  # type: ignore[method-assign]
+
+    async def request(op: str, **fields: Any) -> Any:
+        answer = await plain(op, **fields)
+        if op == "switch":  # the worker's first snapshot, read in the same pipe read as the answer
+            lane._push({"type": "snapshot", "data": {"login": fields["login"], "server": fields["server"]}})
+            changed()
+        return answer
+
+    worker.request = request  # type: ignore[method-assign]
+
+    async def scenario() -> None:
+        assert lane.lock.sweep_next(A) is not None
+        await until(lambda: lane.lock.holder is None and seen)
+        states = [e["state"] for e in lane.events if e.get("event") == "account_state" and e["account"] == A]
+        assert "live" in states and states[-1] == "idle", states
+
+    qloop.run_until_complete(scenario())
+
+
+def test_the_worker_is_asked_to_read_ahead_before_the_login(qloop, lane: Lane) -> None:  # noqa: F811
+    async def scenario() -> None:
+        lane.lock.activate(B)
+        await until(lambda: lane.lock.holder is not None and lane.lock.holder.phase == "active")
+        ops = [op for op, _ in lane.worker.calls]
+        assert ops[:2] == ["prepare", "switch"], ops
+        assert lane.worker.ops("prepare") == [{"login": 1002, "server": "Sim"}]  # no password in it
+
+    qloop.run_until_complete(scenario())
+
+
+def test_a_login_waiting_for_a_check_of_the_same_account_reads_its_password_after_it(qloop, lane: Lane) -> None:  # noqa: F811
+    """The check carries a password of its own (being verified): the login after it must not use that one."""
+    from types import SimpleNamespace
+
+    reads = count_reads(lane)
+
+    async def scenario() -> None:
+        lane._verify_jobs["check"] = SimpleNamespace(account=A)  # type: ignore[assignment]
+        lane.lock.activate(A)
+        assert lane._prefetch._pending is None and not lane.worker.ops("prepare") and not reads
+        lane._verify_jobs.clear()  # the check ended
+        lane._pump()
+        await until(lambda: lane.lock.holder is not None and lane.lock.holder.phase == "active")
+        assert reads == [A]
+
+    qloop.run_until_complete(scenario())
