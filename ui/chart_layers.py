@@ -55,7 +55,7 @@ class Layer(pg.GraphicsObject):
     def __init__(self, cached: bool) -> None:
         super().__init__()
         self.paths: dict[str, QPainterPath] = {}
-        self.arrays: dict[str, tuple[np.ndarray, np.ndarray]] = {}  # what each path was built from
+        self._arrays: dict[str, tuple[np.ndarray, np.ndarray]] = {}  # what each path was built from
         self.styles: dict[str, tuple[QPen | None, QBrush | None]] = {}
         self._bounds = QRectF()  # of the data, without the pens
         self._rect: QRectF | None = None
@@ -63,9 +63,13 @@ class Layer(pg.GraphicsObject):
         if cached:
             self.setCacheMode(QGraphicsItem.CacheMode.DeviceCoordinateCache)
 
+    @property
+    def arrays(self) -> dict[str, tuple[np.ndarray, np.ndarray]]:
+        return self._arrays
+
     def set_arrays(self, arrays: dict[str, tuple[np.ndarray, np.ndarray]]) -> None:
         self.prepareGeometryChange()
-        self.arrays = arrays
+        self._arrays = arrays
         self.paths = {name: path_of(x, y) for name, (x, y) in arrays.items() if len(x)}
         bounds = QRectF()
         for path in self.paths.values():
@@ -142,14 +146,10 @@ class LiveLayer(Layer):
         self._rect = None
         self.update()
 
-    @property  # type: ignore[override]
+    @property
     def arrays(self) -> dict[str, tuple[np.ndarray, np.ndarray]]:
         runs = np.asarray(self.rows, dtype=float).reshape(-1, WIDTH)
         return {"eq": line(runs, "eq"), "bal": line(runs, "bal")}
-
-    @arrays.setter
-    def arrays(self, _value: Any) -> None:
-        pass
 
 
 def runs_arrays(runs: np.ndarray, with_band: bool) -> dict[str, tuple[np.ndarray, np.ndarray]]:

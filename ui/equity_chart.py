@@ -147,6 +147,9 @@ class EquityChart(ChartView, QWidget):
             axis.setTextPen(pg.mkPen(c.chart_fg))
         band = QColor(c.equity)
         band.setAlpha(BAND_ALPHA)
+        bg, a = QColor(c.chart_bg), BAND_ALPHA / 255
+        swatch = QColor.fromRgbF(*(x + (y - x) * a for x, y in ((bg.redF(), band.redF()), (bg.greenF(), band.greenF()),
+                                                               (bg.blueF(), band.blueF()))))  # as it looks
         styles = {"band": (None, pg.mkBrush(band)),
                   "eq": (pg.mkPen(c.equity, width=2), None),
                   "bal": (pg.mkPen(c.balance, width=1.5, style=Qt.PenStyle.DashLine), None),
@@ -157,7 +160,7 @@ class EquityChart(ChartView, QWidget):
         self.vline.setPen(pg.mkPen(c.crosshair, width=1))
         self.hline.setPen(pg.mkPen(c.crosshair, width=1))
         self.legend.setText(f"<span style='color:{c.equity}'>━━</span> Equity "
-                            f"<span style='color:{c.equity}; opacity:0.3'>█</span> low–high &nbsp; "
+                            f"<span style='color:{swatch.name()}'>█</span> low–high &nbsp; "
                             f"<span style='color:{c.balance}'>╌╌</span> Balance &nbsp; "
                             f"<span style='color:{c.profit}'>▲</span><span style='color:{c.loss}'>▼</span> "
                             "Deposit/withdrawal &nbsp;")
