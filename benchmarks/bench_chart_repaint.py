@@ -4,8 +4,9 @@ value (each chart's plot area painted again, summed over the 20), and the CPU co
 account at 10 Hz with the window's 250 ms repaint timer (target <= 5 % of one core).
 
 Each chart is given its million points at once through set_history (the worst case: the app itself reads
-at most two points per pixel from the store), so the figures show what clip-to-view and peak
-downsampling do, and that a live value redraws only the tail.
+at most two points per pixel from the store), so the figures show what the chart's own reduction does (at
+most two points per pixel column, ui/chart_points.py), that the history is a cached picture, and that a live
+value redraws only the newest columns.
 
     QT_QPA_PLATFORM=offscreen .venv/bin/python benchmarks/bench_chart_repaint.py   # --accounts 20 --points 1000000
 """
@@ -63,6 +64,7 @@ def main() -> int:
         chart.set_history(f"{i}@S", data)
         charts.append(chart)
         series.append(s)
+    del data  # the chart keeps arrays, not the read's million Python rows (they only made the GC's rounds long)
     grid.show()
     app.processEvents()
     grid.grab()  # the first paint builds the caches

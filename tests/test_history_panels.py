@@ -77,11 +77,11 @@ def test_a_year_long_store_loads_at_most_the_plots_points_per_range(qtbot, tmp_p
     chart.show_account(KEY, "Acct", Series())
     n = asked[-1][2]
     assert n <= 2 * chart.plot.width() + 1
-    x = chart.equity_curve.xData
+    x = chart.history_layer.arrays["eq"][0]
     assert 300 <= len(x) <= n
     assert x[0] < now - YEAR + 86400 * 2  # the whole year is there
     chart.range_buttons.button(1).click()  # 1d: a finer tier (or the snapshots), still bounded
-    x = chart.equity_curve.xData
+    x = chart.history_layer.arrays["eq"][0]
     assert asked[-1][0] == pytest.approx(now - 86400, abs=60) and 200 <= len(x) <= n
     assert chart.history is not None and chart.history["gap"] < 3 * 900 + 1
 
@@ -91,13 +91,13 @@ def test_a_live_value_only_redraws_the_tail(qtbot, tmp_path: Path) -> None:
     chart, _ = chart_on(qtbot, tmp_path)
     series = Series()
     chart.show_account(KEY, "Acct", series)
-    drawn = chart.equity_curve.xData
+    drawn = chart.history_layer.paths["eq"]
     for i in range(3):
         series.append(now + i + 1, 10_000.0, 10_010.0 + i)
         chart.redraw()
-    assert chart.equity_curve.xData is drawn  # the history's curve was not set again
-    x, y = chart.tail_equity.xData, chart.tail_equity.yData  # as set (getData clips to the view)
-    assert list(y[-3:]) == [10_010.0, 10_011.0, 10_012.0] and x[-1] == now + 3
+    assert chart.history_layer.paths["eq"] is drawn  # the history's picture was not drawn again
+    x, y = chart.live_layer.arrays["eq"]  # the newest column: its low and its high, in time order
+    assert list(y[-2:]) == [10_010.0, 10_012.0] and x[-1] == now + 3
 
 
 def test_before_the_first_snapshot_the_balance_comes_from_deals_with_deposit_markers(qtbot, tmp_path: Path) -> None:
@@ -108,7 +108,7 @@ def test_before_the_first_snapshot_the_balance_comes_from_deals_with_deposit_mar
     chart, _ = chart_on(qtbot, tmp_path)
     chart.range_buttons.button(3).setChecked(True)  # 3m
     chart.show_account(KEY, "Acct", Series())
-    x, y = chart.past_curve.xData, chart.past_curve.yData
+    x, y = chart.history_layer.arrays["past"]
     assert y[-1] == pytest.approx(1600.0) and x[0] == pytest.approx(start)
     assert sorted(s.data() for s in chart.flow_markers.points()) == [500.0, 1000.0]
     assert not chart.empty.isVisible()
