@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from PySide6.QtWidgets import QTableWidget
+from ui.rows_table import RowsTable, fill
 
 ORDER_COLUMNS = ("Ticket", "Symbol", "Type", "Volume", "Price", "SL", "TP", "Current", "Placed")
 ORDER_TYPES = {2: "buy limit", 3: "sell limit", 4: "buy stop", 5: "sell stop", 6: "buy stop limit",
@@ -29,7 +29,5 @@ def order_rows(orders: list[dict[str, Any]]) -> list[list[str]]:
     return rows
 
 
-def show_orders(t: QTableWidget, orders: list[dict[str, Any]]) -> None:
-    from ui.positions_panel import fill
-
+def show_orders(t: RowsTable, orders: list[dict[str, Any]]) -> None:
     fill(t, order_rows(orders), {})

@@ -17,20 +17,15 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from PySide6.QtCore import QDate, Qt, QTimer
-from PySide6.QtGui import QBrush, QColor
 from PySide6.QtWidgets import (
-    QAbstractItemView,
     QDateEdit,
     QFileDialog,
     QHBoxLayout,
-    QHeaderView,
     QLabel,
     QMenu,
     QMessageBox,
     QPushButton,
     QSplitter,
-    QTableWidget,
-    QTableWidgetItem,
     QTabWidget,
     QToolButton,
     QVBoxLayout,
@@ -39,8 +34,8 @@ from PySide6.QtWidgets import (
 
 from ui.formatting import age_since, money
 from ui.orders_panel import ORDER_COLUMNS, show_orders
+from ui.rows_table import fill, table
 from ui.settings_dialog import confirm
-from ui.theme import pl_colour
 
 POLL_MS = 2000
 OPEN_COLUMNS = ("Symbol", "Side", "Volume", "Open price", "Price", "SL", "TP", "Swap", "Profit", "Open time")
@@ -56,30 +51,6 @@ def local_time(ts: float | None) -> str:
 def price(value: Any) -> str:
     v = float(value or 0)
     return "—" if not v else f"{v:.5f}".rstrip("0").rstrip(".")
-
-
-def table(columns: tuple[str, ...]) -> QTableWidget:
-    t = QTableWidget(0, len(columns))
-    t.setHorizontalHeaderLabels(columns)
-    t.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
-    t.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
-    t.verticalHeader().setVisible(False)
-    t.setWordWrap(False)
-    t.horizontalHeader().setSectionResizeMode(QHeaderView.ResizeMode.ResizeToContents)
-    t.horizontalHeader().setStretchLastSection(False)
-    return t
-
-
-def fill(t: QTableWidget, rows: list[list[str]], pl_columns: dict[int, list[float]]) -> None:
-    t.setRowCount(len(rows))
-    for r, row in enumerate(rows):
-        for c, text in enumerate(row):
-            item = QTableWidgetItem(text)
-            if c in pl_columns:
-                item.setForeground(QBrush(QColor(pl_colour(pl_columns[c][r]))))
-            if c >= 2 and text[:1] in "+-0123456789—" and ":" not in text:  # numbers right, times left
-                item.setTextAlignment(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
-            t.setItem(r, c, item)
 
 
 def section(header: list[Any], body: QWidget) -> QWidget:
@@ -216,10 +187,8 @@ class PositionsPanel(QWidget):
             profits.append(profit)
             swaps.append(swap)
             tickets.append(p.get("ticket"))
-        fill(self.open_table, rows, {7: swaps, 8: profits})
-        for r, ticket in enumerate(tickets):  # the row's position, for closing it
-            self.open_table.item(r, 0).setData(Qt.ItemDataRole.UserRole, ticket)
-            self.open_table.item(r, 0).setToolTip(f"position #{ticket}")
+        # each row keeps its position's ticket, for closing it
+        fill(self.open_table, rows, {7: swaps, 8: profits}, tickets, [f"position #{t}" for t in tickets])
         self.inner.setTabText(0, f"Open positions ({len(positions)})")
         volume = sum(float(p.get("volume") or 0) for p in positions)
         self.open_totals.setText(f"Total: {volume:g} lots · swap {money(sum(swaps))} · "
