@@ -114,8 +114,10 @@ def test_master_trade_is_mirrored_sized_mapped_reversed(qloop, data_dir: Path, s
                         and copies(sim_world, rev)[ticket][0]["tp"] == 1.01)
 
             manual.close(sim_world, ticket, volume=0.5)  # half of it: half of each copy
+            # each follower's close is its own job: wait for all three, not two of them
             await until(rec, lambda: copies(sim_world, rev)[ticket][0]["volume"] == 1.0
-                        and abs(copies(sim_world, fixed)[ticket][0]["volume"] - 0.15) < 1e-9)
+                        and abs(copies(sim_world, fixed)[ticket][0]["volume"] - 0.15) < 1e-9
+                        and copies(sim_world, eq)[ticket][0]["volume"] < c_eq[0]["volume"])
             assert abs(copies(sim_world, eq)[ticket][0]["volume"] - c_eq[0]["volume"] / 2) <= 0.011
 
             manual.close(sim_world, ticket)
