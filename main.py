@@ -162,7 +162,8 @@ def main(argv: list[str] | None = None) -> int:
 
     try:
         args.data_dir = resolve_data_dir(args.data_dir)
-        setup_logging(args.data_dir, args.log_level, console=args.command is not None)
+        if args.command is not None:  # the window sets it up once its shell has painted (ui/launch.py)
+            setup_logging(args.data_dir, args.log_level, console=True)
         if args.command in (None, "run"):  # the long-running processes: the window and the headless host
             from app.logging_setup import enable_crash_dumps
 

@@ -78,6 +78,7 @@ def test_the_shell_imports_nothing_slow() -> None:
 
 def test_the_shell_says_it_is_starting_and_fills_in(qtbot, qloop, tmp_path: Path) -> None:
     from fake_desk import FakeDesk, fake_accounts
+    from PySide6.QtWidgets import QLabel
 
     from ui.main_window import MainWindow
 
@@ -87,7 +88,7 @@ def test_the_shell_says_it_is_starting_and_fills_in(qtbot, qloop, tmp_path: Path
     qtbot.waitExposed(window)
     assert window.windowTitle() == "MT5 Desk" and not window.filled
     assert "Starting" in window.status_text.text()
-    assert any("Starting…" in w.text() for w in window.sidebar_place.findChildren(type(window.notice_text)))
+    assert any("Starting…" in w.text() for w in window.sidebar_place.findChildren(QLabel))
     assert not any(a.isEnabled() for a in window._desk_actions), "no Desk yet: nothing to link or release"
     assert [window.tabs.tabText(i) for i in range(window.tabs.count())][:4] == \
         ["All accounts", "Positions", "Terminals", "Activity"]
@@ -97,7 +98,7 @@ def test_the_shell_says_it_is_starting_and_fills_in(qtbot, qloop, tmp_path: Path
         assert window.filled and all(a.isEnabled() for a in window._desk_actions)
         assert window.model.keys_in_view_order()
         qtbot.waitUntil(lambda: window.sidebar.panel.isVisible() and window.chart.isVisible())  # shown next turn
-        assert not any("Starting…" in w.text() for w in window.sidebar_place.findChildren(type(window.notice_text))
+        assert not any("Starting…" in w.text() for w in window.sidebar_place.findChildren(QLabel)
                        if w.isVisibleTo(window))
         assert [window.tabs.tabText(i) for i in range(window.tabs.count())] == \
             ["All accounts", "Positions", "Terminals", "Activity", "Bots", "Copier"]

@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import contextlib
 import logging
-import signal
 import sys
 from collections.abc import Callable
 from pathlib import Path
@@ -102,6 +101,9 @@ def run_gui(args: Any) -> int:
     from ui.window_start import show_shell
 
     window = show_shell(app, args)  # painted before the Desk, the charts and the workers are even imported
+    from app.logging_setup import setup_logging
+
+    setup_logging(args.data_dir, args.log_level)
     import asyncio
 
     import qasync
@@ -133,13 +135,17 @@ def _drain(loop: asyncio.AbstractEventLoop) -> None:
             loop.run_until_complete(asyncio.wait(pending, timeout=5))
 
 
-QUIT_SIGNALS = tuple(getattr(signal, n) for n in ("SIGTERM", "SIGINT", "SIGHUP") if hasattr(signal, n))
+def quit_signals() -> tuple[int, ...]:
+    import signal
+
+    return tuple(getattr(signal, n) for n in ("SIGTERM", "SIGINT", "SIGHUP") if hasattr(signal, n))
 
 
 def install_quit_signals(on_signal: Callable[[int], None]) -> Callable[[], None]:
     """Turn SIGTERM/SIGINT/SIGHUP into an orderly quit. Qt's loop runs no Python while it waits,
     so the signal wakes it through a socket (signal.set_wakeup_fd) watched by a QSocketNotifier.
     Returns a function that restores the previous handlers."""
+    import signal
     import socket
 
     from PySide6.QtCore import QSocketNotifier
@@ -153,13 +159,14 @@ def install_quit_signals(on_signal: Callable[[int], None]) -> Callable[[], None]
         rsock.close()
         wsock.close()
         return lambda: None
-    old = {sig: signal.signal(sig, lambda *_: None) for sig in QUIT_SIGNALS}
+    handled = quit_signals()
+    old = {sig: signal.signal(sig, lambda *_: None) for sig in handled}
     notifier = QSocketNotifier(rsock.fileno(), QSocketNotifier.Type.Read)
 
     def readable() -> None:
         with contextlib.suppress(OSError):
             for number in rsock.recv(64):
-                if number in QUIT_SIGNALS:  # the wakeup fd also carries any other handled signal
+                if number in handled:  # the wakeup fd also carries any other handled signal
                     on_signal(number)
 
     notifier.activated.connect(readable)
@@ -179,6 +186,7 @@ async def _run(app: QApplication, args: Any, window: Any) -> int:
     """Fill the painted shell in, start the Desk behind it, and run until a quit is asked for; then stop
     everything in order. A quit asked while starting (the shell's close box, a signal) is honoured."""
     import asyncio
+    import signal
 
     from app.windows_mutex import hold_running_mutex
 

@@ -10,28 +10,15 @@ desk, the constructor does both at once. Keep this module's imports light: the s
 
 from __future__ import annotations
 
-import logging
 import time
 from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from PySide6.QtCore import QSettings, Qt
-from PySide6.QtGui import QAction, QKeySequence
-from PySide6.QtWidgets import (
-    QLabel,
-    QMainWindow,
-    QMessageBox,
-    QSizePolicy,
-    QSplitter,
-    QStyle,
-    QTabWidget,
-    QToolBar,
-    QVBoxLayout,
-    QWidget,
-)
+from PySide6.QtCore import QSettings
+from PySide6.QtGui import QAction, QColor, QIcon, QPixmap
+from PySide6.QtWidgets import QLabel, QMainWindow, QSizePolicy, QSplitter, QTabWidget, QToolBar, QVBoxLayout, QWidget
 
-from ui.elided_label import ElidedLabel
 from ui.theme import app_icon, apply_theme
 from ui.window_lifecycle import WindowLifecycle
 from ui.window_loads import FocusedAccountLoads
@@ -40,12 +27,15 @@ if TYPE_CHECKING:
     import asyncio
 
     from ui.dialogs import LinkDialog, SettingsDialog
+    from ui.elided_label import ElidedLabel
     from ui.equity_chart import Series
 
-log = logging.getLogger("mt5desk.ui")
 REPAINT_MS = 250
 TILE_POINTS = 600  # a small chart needs no more: the full history is read when an account is focused
 TAB_NAMES = ("All accounts", "Positions", "Terminals", "Activity", "Bots", "Copier")
+# The shell sets its few enum values as properties, by number: PySide builds the whole Qt namespace (and
+# QStyle's) as Python enums the first time either is touched, tens of ms that the first paint need not wait.
+VERTICAL, TOP_CENTRE, TEXT_BESIDE_ICON = 2, 0x24, 2  # Qt::Vertical, AlignTop|AlignHCenter, ToolButtonTextBesideIcon
 
 
 def _place(splitter: QSplitter) -> QWidget:
@@ -86,13 +76,14 @@ class MainWindow(FocusedAccountLoads, WindowLifecycle, QMainWindow):
         the app is starting, the chart's place and the tabs, the status line. Only Qt and light ui modules."""
         starting = QLabel("Starting…\n\nReading your accounts; the terminals start next.")
         starting.setObjectName("Muted")
-        starting.setAlignment(Qt.AlignmentFlag.AlignHCenter | Qt.AlignmentFlag.AlignTop)
+        starting.setProperty("alignment", TOP_CENTRE)
         starting.setMargin(24)
         starting.setWordWrap(True)
         self.tabs = QTabWidget()
         for name in TAB_NAMES:
             self.tabs.addTab(QWidget(), name)
-        self.centre_splitter = QSplitter(Qt.Orientation.Vertical)
+        self.centre_splitter = QSplitter()
+        self.centre_splitter.setProperty("orientation", VERTICAL)
         self.chart_place = _place(self.centre_splitter)  # the chart and the statistics, once filled
         self.centre_splitter.addWidget(self.tabs)
         self.centre_splitter.setSizes([480, 320])
@@ -100,7 +91,7 @@ class MainWindow(FocusedAccountLoads, WindowLifecycle, QMainWindow):
         self.right_layout = QVBoxLayout(right)
         self.right_layout.setContentsMargins(0, 0, 0, 0)
         self.right_layout.addWidget(self.centre_splitter, 1)
-        self.splitter = QSplitter(Qt.Orientation.Horizontal)
+        self.splitter = QSplitter()  # horizontal
         self.sidebar_place = _place(self.splitter)  # the sidebar's: search, sort and filter above the list
         self.sidebar_place.layout().addWidget(starting)
         self.splitter.addWidget(right)
@@ -108,14 +99,8 @@ class MainWindow(FocusedAccountLoads, WindowLifecycle, QMainWindow):
         self.splitter.setStretchFactor(1, 1)  # a smaller window narrows the chart, not the account list
         self.setCentralWidget(self.splitter)
         self._build_toolbar()
-        self.status_text = ElidedLabel()
-        self.status_text.setText("Starting: reading your accounts…")
+        self.status_text: QLabel | ElidedLabel = QLabel("Starting: reading your accounts…")  # elided once filled
         self.statusBar().addWidget(self.status_text, 1)
-        self.notice_text = QLabel()
-        self.notice_text.setObjectName("NoticeText")
-        self.statusBar().addPermanentWidget(self.notice_text)
-        self.cloud_text = ElidedLabel()  # a long cloud error is cut here, whole in the tooltip
-        self.statusBar().addPermanentWidget(self.cloud_text)
 
     def fill(self, desk: Any) -> None:
         """Build the real panels into the shell and list the Desk's accounts (ui/window_build.py)."""
@@ -129,17 +114,18 @@ class MainWindow(FocusedAccountLoads, WindowLifecycle, QMainWindow):
     def _build_toolbar(self) -> None:
         bar = self.toolbar = QToolBar("Main")
         bar.setMovable(False)
-        bar.setToolButtonStyle(Qt.ToolButtonStyle.ToolButtonTextBesideIcon)
+        bar.setProperty("toolButtonStyle", TEXT_BESIDE_ICON)
         self.addToolBar(bar)
-        style = self.style()
-        link = QAction(style.standardIcon(QStyle.StandardPixmap.SP_FileDialogNewFolder), "Link account…", self)
-        link.setShortcut(QKeySequence("Ctrl+L"))
+        blank = QPixmap(16, 16)
+        blank.fill(QColor(0, 0, 0, 0))
+        room = QIcon(blank)  # keeps each button's room for the style's icon, set by fill (ui/window_build.py)
+        link = QAction(room, "Link account…", self)
         link.triggered.connect(lambda: self.open_link_dialog())
-        release = QAction(style.standardIcon(QStyle.StandardPixmap.SP_MediaStop), "Release terminal", self)
+        release = QAction(room, "Release terminal", self)
         release.triggered.connect(lambda: self.desk.release())
-        settings = QAction(style.standardIcon(QStyle.StandardPixmap.SP_FileDialogDetailedView), "Settings…", self)
+        settings = QAction(room, "Settings…", self)
         settings.triggered.connect(lambda: self.open_settings())
-        cloud = QAction(style.standardIcon(QStyle.StandardPixmap.SP_DriveNetIcon), "Cloud sync…", self)
+        cloud = QAction(room, "Cloud sync…", self)
         cloud.triggered.connect(self._open_cloud)
         bar.addAction(link)
         bar.addAction(release)
@@ -265,6 +251,8 @@ class MainWindow(FocusedAccountLoads, WindowLifecycle, QMainWindow):
 
     # ---- the owner's actions ----------------------------------------------------------------------
     def activate(self, key: str) -> None:
+        from PySide6.QtWidgets import QMessageBox
+
         self.focus(key)
         running = None if (self.model.account(key) or {}).get("host") else self.desk.job_running()  # [K] its own
         if running and running != key:

@@ -9,12 +9,13 @@ from typing import TYPE_CHECKING, Any
 
 from PySide6.QtCore import Qt, QTimer
 from PySide6.QtGui import QKeySequence, QShortcut
-from PySide6.QtWidgets import QLabel, QSplitter
+from PySide6.QtWidgets import QLabel, QSplitter, QStyle
 
 from ui.activity_panel import ActivityPanel
 from ui.bot_controller import attach_bots
 from ui.cloud_panel import CloudController
 from ui.copier_panel import CopierPanel
+from ui.elided_label import ElidedLabel
 from ui.equity_chart import EquityChart
 from ui.frame_pacer import FramePacer
 from ui.lock_banner import LockBanner
@@ -64,6 +65,7 @@ def fill_window(w: MainWindow, desk: Any) -> None:
     starting.hide()
     starting.deleteLater()
     w.sidebar_place.layout().addWidget(w.sidebar.panel)
+    _finish_bars(w)
     if getattr(desk, "simulator", False):
         badge = QLabel("  SIMULATOR · demo accounts, no real money  ")
         badge.setObjectName("SimulatorBadge")
@@ -92,3 +94,26 @@ def fill_window(w: MainWindow, desk: Any) -> None:
     w.filled = True
     w.on_event({"event": "accounts", "accounts": desk.accounts()})
     w.rules_view = RulesView(w)  # [H]: headroom, floors, rules dialog, flatten
+
+
+def _finish_bars(w: MainWindow) -> None:
+    """The toolbar's icons and shortcut, and the status bar's labels that cut long text (the shell has plain
+    ones: both need Qt's enums, which the shell's first paint does not wait for)."""
+    style = w.style()
+    for action, icon in zip(w._desk_actions, (QStyle.StandardPixmap.SP_FileDialogNewFolder,
+                                              QStyle.StandardPixmap.SP_MediaStop,
+                                              QStyle.StandardPixmap.SP_FileDialogDetailedView,
+                                              QStyle.StandardPixmap.SP_DriveNetIcon), strict=True):
+        action.setIcon(style.standardIcon(icon))
+    w._desk_actions[0].setShortcut(QKeySequence("Ctrl+L"))
+    shell_status = w.status_text
+    w.statusBar().removeWidget(shell_status)
+    shell_status.deleteLater()
+    w.status_text = ElidedLabel()
+    w.status_text.setText(shell_status.text())
+    w.statusBar().addWidget(w.status_text, 1)
+    w.notice_text = QLabel()
+    w.notice_text.setObjectName("NoticeText")
+    w.statusBar().addPermanentWidget(w.notice_text)
+    w.cloud_text = ElidedLabel()  # a long cloud error is cut here, whole in the tooltip
+    w.statusBar().addPermanentWidget(w.cloud_text)

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from PySide6.QtWidgets import QMainWindow, QMessageBox
+from PySide6.QtWidgets import QMainWindow
 
 if TYPE_CHECKING:
     from ui.main_window import MainWindow
@@ -56,6 +56,8 @@ class WindowLifecycle:
     def request_quit(self: MainWindow, ask: bool = True) -> bool:
         """Quit through ui.launch's orderly shutdown; with a job queued or running, ask first.
         Returns False when the owner chose to stay."""
+        from PySide6.QtWidgets import QMessageBox
+
         from app.activity import JOB_NAMES
 
         jobs = self.desk.pending_jobs() if ask and not self._quit_confirmed and self.filled else []

@@ -23,14 +23,16 @@ SLOW_IMPORTS = ("numpy", "pyqtgraph", "ui.window_build", "app.desk", "app.remote
 
 
 class _FirstPaint(QObject):
-    """Ends ``loop`` at the first paint of any widget of ``window`` (its children paint in the same pass)."""
+    """Ends ``loop`` at the window's first paint (its children paint in the same pass). It watches the window
+    only: a filter on the whole application makes PySide find a Python type for every object that gets an
+    event (Qt's private window classes too), which builds the enums of every class of every Qt module."""
 
-    def __init__(self, window: QWidget, loop: QEventLoop) -> None:
+    def __init__(self, loop: QEventLoop) -> None:
         super().__init__()
-        self.window, self.loop, self.painted = window, loop, False
+        self.loop, self.painted = loop, False
 
     def eventFilter(self, obj: QObject, ev: QEvent) -> bool:
-        if ev.type() == QEvent.Type.Paint and isinstance(obj, QWidget) and obj.window() is self.window:
+        if ev.type() == QEvent.Type.Paint:
             self.painted = True
             self.loop.quit()  # takes effect once this whole paint pass has been flushed
         return False
@@ -53,13 +55,13 @@ def show_shell(app: QApplication, args: Any) -> MainWindow:
 def wait_for_paint(app: QApplication, window: QWidget, timeout_ms: int = PAINT_WAIT_MS) -> bool:
     """Run Qt's loop until ``window`` has painted once (or ``timeout_ms``); True if it painted."""
     loop = QEventLoop()
-    seen = _FirstPaint(window, loop)
-    app.installEventFilter(seen)
+    seen = _FirstPaint(loop)
+    window.installEventFilter(seen)
     QTimer.singleShot(timeout_ms, loop.quit)
     try:
         loop.exec()
     finally:
-        app.removeEventFilter(seen)
+        window.removeEventFilter(seen)
     return seen.painted
 
 
