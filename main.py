@@ -23,7 +23,9 @@ def window_size(text: str) -> tuple[int, int]:
     return width, height
 
 
-def build_parser() -> argparse.ArgumentParser:
+def build_parser(commands: bool = True) -> argparse.ArgumentParser:
+    """The whole command line; ``commands=False``: only the window's options, for a plain start (each
+    command's arguments come from its module, and importing those all would delay the window, [P] 2)."""
     p = argparse.ArgumentParser(prog="mt5-desk", description="One desktop for all your MetaTrader 5 accounts.")
     p.add_argument("--data-dir", help="folder for everything MT5 Desk writes (default: $MT5DESK_DATA_DIR, "
                    "else the platform's user data folder)")
@@ -37,6 +39,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--size", metavar="WxH", type=window_size,
                    help="with --screenshot: the window's size, e.g. 1024x700")
     p.add_argument("--theme", choices=["light", "dark"], help="with --screenshot: this theme (not saved)")
+    if not commands:
+        return p
     sub = p.add_subparsers(dest="command", metavar="COMMAND")
 
     acc = sub.add_parser("accounts", help="list, link and unlink MT5 accounts")
@@ -126,13 +130,31 @@ def _show_error_window(message: str) -> None:
     QMessageBox.critical(None, "MT5 Desk cannot start", message)
 
 
+def parse_args(argv: list[str]) -> argparse.Namespace:
+    """The window's start parses with the small parser; anything it does not take whole (a command, help,
+    a mistake) goes to the whole one, which also words every error. A command always leaves its name
+    over, as the small parser takes no positional argument."""
+    if not any(a in ("-h", "--help") for a in argv):
+        import contextlib
+        import io
+
+        try:
+            with contextlib.redirect_stderr(io.StringIO()):
+                args, rest = build_parser(commands=False).parse_known_args(argv)
+            if not rest:
+                args.command = None
+                return args
+        except SystemExit:
+            pass
+    return build_parser().parse_args(argv)
+
+
 def main(argv: list[str] | None = None) -> int:
     argv = sys.argv[1:] if argv is None else argv
     if argv[:1] == ["--child"] and len(argv) >= 2:
         return run_child(argv)
-    parser = build_parser()
     try:
-        args = parser.parse_args(argv)
+        args = parse_args(argv)
     except SystemExit as exc:  # argparse exits 2 on usage errors, 0 on --help
         return int(exc.code or 0)
     from app.logging_setup import setup_logging
@@ -140,7 +162,8 @@ def main(argv: list[str] | None = None) -> int:
 
     try:
         args.data_dir = resolve_data_dir(args.data_dir)
-        setup_logging(args.data_dir, args.log_level, console=args.command is not None)
+        if args.command is not None:  # the window sets it up once its shell has painted (ui/launch.py)
+            setup_logging(args.data_dir, args.log_level, console=True)
         if args.command in (None, "run"):  # the long-running processes: the window and the headless host
             from app.logging_setup import enable_crash_dumps
 

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import logging
-import logging.handlers
 from pathlib import Path
 
 from multi_user.paths import logs_dir
@@ -13,6 +11,8 @@ FORMAT = "%(asctime)s %(levelname)s %(process)d %(name)s: %(message)s"
 
 def setup_logging(data_dir: Path, level: str = "INFO", console: bool = False) -> Path:
     """Configure the root logger once; returns the log file's path."""
+    import logging.handlers  # not at the top: the window's shell paints before it is needed ([P] 2)
+
     folder = logs_dir(data_dir)
     folder.mkdir(parents=True, exist_ok=True)
     log_file = folder / "mt5desk.log"

@@ -39,8 +39,8 @@ import ui.main_window as mw
 from PySide6.QtCore import QTimer
 
 class Watched(mw.MainWindow):
-    def __init__(self, desk):
-        super().__init__(desk)
+    def __init__(self, *args, **kwargs):  # the shell first (ui/window_start.py), filled in later
+        super().__init__(*args, **kwargs)
         self._probe = QTimer(self)
         self._probe.setInterval(100)
         self._probe.timeout.connect(self._check)
@@ -48,7 +48,7 @@ class Watched(mw.MainWindow):
         self._ready = False
 
     def _check(self):
-        listed = "{n} accounts" in self.status_text.text()
+        listed = self.filled and "{n} accounts" in self.status_text.text()
         loaded = listed and all(s.ts for k, s in self.series.items() if k)
         if loaded and not self._ready and self.desk.started:
             self._ready = True
@@ -130,15 +130,64 @@ def app_processes(data: Path, accounts: int, settle: float) -> dict[str, Any]:
     return {k: round(v, 1) for k, v in peak.items()}
 
 
-def growth(accounts: int, duration: float) -> dict[str, Any]:
-    """RSS of this process (the real window, synthetic load) after a warm-up and at the end."""
+def malloc_trim() -> None:
+    """glibc's free memory back to the OS: what RSS keeps after this is in use (or fragmented in use pages)."""
+    import ctypes
+
+    ctypes.CDLL("libc.so.6").malloc_trim(0)
+
+
+def counts(window: Any) -> dict[str, int]:
+    """What could pile up: Python objects, the window's Qt children, the activity log's rows, chart points."""
+    import gc
+
+    from PySide6.QtCore import QObject
+
+    status = Path("/proc/self/status").read_text().splitlines()
+    parts = {line.split(":")[0] + "_kb": int(line.split()[1]) for line in status
+             if line.startswith(("RssAnon", "RssFile", "RssShmem"))}  # heap, mapped files, shared memory
+    return {**parts, "python_objects": len(gc.get_objects()), "qt_children": len(window.findChildren(QObject)),
+            "activity_rows": window.activity.table.rowCount(),
+            "series_points": sum(len(s.ts) for s in window.series.values())}
+
+
+def _skip(window: Any, parts: tuple[str, ...]) -> None:
+    """Diagnosis: these parts of the window's repaint left out (ui/frame_pacer.repaint_steps)."""
+    for part in parts:
+        if part == "chart":
+            window.chart.redraw = window.chart.set_status = lambda *a, **k: None
+        elif part == "overview":
+            window.overview.refresh_steps = lambda *a, **k: []
+        elif part == "rows":
+            window.model.refresh = lambda *a, **k: None
+        elif part == "status":
+            window.tray.set_tooltip = window.status_text.setText = lambda *a, **k: None
+        elif part == "banner":
+            window.banner.show_lock = lambda *a, **k: None
+
+
+def _heap_snapshot() -> Any:
+    import tracemalloc
+
+    return tracemalloc.take_snapshot() if tracemalloc.is_tracing() else None
+
+
+def growth(accounts: int, duration: float, trim: bool = False, repaint: bool = True,
+           skip: tuple[str, ...] = ()) -> dict[str, Any]:
+    """RSS of this process (the real window, synthetic load) after a warm-up and at the end. With ``trim``,
+    glibc's malloc_trim runs before each sample: growth that goes with it was free memory kept by malloc."""
     from bench_gui_load import Source, open_window, qt_loop
 
     loop = qt_loop()
     samples: list[tuple[float, float]] = []
+    seen: list[dict[str, int]] = []  # counts() after the warm-up and at the end
+    heap: list[Any] = []  # with --tracemalloc: the Python heap then
     with tempfile.TemporaryDirectory() as tmp:
         desk, keys, window = open_window(loop, Path(tmp), accounts)
         source = Source(desk, keys, 10.0)
+        if not repaint:
+            window.timer.stop()  # diagnosis: the events handled, nothing repainted
+        _skip(window, skip)
 
         async def run() -> None:
             lp = asyncio.get_running_loop()
@@ -146,10 +195,19 @@ def growth(accounts: int, duration: float) -> dict[str, Any]:
             until = t0 + duration
             tasks = [asyncio.ensure_future(source.stream(until)), asyncio.ensure_future(source.switches(until, 1.0))]
             while lp.time() < until:
+                if trim:
+                    malloc_trim()
                 samples.append((lp.time() - t0, rss_mb(os.getpid())))
+                if not seen and lp.time() - t0 >= duration / 5:
+                    seen.append(counts(window))
+                    heap.append(_heap_snapshot())
                 await asyncio.sleep(min(5.0, duration / 20))
             await asyncio.gather(*tasks)
+            if trim:
+                malloc_trim()
             samples.append((lp.time() - t0, rss_mb(os.getpid())))
+            seen.append(counts(window))
+            heap.append(_heap_snapshot())
             await window.shutdown()
             await desk.stop()
 
@@ -158,10 +216,15 @@ def growth(accounts: int, duration: float) -> dict[str, Any]:
         finally:
             window.close()
             loop.close()
+    if heap and heap[0] is not None:
+        print("Python heap growth after the warm-up (tracemalloc), top lines:")
+        for stat in heap[-1].compare_to(heap[0], "lineno")[:8]:
+            print(f"  {stat}")
     warm = [mb for t, mb in samples if t >= duration / 5]
     return {"duration_s": duration, "rss_after_warmup_mb": round(warm[0], 1), "rss_end_mb": round(samples[-1][1], 1),
             "growth_mb": round(samples[-1][1] - warm[0], 1), "peak_mb": round(max(mb for _, mb in samples), 1),
-            "snapshots": source.sent, "samples": [(round(t, 1), round(mb, 1)) for t, mb in samples]}
+            "snapshots": source.sent, "trimmed": trim, "counts_after_warmup": seen[0], "counts_end": seen[-1],
+            "samples": [(round(t, 1), round(mb, 1)) for t, mb in samples]}
 
 
 def main() -> int:
@@ -171,6 +234,13 @@ def main() -> int:
     p.add_argument("--duration", type=float, default=60.0, help="seconds of the growth run (issue: 600)")
     p.add_argument("--settle", type=float, default=10.0, help="seconds the app's RSS is sampled once ready")
     p.add_argument("--data", type=Path, help="a data dir prepared by bench_startup.py --data (else built here)")
+    p.add_argument("--growth-only", action="store_true", help="only the growth run (no app processes)")
+    p.add_argument("--trim", action="store_true", help="malloc_trim before each growth sample (fragmentation or leak?)")
+    p.add_argument("--pixmap-cache-kb", type=int, help="diagnosis: Qt's QPixmapCache limit for the growth run")
+    p.add_argument("--tracemalloc", action="store_true", help="diagnosis: the Python heap's growth over the run")
+    p.add_argument("--no-repaint", action="store_true", help="diagnosis: the window's repaint timer stopped")
+    p.add_argument("--skip", default="", help="diagnosis: leave these repaint steps out (chart,overview,rows,status,"
+                   "banner)")
     args = p.parse_args()
     from _results import write_results
     from bench_gui_load import report, synthetic_accounts
@@ -179,24 +249,45 @@ def main() -> int:
 
     from multi_user.paths import history_path
 
-    with tempfile.TemporaryDirectory() as tmp:
-        data = args.data or Path(tmp) / "data"
-        if not history_path(data).exists():
-            data.mkdir(parents=True, exist_ok=True)
-            build_history(history_path(data), link_accounts(data, synthetic_accounts(args.accounts)), args.days)
-        procs = app_processes(data, args.accounts, args.settle)
-    grew = growth(args.accounts, args.duration)
-    print(report(f"GUI process, {args.accounts} accounts x {args.days} days of history", procs["gui"],
-                  TARGETS_MB["gui"], "MB"))
-    print(report("one lane worker", procs["worker"], TARGETS_MB["worker"], "MB"))
-    print(f"one simulated terminal: {procs['terminal']} MB (no target)")
-    print(report(f"RSS growth over {args.duration:.0f} s of {args.accounts} accounts at 10 Hz", grew["growth_mb"],
-                  TARGETS_MB["growth"], "MB"))
-    print(f"(window under load: {grew['rss_after_warmup_mb']} MB after warm-up, peak {grew['peak_mb']} MB)")
+    procs: dict[str, Any] = {}
+    if not args.growth_only:
+        with tempfile.TemporaryDirectory() as tmp:
+            data = args.data or Path(tmp) / "data"
+            if not history_path(data).exists():
+                data.mkdir(parents=True, exist_ok=True)
+                build_history(history_path(data), link_accounts(data, synthetic_accounts(args.accounts)), args.days)
+            procs = app_processes(data, args.accounts, args.settle)
+    if args.pixmap_cache_kb is not None:
+        from bench_gui_load import qt_loop
+        from PySide6.QtGui import QPixmapCache
+
+        qt_loop()  # the QApplication first
+        QPixmapCache.setCacheLimit(args.pixmap_cache_kb)
+    if args.tracemalloc:
+        import tracemalloc
+
+        tracemalloc.start()
+    grew = growth(args.accounts, args.duration, args.trim, not args.no_repaint,
+                  tuple(x for x in args.skip.split(",") if x))
+    if args.tracemalloc:
+        print(f"Python heap (tracemalloc) at the end: {tracemalloc.get_traced_memory()[0] / 1e6:.1f} MB")
+    if procs:
+        print(report(f"GUI process, {args.accounts} accounts x {args.days} days of history", procs["gui"],
+                     TARGETS_MB["gui"], "MB"))
+        print(report("one lane worker", procs["worker"], TARGETS_MB["worker"], "MB"))
+        print(f"one simulated terminal: {procs['terminal']} MB (no target)")
+    print(report(f"RSS growth over {args.duration:.0f} s of {args.accounts} accounts at 10 Hz"
+                 f"{' (malloc_trim before each sample)' if args.trim else ''}", grew["growth_mb"], TARGETS_MB["growth"],
+                 "MB"))
+    print(f"(window under load: {grew['rss_after_warmup_mb']} MB after warm-up, peak {grew['peak_mb']} MB; "
+          f"MALLOC_ARENA_MAX={os.environ.get('MALLOC_ARENA_MAX', 'unset')})")
+    print(f"after warm-up: {grew['counts_after_warmup']}\nat the end:    {grew['counts_end']}")
+    print("RSS samples (s, MB):", " ".join(f"{t:.0f}:{mb}" for t, mb in grew["samples"]))
     write_results("memory", accounts=args.accounts, days=args.days, targets_mb=TARGETS_MB, processes_mb=procs,
-                  growth=grew, met={"gui": procs["gui"] <= TARGETS_MB["gui"],
-                                    "worker": procs["worker"] <= TARGETS_MB["worker"],
-                                    "growth": grew["growth_mb"] <= TARGETS_MB["growth"]})
+                  growth=grew, malloc_arena_max=os.environ.get("MALLOC_ARENA_MAX"),
+                  met={"gui": procs["gui"] <= TARGETS_MB["gui"] if procs else None,
+                       "worker": procs["worker"] <= TARGETS_MB["worker"] if procs else None,
+                       "growth": grew["growth_mb"] <= TARGETS_MB["growth"]})
     return 0
 
 

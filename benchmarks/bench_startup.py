@@ -48,30 +48,39 @@ w = W(); w.resize(1400, 860); w.setWindowTitle("bare"); w.show()
 app.exec()
 """
 
+# The app's first paint is that of its window's shell (ui/main_window.py, before the slow imports): the probe is
+# a subclass overriding event(), as the bare window does. (An event filter on the whole application would make
+# PySide build a Python type, and its enums, for every class of every Qt module: ~100 ms the app does not pay.)
 APP = """
 import json, sys, time
+PROFILE = None
+if {profile!r}:
+    import cProfile
+    PROFILE = cProfile.Profile()
+    PROFILE.enable()
 sys.path.insert(0, {root!r})
 marks = {{}}
 import ui.main_window as mw
 from PySide6.QtCore import QEvent, QTimer
 
 class Timed(mw.MainWindow):
-    def __init__(self, desk):
-        super().__init__(desk)
-        self._probe = QTimer(self)
-        self._probe.setInterval(5)
-        self._probe.timeout.connect(self._check)
-        self._probe.start()
-
     def event(self, ev):
-        if ev.type() == QEvent.Type.Paint and "first_paint" not in marks:
+        if "first_paint" not in marks and ev.type() == QEvent.Type.Paint:
             marks["first_paint"] = time.time()
+            print("FIRST_PAINT", file=sys.stderr, flush=True)  # --imports cuts -X importtime's lines here
+            if PROFILE:
+                PROFILE.disable()
+                PROFILE.dump_stats({profile!r})
+            self._probe = QTimer(self)
+            self._probe.setInterval(5)
+            self._probe.timeout.connect(self._check)
+            self._probe.start()
         return super().event(ev)
 
     def _check(self):
         if "accounts_listed" not in marks and "{n} accounts" in self.status_text.text():
             marks["accounts_listed"] = time.time()
-        if "first_paint" in marks and "accounts_listed" in marks and self.quit_handler is not None:
+        if "accounts_listed" in marks and self.quit_handler is not None:
             self._probe.stop()
             print(json.dumps(marks), flush=True)
             self.quit_handler("benchmark done")
@@ -119,22 +128,72 @@ def build_history(path: Path, keys: list[str], days: int) -> None:
     conn.close()
 
 
-def run_child(code: str, env: dict[str, str], timeout: float) -> tuple[dict[str, float], float]:
+def run_child(code: str, env: dict[str, str], timeout: float,
+              python_flags: tuple[str, ...] = ()) -> tuple[dict[str, float], float, str]:
     started = time.time()
-    proc = subprocess.Popen([sys.executable, "-c", code], stdout=subprocess.PIPE, stderr=subprocess.DEVNULL,
+    proc = subprocess.Popen([sys.executable, *python_flags, "-c", code], stdout=subprocess.PIPE,
+                            stderr=subprocess.PIPE if python_flags else subprocess.DEVNULL,
                             env=env, text=True, start_new_session=True)
     try:
-        line = proc.stdout.readline() if proc.stdout else ""
-        proc.wait(timeout=timeout)
+        if python_flags:  # stderr carries -X importtime's lines: read both pipes to the end
+            out, err = proc.communicate(timeout=timeout)
+            line = out.splitlines()[0] if out.strip() else ""
+        else:
+            line, err = (proc.stdout.readline() if proc.stdout else ""), ""
+            proc.wait(timeout=timeout)
     except subprocess.TimeoutExpired:
         os.killpg(proc.pid, signal.SIGKILL)
         proc.wait()
+        err = ""
     finally:
         if proc.stdout:
             proc.stdout.close()
     if not line.strip():
         raise RuntimeError("the child printed no marks (did it start?)")
-    return json.loads(line), started
+    return json.loads(line), started, err
+
+
+def import_profile(stderr: str, top: int) -> list[tuple[str, float, float]]:
+    """``-X importtime``'s lines up to the first paint: (module, cumulative s, self s), biggest first.
+    Only the outermost import of each tree is listed with its cumulative time; packages by self time below."""
+    rows = []
+    for line in stderr.split("FIRST_PAINT", 1)[0].splitlines():
+        if line.startswith("import time:") and "|" in line and "self [us]" not in line:
+            self_us, cum_us, name = (part for part in line[len("import time:"):].split("|"))
+            rows.append((name.rstrip(), int(self_us) / 1e6, int(cum_us) / 1e6))
+    outer = sorted(((n.strip(), c, s_) for n, s_, c in rows if not n.startswith("  ")), key=lambda r: -r[1])
+    return outer[:top]
+
+
+def package_totals(stderr: str) -> dict[str, float]:
+    totals: dict[str, float] = {}
+    for line in stderr.split("FIRST_PAINT", 1)[0].splitlines():
+        if line.startswith("import time:") and "|" in line and "self [us]" not in line:
+            self_us, _cum, name = line[len("import time:"):].split("|")
+            pkg = name.strip().split(".")[0]
+            totals[pkg] = totals.get(pkg, 0.0) + int(self_us) / 1e6
+    return dict(sorted(totals.items(), key=lambda kv: -kv[1]))
+
+
+def show_imports(data: Path, env: dict[str, str], accounts: int) -> int:
+    """The imports and the cProfile of process start → first paint (after one warm-up run for the bytecode)."""
+    import pstats
+
+    prof = ROOT / "benchmarks" / "results" / "startup.prof"
+    prof.parent.mkdir(parents=True, exist_ok=True)
+    code = APP.format(root=str(ROOT), data=str(data), n=accounts, profile="")
+    run_child(code, env, 120)
+    marks, started, err = run_child(code, env, 120, ("-X", "importtime"))
+    print(f"first paint {marks['first_paint'] - started:.3f} s after process start (with -X importtime)")
+    print("imported before the first paint, outermost imports by cumulative time:")
+    for name, cum, _self in import_profile(err, 15):
+        print(f"  {cum * 1000:8.1f} ms  {name}")
+    print("self time by top-level package:", ", ".join(f"{k} {v * 1000:.0f} ms"
+                                                        for k, v in list(package_totals(err).items())[:10]))
+    run_child(APP.format(root=str(ROOT), data=str(data), n=accounts, profile=str(prof)), env, 120)
+    print(f"cProfile of process start → first paint ({prof.relative_to(ROOT)}), top by cumulative time:")
+    pstats.Stats(str(prof)).sort_stats("cumulative").print_stats(25)
+    return 0
 
 
 def main() -> int:
@@ -143,6 +202,8 @@ def main() -> int:
     p.add_argument("--accounts", type=int, default=20)
     p.add_argument("--days", type=int, default=365)
     p.add_argument("--data", type=Path, help="keep the prepared data dir here and reuse it next time (A/B runs)")
+    p.add_argument("--imports", action="store_true", help="instead: what the app imports before its first paint "
+                   "(-X importtime, one run) and a cProfile of the same span (benchmarks/results/startup.prof)")
     args = p.parse_args()
     from _results import write_results
     from bench_gui_load import synthetic_accounts
@@ -165,13 +226,15 @@ def main() -> int:
             build_history(history_path(data), keys, args.days)
             print(f"history: {args.accounts} accounts x {args.days} days built in {time.perf_counter() - t:.1f} s, "
                   f"{history_path(data).stat().st_size / 1e6:.1f} MB")
-        code = APP.format(root=str(ROOT), data=str(data), n=args.accounts)
+        if args.imports:
+            return show_imports(data, env, args.accounts)
+        code = APP.format(root=str(ROOT), data=str(data), n=args.accounts, profile="")
         run_child(BARE, env, 60)
         run_child(code, env, 120)
         for _ in range(args.runs):
-            marks, started = run_child(BARE, env, 30)
+            marks, started, _err = run_child(BARE, env, 30)
             bare.append(marks["first_paint"] - started)
-            marks, started = run_child(code, env, 90)
+            marks, started, _err = run_child(code, env, 90)
             app.append(marks["first_paint"] - started)
             listed.append(marks["accounts_listed"] - started)
     med = {k: round(statistics.median(v), 3) for k, v in (("bare", bare), ("app", app), ("listed", listed))}

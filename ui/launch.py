@@ -12,31 +12,34 @@ would stop the loop mid-shutdown ("Event loop stopped before Future completed").
 
 from __future__ import annotations
 
-import asyncio
 import contextlib
-import hashlib
 import logging
-import signal
-import socket
 import sys
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from PySide6.QtCore import QSocketNotifier
-from PySide6.QtNetwork import QLocalServer, QLocalSocket
 from PySide6.QtWidgets import QApplication
 
+if TYPE_CHECKING:
+    import asyncio
+
+# The window's shell paints before anything slow is imported ([P] 2, ui/window_start.py): asyncio, qasync,
+# QtNetwork and the rest are imported where they are used, after it.
 log = logging.getLogger("mt5desk.launch")
 
 
 def instance_name(data_dir: Path) -> str:
+    import hashlib
+
     digest = hashlib.sha256(str(Path(data_dir).resolve()).encode()).hexdigest()[:16]
     return f"mt5desk-{digest}"
 
 
 def ask_running_instance(name: str) -> bool:
     """True if another MT5 Desk serves this data dir (it was asked to come forward)."""
+    from PySide6.QtNetwork import QLocalSocket
+
     sock = QLocalSocket()
     sock.connectToServer(name)
     if not sock.waitForConnected(500):
@@ -49,6 +52,8 @@ def ask_running_instance(name: str) -> bool:
 
 class SingleInstance:
     def __init__(self, name: str, on_raise: Any) -> None:
+        from PySide6.QtNetwork import QLocalServer
+
         self.server = QLocalServer()
         QLocalServer.removeServer(name)  # a stale socket from a crashed run
         self.server.listen(name)
@@ -73,8 +78,6 @@ def _no_display() -> bool:
 def run_gui(args: Any) -> int:
     import os
 
-    import qasync
-
     if _no_display():
         if not args.screenshot:
             print("error: no display to open the window on. Run it under a desktop session or `xvfb-run`, "
@@ -85,14 +88,26 @@ def run_gui(args: Any) -> int:
     app = QApplication.instance() or QApplication(sys.argv[:1])
     app.setApplicationName("MT5 Desk")
     app.setOrganizationName("MT5 Desk")
-    name = instance_name(args.data_dir)
-    if not args.screenshot and ask_running_instance(name):
-        print("MT5 Desk is already running for this data folder; brought its window forward.")
-        return 0
-    from app.instance import acquire
+    from app.instance import DataDirBusy, acquire
 
-    owner = acquire(args.data_dir, "gui")  # one app per data dir: a headless host here makes this exit 5
+    try:
+        owner = acquire(args.data_dir, "gui")  # one app per data dir: a headless host here makes this exit 5
+    except DataDirBusy:
+        if not args.screenshot and ask_running_instance(instance_name(args.data_dir)):
+            print("MT5 Desk is already running for this data folder; brought its window forward.")
+            return 0
+        raise
     app.setQuitOnLastWindowClosed(False)  # the window asks _run to quit; see the module's docstring
+    from ui.window_start import show_shell
+
+    window = show_shell(app, args)  # painted before the Desk, the charts and the workers are even imported
+    from app.logging_setup import setup_logging
+
+    setup_logging(args.data_dir, args.log_level)
+    import asyncio
+
+    import qasync
+
     from app.main_thread_gc import MainThreadGC
 
     collector = MainThreadGC(app)  # cycles freed on this thread only: a Qt object freed elsewhere can crash
@@ -100,7 +115,7 @@ def run_gui(args: Any) -> int:
     loop = qasync.QEventLoop(app)
     asyncio.set_event_loop(loop)
     try:
-        return loop.run_until_complete(_run(app, args, name))
+        return loop.run_until_complete(_run(app, args, window))
     finally:
         _drain(loop)
         loop.close()
@@ -110,6 +125,8 @@ def run_gui(args: Any) -> int:
 
 def _drain(loop: asyncio.AbstractEventLoop) -> None:
     """Cancel and finish whatever task is still pending, so none is destroyed while pending."""
+    import asyncio
+
     pending = [t for t in asyncio.all_tasks(loop) if not t.done()]
     for t in pending:
         t.cancel()
@@ -118,13 +135,21 @@ def _drain(loop: asyncio.AbstractEventLoop) -> None:
             loop.run_until_complete(asyncio.wait(pending, timeout=5))
 
 
-QUIT_SIGNALS = tuple(getattr(signal, n) for n in ("SIGTERM", "SIGINT", "SIGHUP") if hasattr(signal, n))
+def quit_signals() -> tuple[int, ...]:
+    import signal
+
+    return tuple(getattr(signal, n) for n in ("SIGTERM", "SIGINT", "SIGHUP") if hasattr(signal, n))
 
 
 def install_quit_signals(on_signal: Callable[[int], None]) -> Callable[[], None]:
     """Turn SIGTERM/SIGINT/SIGHUP into an orderly quit. Qt's loop runs no Python while it waits,
     so the signal wakes it through a socket (signal.set_wakeup_fd) watched by a QSocketNotifier.
     Returns a function that restores the previous handlers."""
+    import signal
+    import socket
+
+    from PySide6.QtCore import QSocketNotifier
+
     rsock, wsock = socket.socketpair()
     rsock.setblocking(False)
     wsock.setblocking(False)
@@ -134,13 +159,14 @@ def install_quit_signals(on_signal: Callable[[int], None]) -> Callable[[], None]
         rsock.close()
         wsock.close()
         return lambda: None
-    old = {sig: signal.signal(sig, lambda *_: None) for sig in QUIT_SIGNALS}
+    handled = quit_signals()
+    old = {sig: signal.signal(sig, lambda *_: None) for sig in handled}
     notifier = QSocketNotifier(rsock.fileno(), QSocketNotifier.Type.Read)
 
     def readable() -> None:
         with contextlib.suppress(OSError):
             for number in rsock.recv(64):
-                if number in QUIT_SIGNALS:  # the wakeup fd also carries any other handled signal
+                if number in handled:  # the wakeup fd also carries any other handled signal
                     on_signal(number)
 
     notifier.activated.connect(readable)
@@ -156,28 +182,15 @@ def install_quit_signals(on_signal: Callable[[int], None]) -> Callable[[], None]
     return restore
 
 
-async def _run(app: QApplication, args: Any, name: str) -> int:
-    from app.desk import make_desk
+async def _run(app: QApplication, args: Any, window: Any) -> int:
+    """Fill the painted shell in, start the Desk behind it, and run until a quit is asked for; then stop
+    everything in order. A quit asked while starting (the shell's close box, a signal) is honoured."""
+    import asyncio
+    import signal
+
     from app.windows_mutex import hold_running_mutex
-    from ui.main_window import MainWindow
 
     mutex = hold_running_mutex()
-    desk = make_desk(args.data_dir, args.backend)
-    if args.screenshot and getattr(args, "theme", None):
-        desk.settings["theme"] = args.theme  # for this picture only; not saved
-    from app.remote_desk import RemoteHosts  # [K] the owner's other machines, next to the local accounts
-    from app.remote_view import DeskWithHosts
-
-    hosts = RemoteHosts(args.data_dir)
-    hosts.event.connect(lambda ev: desk.alerts.on_event(ev) if ev.get("event") == "host" else None)  # [N]
-    window = MainWindow(DeskWithHosts(desk, hosts))
-    if args.screenshot and getattr(args, "size", None):
-        window.resize(*args.size)
-    single = None if args.screenshot else SingleInstance(name, lambda: _bring_forward(window))
-    from app.control import ControlServer  # [K] attach: the window's desk serves clients too
-
-    control = ControlServer(desk, args.data_dir, "gui")
-    control.listen()
     quit_requested: asyncio.Future[str] = asyncio.get_running_loop().create_future()
 
     def request_quit(why: str) -> None:
@@ -187,12 +200,30 @@ async def _run(app: QApplication, args: Any, name: str) -> int:
 
     window.quit_handler = request_quit
     restore_signals = install_quit_signals(lambda n: request_quit(f"signal {signal.Signals(n).name}"))
-    window.show()
-    from app.stall_guard import install_if_debug
-
-    stall_guard = install_if_debug(window)  # --log-level DEBUG: stalls over 50 ms go to the log
+    single = None if args.screenshot else SingleInstance(instance_name(args.data_dir), lambda: _bring_forward(window))
+    desk = hosts = control = stall_guard = None
     code = 0
     try:
+        from ui.window_start import import_slow_parts
+
+        await import_slow_parts()  # the shell stays painted; the loop turns between the slow imports
+        if quit_requested.done():
+            return 0
+        from app.control import ControlServer  # [K] attach: the window's desk serves clients too
+        from app.desk import make_desk
+        from app.remote_desk import RemoteHosts  # [K] the owner's other machines, next to the local accounts
+        from app.remote_view import DeskWithHosts
+        from app.stall_guard import install_if_debug
+
+        desk = make_desk(args.data_dir, args.backend)
+        if args.screenshot and getattr(args, "theme", None):
+            desk.settings["theme"] = args.theme  # for this picture only; not saved
+        hosts = RemoteHosts(args.data_dir)
+        hosts.event.connect(lambda ev: desk.alerts.on_event(ev) if ev.get("event") == "host" else None)  # [N]
+        window.fill(DeskWithHosts(desk, hosts))
+        control = ControlServer(desk, args.data_dir, "gui")
+        control.listen()
+        stall_guard = install_if_debug(window)  # --log-level DEBUG: stalls over 50 ms go to the log
         await window.start_desk()
         control.started()
         hosts.start()
@@ -207,11 +238,15 @@ async def _run(app: QApplication, args: Any, name: str) -> int:
     finally:
         window.statusBar().showMessage("Closing: stopping the terminals and saving…")
         await window.shutdown()
-        with contextlib.suppress(Exception):
-            await window.cloud.close()
-        await control.close()
-        hosts.stop()
-        await desk.stop()
+        if window.filled:
+            with contextlib.suppress(Exception):
+                await window.cloud.close()
+        if control is not None:
+            await control.close()
+        if hosts is not None:
+            hosts.stop()
+        if desk is not None:
+            await desk.stop()
         if single is not None:
             single.close()
         window.close()

@@ -1,65 +1,57 @@
 """The main window: account sidebar on the left, the lock banner and the focused account's chart in
 the centre, the overview and the terminals below, a status bar. Events from the Desk only mark
-things dirty; a timer repaints a few times a second."""
+things dirty; a timer repaints a few times a second.
+
+It is built in two steps ([P] 2): the shell (title, toolbar, an empty sidebar saying the app is starting,
+the saved layout) needs only Qt, so ui/launch.py shows and paints it before anything slow is imported;
+``fill`` then builds the real panels into it (ui/window_build.py: the charts, pyqtgraph, numpy). Given a
+desk, the constructor does both at once. Keep this module's imports light: the shell's paint waits on them.
+"""
 
 from __future__ import annotations
 
-import asyncio
-import logging
 import time
 from collections.abc import Callable
-from typing import Any
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
-from PySide6.QtCore import QSettings, Qt, QTimer
-from PySide6.QtGui import QAction, QKeySequence, QShortcut
-from PySide6.QtWidgets import (
-    QLabel,
-    QMainWindow,
-    QMessageBox,
-    QSizePolicy,
-    QSplitter,
-    QStyle,
-    QTabWidget,
-    QToolBar,
-    QVBoxLayout,
-    QWidget,
-)
+from PySide6.QtCore import QSettings
+from PySide6.QtGui import QAction, QColor, QIcon, QPixmap
+from PySide6.QtWidgets import QLabel, QMainWindow, QSizePolicy, QSplitter, QTabWidget, QToolBar, QVBoxLayout, QWidget
 
-from app.activity import JOB_NAMES, job_result_text
-from ui.activity_panel import ActivityPanel
-from ui.alerts_settings import add_alerts_tab
-from ui.bot_controller import attach_bots
-from ui.cloud_panel import CloudController, CloudDialog
-from ui.copier_panel import attach_copier
-from ui.dialogs import EditDialog, LinkDialog, SettingsDialog, confirm
-from ui.elided_label import ElidedLabel
-from ui.equity_chart import EquityChart, Series
-from ui.frame_pacer import FramePacer, repaint_steps
-from ui.hosts_settings import add_hosts_settings
-from ui.key_settings import add_key_settings
-from ui.lock_banner import LockBanner
-from ui.overview import Overview
-from ui.overview_stats import attach_overview_stats
-from ui.portfolio_settings import add_portfolio_settings
-from ui.positions_panel import PositionsPanel
-from ui.rules_view import RulesView
-from ui.sidebar import AccountSidebar, AccountsModel
-from ui.stats_panel import StatsPanel
-from ui.terminals_panel import TerminalsPanel
-from ui.theme import app_icon, apply_theme, lock_icon
-from ui.tray import Tray
+from ui.theme import app_icon, apply_theme
 from ui.window_lifecycle import WindowLifecycle
 from ui.window_loads import FocusedAccountLoads
 
-log = logging.getLogger("mt5desk.ui")
+if TYPE_CHECKING:
+    import asyncio
+
+    from ui.dialogs import LinkDialog, SettingsDialog
+    from ui.elided_label import ElidedLabel
+    from ui.equity_chart import Series
+
 REPAINT_MS = 250
 TILE_POINTS = 600  # a small chart needs no more: the full history is read when an account is focused
+TAB_NAMES = ("All accounts", "Positions", "Terminals", "Activity", "Bots", "Copier")
+# The shell sets its few enum values as properties, by number: PySide builds the whole Qt namespace (and
+# QStyle's) as Python enums the first time either is touched, tens of ms that the first paint need not wait.
+VERTICAL, TOP_CENTRE, TEXT_BESIDE_ICON = 2, 0x24, 2  # Qt::Vertical, AlignTop|AlignHCenter, ToolButtonTextBesideIcon
+
+
+def _place(splitter: QSplitter) -> QWidget:
+    """An empty place in ``splitter`` that ``fill`` puts a real panel in (its size restored with the shell's)."""
+    place = QWidget()
+    QVBoxLayout(place).setContentsMargins(0, 0, 0, 0)
+    splitter.addWidget(place)
+    return place
 
 
 class MainWindow(FocusedAccountLoads, WindowLifecycle, QMainWindow):
-    def __init__(self, desk: Any) -> None:
+    def __init__(self, desk: Any = None, *, data_dir: Path | None = None, theme: str | None = None) -> None:
+        """With a desk: the whole window. Without: the shell for ``data_dir`` (ui/launch.py fills it in)."""
         super().__init__()
         self.desk = desk
+        self.filled = False
         self.setWindowTitle("MT5 Desk")
         self.setWindowIcon(app_icon())
         self.resize(1400, 860)
@@ -68,110 +60,88 @@ class MainWindow(FocusedAccountLoads, WindowLifecycle, QMainWindow):
         self._dirty: set[str] = set()
         self._tasks: set[asyncio.Task[Any]] = set()
         self._loaded: dict[str, int] = {}  # account -> how many history points were asked for
-        self.model = AccountsModel()
-        self.sidebar = AccountSidebar(self.model, lock_icon())
-        self.banner = LockBanner(self.name_of)
-        self.chart = EquityChart()
-        self.overview = Overview(self.name_of)
-        self.terminals = TerminalsPanel(lambda lane, verb: self._spawn(self.desk.lane_action(lane, verb)),
-                                        self.name_of)
+        self.quit_handler: Callable[[str], None] | None = None  # set by ui.launch: quitting is its job
+        self._quit_confirmed = False
+        data_dir = Path(desk.data_dir) if desk is not None else Path(data_dir or ".")
+        apply_theme(theme or (desk.settings.get("theme", "light") if desk is not None else "light"))
+        self._build_shell()
+        self._settings = QSettings(str(data_dir / "window.ini"), QSettings.Format.IniFormat)
+        self._restore_layout()
+        if desk is not None:
+            self.fill(desk)
+
+    # ---- building ---------------------------------------------------------------------------
+    def _build_shell(self) -> None:
+        """What the first paint shows: the toolbar (its actions wait for the Desk), the sidebar's place saying
+        the app is starting, the chart's place and the tabs, the status line. Only Qt and light ui modules."""
+        starting = QLabel("Starting…\n\nReading your accounts; the terminals start next.")
+        starting.setObjectName("Muted")
+        starting.setProperty("alignment", TOP_CENTRE)
+        starting.setMargin(24)
+        starting.setWordWrap(True)
         self.tabs = QTabWidget()
-        self.tabs.addTab(self.overview, "All accounts")
-        self.positions = PositionsPanel(desk, self._spawn, lambda key: self.account_action("close_all", key))
-        self.tabs.addTab(self.positions, "Positions")
-        self.tabs.addTab(self.terminals, "Terminals")
-        self.activity = ActivityPanel()
-        self.tabs.addTab(self.activity, "Activity")
-        self.bots_panel = attach_bots(self)  # [I] the Bots tab, the sidebar's bot markers, the start dialog
-        self.copier_panel = attach_copier(self)  # [J] the Copier tab and the sidebar's copier markers
-        centre = QSplitter(Qt.Orientation.Vertical)
-        self.stats = StatsPanel()
-        self.stats.period.currentIndexChanged.connect(lambda _i: self._load_stats(self.focused))
-        self.stats.scope.currentIndexChanged.connect(lambda _i: self._load_stats(self.focused))
-        self.stats.scope.before_popup = self._stats_currencies
-        chart_row = QSplitter(Qt.Orientation.Horizontal)
-        chart_row.addWidget(self.chart)
-        chart_row.addWidget(self.stats)
-        chart_row.setStretchFactor(0, 1)
-        centre.addWidget(chart_row)
-        centre.addWidget(self.tabs)
-        centre.setSizes([480, 320])
+        for name in TAB_NAMES:
+            self.tabs.addTab(QWidget(), name)
+        self.centre_splitter = QSplitter()
+        self.centre_splitter.setProperty("orientation", VERTICAL)
+        self.chart_place = _place(self.centre_splitter)  # the chart and the statistics, once filled
+        self.centre_splitter.addWidget(self.tabs)
+        self.centre_splitter.setSizes([480, 320])
         right = QWidget()
-        rl = QVBoxLayout(right)
-        rl.setContentsMargins(0, 0, 0, 0)
-        rl.addWidget(self.banner)
-        rl.addWidget(centre, 1)
-        self.splitter = QSplitter(Qt.Orientation.Horizontal)
-        self.splitter.addWidget(self.sidebar.panel)  # search, sort and filter above the list
+        self.right_layout = QVBoxLayout(right)
+        self.right_layout.setContentsMargins(0, 0, 0, 0)
+        self.right_layout.addWidget(self.centre_splitter, 1)
+        self.splitter = QSplitter()  # horizontal
+        self.sidebar_place = _place(self.splitter)  # the sidebar's: search, sort and filter above the list
+        self.sidebar_place.layout().addWidget(starting)
         self.splitter.addWidget(right)
         self.splitter.setSizes([340, 1060])
         self.splitter.setStretchFactor(1, 1)  # a smaller window narrows the chart, not the account list
-        self.centre_splitter = centre
         self.setCentralWidget(self.splitter)
         self._build_toolbar()
-        self.status_text = ElidedLabel()
+        self.status_text: QLabel | ElidedLabel = QLabel("Starting: reading your accounts…")  # elided once filled
         self.statusBar().addWidget(self.status_text, 1)
-        self.notice_text = QLabel()
-        self.notice_text.setObjectName("NoticeText")
-        self.statusBar().addPermanentWidget(self.notice_text)
-        self.cloud_text = ElidedLabel()  # a long cloud error is cut here, whole in the tooltip
-        self.statusBar().addPermanentWidget(self.cloud_text)
-        self.quit_handler: Callable[[str], None] | None = None  # set by ui.launch: quitting is its job
-        self._quit_confirmed = False
-        self.cloud = CloudController(desk, self.cloud_text, self._spawn)
-        self.tray = Tray(self, app_icon(), self.name_of)
-        self.sidebar.activate_requested.connect(self.activate)
-        self.sidebar.focus_changed.connect(self.focus)
-        self.sidebar.action_requested.connect(self.account_action)
-        self.sidebar.reordered.connect(self.desk.reorder)
-        self.overview.focus_requested.connect(self.focus)
-        self.chart.wanted.connect(lambda key, start, end, n: self._spawn(self._load_chart(key, start, end, n)))
-        self.banner.cancel_requested.connect(self.desk.cancel)
-        self.banner.release_requested.connect(self.desk.release)
-        for n in range(1, 10):
-            QShortcut(QKeySequence(f"Ctrl+{n}"), self, activated=lambda n=n: self._activate_nth(n))
-        QShortcut(QKeySequence("Ctrl+Q"), self, activated=self.request_quit)  # the same quit as the close box
-        desk.event.connect(self.on_event)
-        self.timer = QTimer(self)
-        self.timer.setInterval(REPAINT_MS)
-        self.pacer = FramePacer(self)
-        self.timer.timeout.connect(self._paced_repaint)
-        self.timer.start()
-        self._settings = QSettings(str(desk.data_dir / "window.ini"), QSettings.Format.IniFormat)
-        self._restore()
-        apply_theme(desk.settings.get("theme", "light"))
-        self.on_event({"event": "accounts", "accounts": desk.accounts()})
-        self.rules_view = RulesView(self)  # [H]: headroom, floors, rules dialog, flatten
-        self.overview_stats = attach_overview_stats(self)  # [E] 4: the tiles' statistics
 
-    # ---- building ---------------------------------------------------------------------------
+    def fill(self, desk: Any) -> None:
+        """Build the real panels into the shell and list the Desk's accounts (ui/window_build.py)."""
+        from ui.window_build import fill_window
+
+        self.desk = desk
+        fill_window(self, desk)
+        for action in self._desk_actions:
+            action.setEnabled(True)
+
     def _build_toolbar(self) -> None:
-        bar = QToolBar("Main")
+        bar = self.toolbar = QToolBar("Main")
         bar.setMovable(False)
-        bar.setToolButtonStyle(Qt.ToolButtonStyle.ToolButtonTextBesideIcon)
+        bar.setProperty("toolButtonStyle", TEXT_BESIDE_ICON)
         self.addToolBar(bar)
-        style = self.style()
-        link = QAction(style.standardIcon(QStyle.StandardPixmap.SP_FileDialogNewFolder), "Link account…", self)
-        link.setShortcut(QKeySequence("Ctrl+L"))
-        link.triggered.connect(self.open_link_dialog)
-        release = QAction(style.standardIcon(QStyle.StandardPixmap.SP_MediaStop), "Release terminal", self)
-        release.triggered.connect(self.desk.release)
-        settings = QAction(style.standardIcon(QStyle.StandardPixmap.SP_FileDialogDetailedView), "Settings…", self)
-        settings.triggered.connect(self.open_settings)
-        cloud = QAction(style.standardIcon(QStyle.StandardPixmap.SP_DriveNetIcon), "Cloud sync…", self)
-        cloud.triggered.connect(lambda: CloudDialog(self, self.cloud).open())
+        blank = QPixmap(16, 16)
+        blank.fill(QColor(0, 0, 0, 0))
+        room = QIcon(blank)  # keeps each button's room for the style's icon, set by fill (ui/window_build.py)
+        link = QAction(room, "Link account…", self)
+        link.triggered.connect(lambda: self.open_link_dialog())
+        release = QAction(room, "Release terminal", self)
+        release.triggered.connect(lambda: self.desk.release())
+        settings = QAction(room, "Settings…", self)
+        settings.triggered.connect(lambda: self.open_settings())
+        cloud = QAction(room, "Cloud sync…", self)
+        cloud.triggered.connect(self._open_cloud)
         bar.addAction(link)
         bar.addAction(release)
         bar.addAction(settings)
         bar.addAction(cloud)
+        self._desk_actions = (link, release, settings, cloud)
+        for action in self._desk_actions:
+            action.setEnabled(False)  # until the Desk is there (fill)
         spacer = QWidget()
         spacer.setSizePolicy(QSizePolicy.Policy.Expanding, QSizePolicy.Policy.Preferred)
         bar.addWidget(spacer)
-        if getattr(self.desk, "simulator", False):
-            badge = QLabel("  SIMULATOR · demo accounts, no real money  ")
-            badge.setObjectName("SimulatorBadge")
-            badge.setToolTip("MetaTrader5 is not installed here, so MT5 Desk runs on its built-in simulator.")
-            bar.addWidget(badge)
+
+    def _open_cloud(self) -> None:
+        from ui.cloud_panel import CloudDialog
+
+        CloudDialog(self, self.cloud).open()
 
     def name_of(self, key: str) -> str:
         a = self.model.account(key)
@@ -195,6 +165,8 @@ class MainWindow(FocusedAccountLoads, WindowLifecycle, QMainWindow):
                     self._load(key, TILE_POINTS)
             self._dirty |= {"rows", "overview", "status"}
         elif kind == "snapshot":
+            from ui.equity_chart import Series  # loaded by fill: a dict lookup here
+
             key = ev["account"]
             s = self.series.setdefault(key, Series())
             s.append(float(ev.get("ts") or time.time()), float(ev.get("balance") or 0), float(ev.get("equity") or 0))
@@ -225,6 +197,8 @@ class MainWindow(FocusedAccountLoads, WindowLifecycle, QMainWindow):
         """A job's end reaches the owner in the status bar (the tray and the activity log get it too)."""
         if ev.get("job") == "verify" or ev.get("state") not in ("done", "failed", "cancelled", "aborted"):
             return
+        from app.activity import JOB_NAMES, job_result_text
+
         if ev.get("account") == self.focused:
             self.positions.poll()  # what a close-all left open
         self.positions.job_event(ev)  # a close-one result, with its retcode, next to the positions
@@ -246,11 +220,15 @@ class MainWindow(FocusedAccountLoads, WindowLifecycle, QMainWindow):
 
     def repaint_dirty(self) -> None:
         """Everything marked dirty, repainted now (tests and a screenshot call this)."""
+        from ui.frame_pacer import repaint_steps
+
         for step in repaint_steps(self):
             step()
 
     def _paced_repaint(self) -> None:
         """The timer's repaint: one small step per event-loop turn (ui/frame_pacer.py)."""
+        from ui.frame_pacer import repaint_steps
+
         if not self.pacer.busy():
             self.pacer.run(repaint_steps(self))
 
@@ -273,6 +251,8 @@ class MainWindow(FocusedAccountLoads, WindowLifecycle, QMainWindow):
 
     # ---- the owner's actions ----------------------------------------------------------------------
     def activate(self, key: str) -> None:
+        from PySide6.QtWidgets import QMessageBox
+
         self.focus(key)
         running = None if (self.model.account(key) or {}).get("host") else self.desk.job_running()  # [K] its own
         if running and running != key:
@@ -293,6 +273,8 @@ class MainWindow(FocusedAccountLoads, WindowLifecycle, QMainWindow):
             self.activate(keys[n - 1])
 
     def account_action(self, action: str, key: str) -> None:
+        from ui.dialogs import EditDialog, confirm
+
         account = self.model.account(key) or {}
         name = self.name_of(key)
         if action in ("dedicated", "shared"):
@@ -313,11 +295,19 @@ class MainWindow(FocusedAccountLoads, WindowLifecycle, QMainWindow):
                     "its equity history is kept.", "Unlink", lambda: self._spawn(self.desk.unlink_account(key)))
 
     def open_link_dialog(self) -> LinkDialog:
+        from ui.dialogs import LinkDialog
+
         dialog = LinkDialog(self, self.desk)
         dialog.open()
         return dialog
 
     def open_settings(self) -> SettingsDialog:
+        from ui.alerts_settings import add_alerts_tab
+        from ui.dialogs import SettingsDialog
+        from ui.hosts_settings import add_hosts_settings
+        from ui.key_settings import add_key_settings
+        from ui.portfolio_settings import add_portfolio_settings
+
         extra: dict[str, Callable[[], Any]] = {}
 
         def save(values: dict[str, Any]) -> None:
@@ -335,6 +325,8 @@ class MainWindow(FocusedAccountLoads, WindowLifecycle, QMainWindow):
         return dialog
 
     def _spawn(self, coro: Any) -> None:
+        import asyncio
+
         task = asyncio.ensure_future(coro)
         self._tasks.add(task)
 

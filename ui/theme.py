@@ -6,7 +6,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
-from PySide6.QtCore import QObject, QRectF, Qt, Signal
+from PySide6.QtCore import QObject, QRectF, Signal
 from PySide6.QtGui import QColor, QFont, QIcon, QPainter, QPainterPath, QPalette, QPen, QPixmap
 from PySide6.QtWidgets import QApplication
 
@@ -115,13 +115,14 @@ def apply_theme(theme: str) -> None:
     app = QApplication.instance()
     if not isinstance(app, QApplication):
         return
-    if _default_style is None:
-        _default_style = app.style().name()
     dark = theme == "dark"
     _current = DARK_COLOURS if dark else LIGHT_COLOURS
-    # Fusion honours every palette colour on every platform (the native Windows style does not)
-    app.setStyle("Fusion" if dark else _default_style)
-    app.setPalette(dark_palette() if dark else app.style().standardPalette())
+    if dark and _default_style is None:
+        _default_style = app.style().name()
+    if _default_style is not None:  # else never dark yet: the default style and palette are still on ([P] 2)
+        # Fusion honours every palette colour on every platform (the native Windows style does not)
+        app.setStyle("Fusion" if dark else _default_style)
+        app.setPalette(dark_palette() if dark else app.style().standardPalette())
     app.setStyleSheet(DARK if dark else LIGHT)
     notifier().changed.emit(_current.name)
 
@@ -131,6 +132,8 @@ def app_icon() -> QIcon:
     png = RESOURCES / "app.png"
     if png.exists():
         return QIcon(str(png))
+    from PySide6.QtCore import Qt  # not at the top: the window's first paint does without it ([P] 2)
+
     pix = QPixmap(64, 64)
     pix.fill(Qt.GlobalColor.transparent)
     p = QPainter(pix)
@@ -157,6 +160,8 @@ def app_icon() -> QIcon:
 
 def lock_icon(colour: str | None = None) -> QIcon:
     """A small padlock for the account that holds the shared terminal (in the theme's colour)."""
+    from PySide6.QtCore import Qt
+
     ink = QColor(colour or _current.lock)
     pix = QPixmap(32, 32)
     pix.fill(Qt.GlobalColor.transparent)

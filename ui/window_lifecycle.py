@@ -4,12 +4,9 @@ queued or running. A mixin of ui/main_window.MainWindow."""
 
 from __future__ import annotations
 
-import asyncio
 from typing import TYPE_CHECKING, Any
 
-from PySide6.QtWidgets import QMainWindow, QMessageBox
-
-from app.activity import JOB_NAMES
+from PySide6.QtWidgets import QMainWindow
 
 if TYPE_CHECKING:
     from ui.main_window import MainWindow
@@ -17,7 +14,8 @@ if TYPE_CHECKING:
 
 class WindowLifecycle:
     # ---- persistence -------------------------------------------------------------------------------
-    def _restore(self: MainWindow) -> None:
+    def _restore_layout(self: MainWindow) -> None:
+        """The shell's geometry and splits, as left last time, so its first paint is the window's layout."""
         geometry = self._settings.value("geometry")
         if geometry is not None:
             self.restoreGeometry(geometry)
@@ -25,6 +23,9 @@ class WindowLifecycle:
             state = self._settings.value(name)
             if state is not None:
                 splitter.restoreState(state)
+
+    def _restore_view(self: MainWindow) -> None:
+        """What was on screen last time: the focused account, the tab, the chart's range (once filled)."""
         self.focused = self._settings.value("focused") or None
         self.tabs.setCurrentIndex(int(self._settings.value("tab") or 0))
         chart_range = self.chart.range_buttons.button(int(self._settings.value("chart_range") or 1))
@@ -32,6 +33,8 @@ class WindowLifecycle:
             chart_range.setChecked(True)
 
     def save_state(self: MainWindow) -> None:
+        if not self.filled:
+            return  # a quit before the window was filled in: what was saved stays as it was
         self._settings.setValue("geometry", self.saveGeometry())
         self._settings.setValue("splitter", self.splitter.saveState())
         self._settings.setValue("centre", self.centre_splitter.saveState())
@@ -53,7 +56,11 @@ class WindowLifecycle:
     def request_quit(self: MainWindow, ask: bool = True) -> bool:
         """Quit through ui.launch's orderly shutdown; with a job queued or running, ask first.
         Returns False when the owner chose to stay."""
-        jobs = self.desk.pending_jobs() if ask and not self._quit_confirmed else []
+        from PySide6.QtWidgets import QMessageBox
+
+        from app.activity import JOB_NAMES
+
+        jobs = self.desk.pending_jobs() if ask and not self._quit_confirmed and self.filled else []
         if jobs:
             names = "\n".join(f"• {JOB_NAMES.get(str(j.get('job')), j.get('job'))} on "
                                f"{self.name_of(j.get('account') or '')} ({j.get('state')})" for j in jobs)
@@ -78,16 +85,20 @@ class WindowLifecycle:
 
     async def shutdown(self: MainWindow) -> None:
         """Stop repainting and finish the window's own tasks before the Desk stops."""
+        import asyncio
+
         self._quit_confirmed = True  # a second close while shutting down asks nothing again
         self.save_state()
-        self.timer.stop()
-        self.pacer.stop()
+        if self.filled:
+            self.timer.stop()
+            self.pacer.stop()
         tasks = [t for t in self._tasks if not t.done()]
         for t in tasks:
             t.cancel()
         if tasks:
             await asyncio.wait(tasks, timeout=5)
-        self.tray.hide()
+        if self.filled:
+            self.tray.hide()
         self.quit_handler = None  # the close that follows is the real one
 
     def closeEvent(self: MainWindow, event: Any) -> None:
@@ -96,8 +107,9 @@ class WindowLifecycle:
             self.request_quit()
             return
         self.save_state()
-        self.timer.stop()
-        self.pacer.stop()
+        if self.filled:
+            self.timer.stop()
+            self.pacer.stop()
         for t in list(self._tasks):
             t.cancel()
         QMainWindow.closeEvent(self, event)

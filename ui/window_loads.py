@@ -7,8 +7,6 @@ from __future__ import annotations
 import time
 from typing import TYPE_CHECKING
 
-from ui.equity_chart import Series
-
 if TYPE_CHECKING:
     from ui.main_window import MainWindow
 
@@ -18,6 +16,8 @@ CHART_POINTS = 2000  # about one point per pixel of a wide chart: more only cost
 
 class FocusedAccountLoads:
     def focus(self: MainWindow, key: str | None) -> None:
+        from ui.equity_chart import Series  # loaded with the filled window (ui/window_build.py)
+
         self.focused = key
         self.sidebar.select(key)  # Ctrl+1…9 and the overview's tiles move the selection too
         series = self.series.setdefault(key, Series()) if key else None
@@ -35,6 +35,8 @@ class FocusedAccountLoads:
             self._spawn(self._load_history(key, points))
 
     async def _load_history(self: MainWindow, key: str, max_points: int = CHART_POINTS) -> None:
+        from ui.equity_chart import Series
+
         points = await self.desk.history(key, time.time() - HISTORY_WINDOW, max_points)
         self.series.setdefault(key, Series()).load(points)
         if key == self.focused:
