@@ -125,7 +125,7 @@ class RulesView:
         self.shown.update(fresh)
         if grew:
             self.w.sidebar.scheduleDelayedItemsLayout()  # guarded rows are one line taller
-        self.w.sidebar.viewport().update()
+        self.w.model.refresh()  # [P] only the rows whose room (or anything else painted) changed
         c = colours()
         for key, tile in self.w.overview.tiles.items():
             label = self.tile_labels.get(key)

@@ -1,15 +1,20 @@
 """The sidebar's model: accounts grouped by server in the owner's order, or sorted by a value, and
 narrowed by a search text and a state filter. Values are read by the delegate from ``states``
-and ``snapshots``; ``refresh`` re-sorts only when the order really changed."""
+and ``snapshots``; ``refresh`` re-sorts only when a sort or filter input changed, and repaints only
+the rows whose painted content changed ([P] 1: one row's new values never repaint all twenty)."""
 
 from __future__ import annotations
 
+import time
 from collections.abc import Callable
 from typing import Any
 
 from PySide6.QtCore import QModelIndex, Qt, Signal
 from PySide6.QtGui import QStandardItem, QStandardItemModel
 from PySide6.QtWidgets import QAbstractItemView
+
+from ui.formatting import badge_text
+from ui.theme import colours
 
 KEY_ROLE = Qt.ItemDataRole.UserRole + 1
 GROUP_ROLE = Qt.ItemDataRole.UserRole + 2
@@ -41,6 +46,11 @@ class AccountsModel(QStandardItemModel):
         self.filter = "all"
         self.query = ""
         self._shown: tuple[Any, ...] = ()
+        self._order_inputs: tuple[Any, ...] | None = None  # what the last sort and filter read
+        self._items: dict[str, QStandardItem] = {}  # the row of each shown account
+        self._painted: dict[str, tuple[Any, ...]] = {}  # each row's signature when last repainted
+        self._by_key: dict[str, dict[str, Any]] = {}
+        self._by_key_of: list[dict[str, Any]] | None = None
 
     # ---- what is shown, in which order --------------------------------------------------------
     def set_accounts(self, accounts: list[dict[str, Any]]) -> None:
@@ -95,11 +105,23 @@ class AccountsModel(QStandardItemModel):
             groups.setdefault(a["server"], []).append(a["key"])
         return tuple((server, tuple(keys)) for server, keys in groups.items())
 
+    def _inputs(self) -> tuple[Any, ...]:
+        """Everything the order and the filter read: unchanged, the rows stay as they are, unsorted."""
+        sort_key = self._sort_key if self.sort != "owner" else (lambda _a: 0)
+        return (self.sort, self.filter, self.query, id(self.accounts), len(self.accounts),
+                tuple((a["key"], self.matches(a), sort_key(a)) for a in self.accounts))
+
     def _build(self, force: bool = False) -> None:
+        inputs = self._inputs()
+        if not force and inputs == self._order_inputs:
+            return
+        self._order_inputs = inputs
         wanted = self._wanted()
         if not force and wanted == self._shown:
             return
         self._shown = wanted
+        self._items = {}
+        self._painted = {}
         self.clear()
         for server, keys in wanted:
             parent: Any = self
@@ -118,6 +140,7 @@ class AccountsModel(QStandardItemModel):
                     flags |= Qt.ItemFlag.ItemIsDragEnabled
                 item.setFlags(flags)
                 parent.appendRow(item)
+                self._items[key] = item
         self.layout_rebuilt.emit()
 
     def set_lock(self, lock: dict[str, Any]) -> None:
@@ -128,7 +151,10 @@ class AccountsModel(QStandardItemModel):
 
     # ---- lookups --------------------------------------------------------------------------------
     def account(self, key: str) -> dict[str, Any] | None:
-        return next((a for a in self.accounts if a["key"] == key), None)
+        if self._by_key_of is not self.accounts:  # read per paint: a dict, not a walk of the list
+            self._by_key = {a["key"]: a for a in self.accounts}
+            self._by_key_of = self.accounts
+        return self._by_key.get(key)
 
     def hidden_count(self) -> int:
         return len(self.accounts) - sum(len(keys) for _, keys in self._shown)
@@ -145,33 +171,43 @@ class AccountsModel(QStandardItemModel):
         return [k for keys in groups.values() for k in keys]
 
     def index_of(self, key: str) -> QModelIndex:
-        for item in self._rows():
-            if item.data(KEY_ROLE) == key:
-                return item.index()
-        return QModelIndex()
+        item = self._items.get(key)
+        return item.index() if item is not None else QModelIndex()
 
-    def _rows(self) -> list[QStandardItem]:
-        out = []
-        for g in range(self.rowCount()):
-            top = self.item(g)
-            if top.data(KEY_ROLE):
-                out.append(top)
-            else:
-                out += [top.child(r) for r in range(top.rowCount())]
-        return out
+    def signature(self, key: str, now: float) -> tuple[Any, ...]:
+        """Everything a row's paint reads (ui/sidebar.py AccountDelegate): the same signature paints the same."""
+        a = self.account(key) or {}
+        state = self.states.get(key)
+        snap = self.snapshots.get(key) or {}
+        copier = getattr(self, "copier_markers", {}).get(key)
+        return (tuple(a.get(f) for f in ("label", "login", "server", "mode", "investor")),
+                (state or {}).get("state"), badge_text(state, snap, now),  # the badge carries an age
+                snap.get("equity"), snap.get("currency"), snap.get("profit"), key in self.holders,
+                getattr(self, "headroom", {}).get(key), getattr(self, "bot_markers", {}).get(key),
+                copier[0] if copier else None, self.sort in GROUPED_SORTS, colours().name)
 
-    def refresh(self) -> None:
-        """Repaint every row (called by the window's coalescing timer, not per event); re-sort first
-        if new values changed the order or who passes the filter."""
+    def refresh(self, now: float | None = None) -> None:
+        """Repaint the rows whose painted content changed (called by the window's coalescing timer,
+        not per event); re-sort first if new values changed the order or who passes the filter.
+        Each changed row is its own dataChanged: a range makes the view repaint all of itself."""
         before = self._shown
         self._build()
-        if self._shown != before or not self.rowCount():
-            return
-        self.dataChanged.emit(self.index(0, 0), self.index(self.rowCount() - 1, 0))
-        for g in range(self.rowCount()):
-            group = self.item(g)
-            if group.rowCount():
-                self.dataChanged.emit(group.child(0).index(), group.child(group.rowCount() - 1).index())
+        now = time.time() if now is None else now
+        rebuilt = self._shown != before
+        for key in self._items:
+            sig = self.signature(key, now)
+            if self._painted.get(key) != sig:
+                self._painted[key] = sig
+                if not rebuilt:  # new rows are painted anyway
+                    self.repaint_rows([key])
+
+    def repaint_rows(self, keys: list[str]) -> None:
+        """Repaint these rows only (and lay them out again: a row may grow a line)."""
+        for key in keys:
+            item = self._items.get(key)
+            if item is not None:
+                index = item.index()
+                self.dataChanged.emit(index, index)
 
 
 def move_to(model: AccountsModel, source: str, target: QModelIndex, where: Any,
