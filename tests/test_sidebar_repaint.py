@@ -4,29 +4,18 @@ a changed value repaints its row (and no other), an idle row's age still ticks."
 from __future__ import annotations
 
 import time
-from pathlib import Path
 from typing import Any
 
 import pytest
-from fake_desk import FakeDesk, fake_accounts
-from PySide6.QtGui import QIcon
+from test_sidebar_filter import sidebar  # noqa: F401  (the fixture)
 
 from ui.headroom import Headroom
-from ui.sidebar import KEY_ROLE, AccountSidebar, AccountsModel
+from ui.sidebar import KEY_ROLE, AccountSidebar
 
 
 @pytest.fixture
-def bar(qtbot):
-    model = AccountsModel()
-    sidebar = AccountSidebar(model, QIcon())
-    qtbot.addWidget(sidebar.panel)
-    accounts = fake_accounts(6)
-    desk = FakeDesk(Path("/tmp/unused-desk"), accounts)
-    model.states, model.snapshots = desk.states, desk.snaps
-    sidebar.rebuild(accounts, None)
-    sidebar.panel.resize(320, 800)  # every row visible
-    sidebar.panel.show()
-    qtbot.waitExposed(sidebar.panel)
+def bar(sidebar):  # noqa: F811
+    sidebar.panel.resize(320, 900)  # every row visible
     return sidebar
 
 
