@@ -79,6 +79,7 @@ class Tile(QFrame):
         self.margin.setObjectName("TileMargin")
         lay.addWidget(self.margin)
         self._drawn = -1
+        self.shown: tuple[Any, ...] = ()  # the signature of what the tile shows (tile_signature)
 
     def show_margin(self, snap: dict | None, warned: bool) -> None:
         text = margin_text(snap)
@@ -185,9 +186,10 @@ class Overview(QWidget):
 
     def refresh_steps(self, states: dict[str, dict], snapshots: dict[str, dict], series: dict[str, Series],
                       base: str = "", rates: dict[str, dict] | None = None,
-                      margin_warned: set[str] | None = None) -> list[Callable[[], None]]:
-        """The refresh as steps of TILES_PER_STEP tiles each, then the total (ui/frame_pacer.py)."""
-        now = time.time()
+                      margin_warned: set[str] | None = None, now: float | None = None) -> list[Callable[[], None]]:
+        """The refresh as steps of TILES_PER_STEP tiles each, then the total (ui/frame_pacer.py); a tile
+        whose shown values did not change is skipped."""
+        now = time.time() if now is None else now
         warned = margin_warned or set()
         src = self.stats_source
 
@@ -196,6 +198,11 @@ class Overview(QWidget):
                 tile = self.tiles.get(key)
                 if tile is not None:  # removed since the refresh began
                     snap = snapshots.get(key)
+                    sig = tile_signature(self.name_of(key), states.get(key), snap, series.get(key), key in warned,
+                                         src.accounts.get(key) if src else None, src.range_name if src else "", now)
+                    if sig == tile.shown:
+                        continue  # [P] 1: nothing this tile paints changed: not even a label is touched
+                    tile.shown = sig
                     tile.update_from(self.name_of(key), states.get(key), snap, series.get(key), now)
                     tile.show_margin(snap, key in warned)
                     if src is not None:
@@ -212,6 +219,15 @@ class Overview(QWidget):
         keys = list(self.tiles)
         chunks = [keys[i:i + TILES_PER_STEP] for i in range(0, len(keys), TILES_PER_STEP)]
         return [*(lambda c=c: tiles(c) for c in chunks), total]
+
+
+def tile_signature(name: str, state: dict | None, snap: dict | None, series: Series | None, warned: bool,
+                   stats: dict | None, range_name: str, now: float) -> tuple[Any, ...]:
+    """Everything a tile's refresh reads; copies, so a dict changed in place still counts as a change.
+    The badge and "as of" texts carry the time, so an idle tile's age still ticks."""
+    live = (state or {}).get("state") == "live"
+    return (name, dict(state or {}), dict(snap or {}), len(series.ts) if series else 0, warned, stats, range_name,
+            badge_text(state, snap, now), as_of(live, snap, now), colours().name)
 
 
 def _pl(value: float, unknown: int) -> str:
