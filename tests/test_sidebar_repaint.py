@@ -112,3 +112,20 @@ def test_no_resort_when_no_sort_key_changed(bar, monkeypatch) -> None:
     model.snapshots[key] = {**model.snapshots[key], "equity": 10 ** 7}  # a sort key: re-sorted, first now
     model.refresh()
     assert calls == [1] and model.keys_in_view_order()[0] == key
+
+
+def test_the_windows_repaint_spreads_changed_rows_over_steps_and_leaves_none_stale(qtbot, bar) -> None:
+    from ui.frame_pacer import ROWS_PER_STEP, row_steps
+
+    model = bar.model()
+    spy = Spy(bar)
+    settle(qtbot, bar, time.time())
+    spy.clear()
+    snaps = {k: {**s, "equity": 1.0 + i} for i, (k, s) in enumerate(model.snapshots.items())}  # every row
+    steps = row_steps(model, model.states, snaps, {})
+    assert len(steps) == 2  # six rows: five, then the rest
+    steps[0]()
+    assert len(spy.changed) == ROWS_PER_STEP
+    steps[1]()
+    assert sorted(spy.changed) == sorted(snaps)
+    assert model.changed_rows() == []

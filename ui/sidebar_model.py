@@ -190,16 +190,22 @@ class AccountsModel(QStandardItemModel):
         """Repaint the rows whose painted content changed (called by the window's coalescing timer,
         not per event); re-sort first if new values changed the order or who passes the filter.
         Each changed row is its own dataChanged: a range makes the view repaint all of itself."""
+        self.repaint_rows(self.changed_rows(now))
+
+    def changed_rows(self, now: float | None = None) -> list[str]:
+        """Re-sort if needed, then the rows whose signature changed since they were last repainted (each
+        taken as repainted now: the caller repaints them, all at once or a few per frame)."""
         before = self._shown
         self._build()
         now = time.time() if now is None else now
         rebuilt = self._shown != before
+        changed = []
         for key in self._items:
             sig = self.signature(key, now)
             if self._painted.get(key) != sig:
                 self._painted[key] = sig
-                if not rebuilt:  # new rows are painted anyway
-                    self.repaint_rows([key])
+                changed.append(key)
+        return [] if rebuilt else changed  # new rows are painted anyway
 
     def repaint_rows(self, keys: list[str]) -> None:
         """Repaint these rows only (and lay them out again: a row may grow a line)."""
