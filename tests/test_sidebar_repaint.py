@@ -129,3 +129,21 @@ def test_the_windows_repaint_spreads_changed_rows_over_steps_and_leaves_none_sta
     steps[1]()
     assert sorted(spy.changed) == sorted(snaps)
     assert model.changed_rows() == []
+
+
+def test_the_windows_one_second_tick_repaints_an_idle_rows_age(qtbot, qloop, tmp_path, monkeypatch) -> None:
+    from fake_desk import FakeDesk, fake_accounts, fake_window
+
+    desk = FakeDesk(tmp_path, fake_accounts(6))
+    with fake_window(qtbot, qloop, desk) as win:
+        idle = next(k for k, s in desk.states.items() if s["state"] == "idle")
+        spy = Spy(win.sidebar)
+        win.repaint_dirty()
+        spy.clear()
+        later = time.time() + 5.0  # no event came; the idle badge's age moved on
+        monkeypatch.setattr(time, "time", lambda: later)
+        win.rules_view.tick()
+        win.repaint_dirty()
+        assert idle in spy.changed
+        live = next(k for k, s in desk.states.items() if s["state"] == "live")
+        assert live not in spy.changed

@@ -125,7 +125,7 @@ class RulesView:
         self.shown.update(fresh)
         if grew:
             self.w.sidebar.scheduleDelayedItemsLayout()  # guarded rows are one line taller
-        self.w.model.refresh()  # [P] only the rows whose room (or anything else painted) changed
+        self.w._dirty.add("rows")  # [P] the pacer repaints the rows whose room (or age) changed, a few a frame
         c = colours()
         for key, tile in self.w.overview.tiles.items():
             label = self.tile_labels.get(key)
