@@ -48,3 +48,27 @@ def test_stop_drops_what_is_left(qtbot) -> None:
     assert not pacer.busy()
     pacer.run([lambda: ran.append(3)])
     qtbot.waitUntil(lambda: ran == [3], timeout=5000)
+
+
+def test_a_repaint_asked_for_now_finishes_the_timers_refresh_first(qtbot, qloop, tmp_path) -> None:
+    """The window's timer may take the dirty marks and leave its steps waiting; a repaint asked for now
+    (tests, a screenshot) must paint those too, not find nothing dirty and leave the rows as they were."""
+    from tests.fake_desk import FakeDesk, fake_accounts, fake_window
+
+    desk = FakeDesk(tmp_path / "d", fake_accounts(2))
+    with fake_window(qtbot, qloop, desk) as window:
+        window.timer.stop()
+        window.model.holders = set()  # as if the rows were painted before the lock arrived
+        window._dirty.add("rows")
+        window._paced_repaint()  # the timer's refresh: takes the marks, its steps wait for later turns
+        assert window.pacer.busy() and not window._dirty
+        window.repaint_dirty()
+        assert not window.pacer.busy() and window.model.holders  # the rows step ran: the padlock is back
+
+
+def test_flush_runs_the_waiting_steps_in_order(qtbot) -> None:
+    pacer = FramePacer()
+    ran: list[str] = []
+    pacer.run([lambda: ran.append("a"), lambda: ran.append("b")])
+    pacer.flush()
+    assert ran == ["a", "b"] and not pacer.busy()

@@ -42,6 +42,14 @@ class FramePacer(QObject):
         self._steps.clear()
         self._timer.stop()
 
+    def flush(self) -> None:
+        """Run every waiting step now, in order (a repaint asked for now must not leave the timer's
+        earlier refresh half done: it took the dirty marks, so its steps are the only ones left to paint)."""
+        self._timer.stop()
+        while self._steps:
+            step = self._steps.popleft()
+            step()
+
     def _step(self) -> None:
         try:
             if self._steps:

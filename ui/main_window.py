@@ -222,6 +222,7 @@ class MainWindow(FocusedAccountLoads, WindowLifecycle, QMainWindow):
         """Everything marked dirty, repainted now (tests and a screenshot call this)."""
         from ui.frame_pacer import repaint_steps
 
+        self.pacer.flush()
         for step in repaint_steps(self):
             step()
 
