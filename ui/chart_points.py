@@ -57,13 +57,20 @@ class OpenRun:
             ext[:] = [ta, a, tb, b] if a <= b else [tb, b, ta, a]
         return run
 
-    def add(self, t: float, bal: float, eq: float) -> None:
+    def add(self, t: float, bal: float, eq: float) -> bool:
+        """True when an extreme moved (what the line through the run is drawn from; ``t1`` is not drawn)."""
         self.t1 = t
-        for ext, v in ((self.e, eq), (self.b, bal)):
-            if v < ext[1]:
-                ext[0], ext[1] = t, v
-            elif v > ext[3]:
-                ext[2], ext[3] = t, v
+        e, b = self.e, self.b
+        moved = False
+        if eq < e[1]:
+            e[0], e[1], moved = t, eq, True
+        elif eq > e[3]:
+            e[2], e[3], moved = t, eq, True
+        if bal < b[1]:
+            b[0], b[1], moved = t, bal, True
+        elif bal > b[3]:
+            b[2], b[3], moved = t, bal, True
+        return moved
 
     def row(self) -> list[float]:
         """As a row of a runs array (each curve's extremes in time order)."""
@@ -179,8 +186,10 @@ class ChartPoints:
         return True
 
     def advance(self) -> tuple[bool, bool]:
-        """Take in the series' new values: (live runs changed, cached runs changed). A few new values (one
-        refresh's worth) are added one by one in plain Python: numpy's cost per call is more than the work."""
+        """Take in the series' new values: (live runs' drawing changed, cached runs changed). A few new values
+        (one refresh's worth) are added one by one in plain Python: numpy's cost per call is more than the
+        work. A value inside its column's low and high changes nothing drawn: most values on any range
+        longer than a few minutes, so most refreshes repaint nothing."""
         s = self.series
         if self.dx is None or not self.follow or s is None or not len(s.ts):
             return False, False
@@ -193,6 +202,7 @@ class ChartPoints:
         if o is not None and self.seen_t is not None:
             while i > 0 and ts[i - 1] > self.seen_t and n - i < BULK:
                 i -= 1
+        changed = True
         if o is None or self.seen_t is None or n - i >= BULK:
             view = _view(ts)
             i = int(np.searchsorted(view, o.t0)) if o is not None else self._tail_from(view)
@@ -200,6 +210,7 @@ class ChartPoints:
             self._take(i, n)
         else:
             bal, eq, dx = s.balance, s.equity, self.dx
+            changed = False
             for k in range(i, n):
                 t = ts[k]
                 col = math.floor(t / dx)
@@ -207,11 +218,12 @@ class ChartPoints:
                 if jump or col != o.col:
                     self._rows.append(o.row())
                     o = OpenRun(t, bal[k], eq[k], o.seg + jump, col)
-                else:
-                    o.add(t, bal[k], eq[k])
+                    changed = True
+                elif o.add(t, bal[k], eq[k]):
+                    changed = True
             self.open, self.seen_t = o, ts[n - 1]
         folded = len(self._rows) >= FOLD and self._fold()
-        return True, folded
+        return changed or folded, folded
 
     @property
     def live(self) -> np.ndarray:
