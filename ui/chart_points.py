@@ -99,6 +99,7 @@ class ChartPoints:
         self.open: OpenRun | None = None  # the newest live run, still filling
         self._hist_last: tuple[float, float | None, float] = (0.0, None, GAP)  # the history's last seg, time, gap
         self.seen_t: float | None = None  # the newest series time taken in
+        self._suffix: tuple[np.ndarray, np.ndarray, list[float], list[float]] | None = None  # of value_range
 
     # ---- sources ------------------------------------------------------------------------------
     def set_history(self, points: np.ndarray, gap: float) -> None:
@@ -241,13 +242,30 @@ class ChartPoints:
         return rows
 
     def value_range(self, start: float) -> tuple[float, float] | None:
-        """The lowest and highest value (equity lows and highs, balance) from ``start`` on."""
-        runs = np.concatenate([self.done, self.live])
-        runs = runs[runs[:, T1] >= start]
-        if not len(runs):
-            return None
-        values = runs[:, [LOW, HIGH, EQ_A, EQ_B, BAL_A, BAL_B]]
-        return float(np.nanmin(values)), float(np.nanmax(values))
+        """The lowest and highest value (equity lows and highs, balance) from ``start`` on. Asked on every
+        refresh of a range that follows "now": the cached runs' extremes from each run on are kept until
+        they change, the few live runs are looked at in plain Python."""
+        lo, hi = math.inf, -math.inf
+        done = self.done
+        if len(done):
+            if self._suffix is None or self._suffix[0] is not done:
+                values = done[:, [LOW, HIGH, EQ_A, EQ_B, BAL_A, BAL_B]]
+                lows = np.fmin.accumulate(np.fmin.reduce(values, axis=1)[::-1])[::-1]  # fmin: NaN ignored
+                highs = np.fmax.accumulate(np.fmax.reduce(values, axis=1)[::-1])[::-1]
+                self._suffix = (done, done[:, T1].copy(), lows.tolist(), highs.tolist())
+            _, t1, lows, highs = self._suffix
+            i = int(np.searchsorted(t1, start))  # runs are in time order
+            if i < len(lows):
+                lo, hi = lows[i], highs[i]
+        rows = [*self._rows, self.open.row()] if self.open is not None else self._rows
+        for row in rows:
+            if row[T1] >= start:
+                for v in (row[LOW], row[HIGH], row[EQ_A], row[EQ_B], row[BAL_A], row[BAL_B]):
+                    if v < lo:  # a NaN is neither
+                        lo = v
+                    if v > hi:
+                        hi = v
+        return (float(lo), float(hi)) if lo <= hi else None
 
     def first_time(self) -> float | None:
         if len(self.hist):

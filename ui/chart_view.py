@@ -6,10 +6,9 @@ slides along with the newest value (keeping the owner's width); a range button t
 
 from __future__ import annotations
 
+import math
 import time
 from typing import TYPE_CHECKING, Any
-
-import numpy as np
 
 from ui.chart_axis import NO_TIME_BEFORE
 
@@ -92,11 +91,11 @@ class ChartView:
             x1 = first + min(span, grown(end - first))
         self._set_range(0, x0 - (x1 - x0) * 0.02, x1 + (x1 - x0) * 0.02)  # the runs follow the new range
         shown = self.points.value_range(start)  # with the equity's lows and highs: a drawdown stays in view
-        values = np.asarray([*(shown or ()), *[b for t, b in past if t >= start], *self.levels],
-                            dtype=float)  # + the nearest floor ([H])
-        if not np.isfinite(values).any():
+        values = [v for v in (*(shown or ()), *[b for t, b in past if t >= start], *self.levels)  # + the floor ([H])
+                  if math.isfinite(v)]  # plain Python: a handful of values, on every refresh
+        if not values:
             return
-        vmin, vmax = float(np.nanmin(values)), float(np.nanmax(values))
+        vmin, vmax = float(min(values)), float(max(values))
         pad = max((vmax - vmin) * 0.1, abs(vmax) * 0.0005, 0.01)
         (y0, y1) = self.view.viewRange()[1]
         if not load and y0 <= vmin and vmax <= y1 and y1 - y0 <= 1.5 * (vmax - vmin + 2 * pad):
