@@ -2,7 +2,9 @@
 owner's zoom and pan, and the reads of the store they ask for.
 
 Zoom and pan belong to the owner: new values never reset the view. While the view shows "now" it
-slides along with the newest value (keeping the owner's width); a range button takes the view back."""
+slides along with the newest value (keeping the owner's width); a range button takes the view back.
+A picked range that follows "now" moves in steps of 4 % of its width, not a pixel at a time: each move
+re-lays out the axes and the cached history, of all the charts in the same refresh ([E] 6)"""
 
 from __future__ import annotations
 
@@ -89,7 +91,15 @@ class ChartView:
         x0, x1 = max(start, first), end
         if span and start < first:  # younger than the range: the view grows in steps, not on every value
             x1 = first + min(span, grown(end - first))
-        self._set_range(0, x0 - (x1 - x0) * 0.02, x1 + (x1 - x0) * 0.02)  # the runs follow the new range
+        pad = (x1 - x0) * 0.02
+        lo, hi = x0 - pad, x1 + pad
+        if span and not load and start >= first:
+            (cur_lo, cur_hi) = self.view.viewRange()[0]
+            if abs((cur_hi - cur_lo) - (hi - lo)) < pad * 0.01 and x1 <= cur_hi <= hi + 2 * pad:
+                lo, hi = cur_lo, cur_hi  # "now" still in view: it moves in steps, not by a pixel per refresh
+            elif abs((cur_hi - cur_lo) - (hi - lo)) < pad * 0.01 and cur_hi < x1:
+                lo, hi = lo + 2 * pad, hi + 2 * pad  # each step re-lays out the axes of every chart at once
+        self._set_range(0, lo, hi)  # the runs follow the new range
         shown = self.points.value_range(start)  # with the equity's lows and highs: a drawdown stays in view
         values = [v for v in (*(shown or ()), *[b for t, b in past if t >= start], *self.levels)  # + the floor ([H])
                   if math.isfinite(v)]  # plain Python: a handful of values, on every refresh
