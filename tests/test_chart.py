@@ -133,3 +133,21 @@ def test_an_empty_chart_says_so_without_a_dummy_clock(qtbot) -> None:
     assert not chart.plot.getPlotItem().getAxis("left").style["showValues"]
     chart.show_account("2@S", "Other", live_series(10))
     assert not chart.empty.isVisible()
+
+
+def test_a_range_that_follows_now_moves_in_steps_not_a_pixel_per_refresh(qtbot) -> None:
+    """Each move re-lays out the axes and the cached history of every chart in the same refresh ([E] 6)."""
+    series = live_series(4000)  # older than the hour: the view is the hour, not a young account's
+    chart = chart_with(qtbot, series)
+    chart.redraw()
+    x0, x1 = chart.view.viewRange()[0]
+    pad = (x1 - x0) / 1.04 * 0.02
+    feed(chart, series, 30)  # "now" still left of the view's right edge
+    assert chart.view.viewRange()[0] == [x0, x1]
+    moves = []
+    chart.view.sigXRangeChanged.connect(lambda *_: moves.append(1))
+    feed(chart, series, int(3 * pad))  # past it: "now" stays in view, moved a step at a time (a pixel is ~4 s)
+    y0, y1 = chart.view.viewRange()[0]
+    assert abs((y1 - y0) - (x1 - x0)) < 1e-6
+    assert y0 < series.ts[-1] <= y1
+    assert 1 <= len(moves) <= 3

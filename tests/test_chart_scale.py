@@ -95,6 +95,46 @@ def test_values_added_live_give_the_columns_of_one_reduction(steps, chunk: int, 
     assert np.array_equal(got, expected)
 
 
+
+@settings(max_examples=40, deadline=None)
+@given(moves=st.lists(st.floats(-50.0, 50.0), min_size=2, max_size=200), at=st.floats(0.0, 1.0))
+def test_value_range_is_the_extremes_of_every_run_from_start_on(moves: list[float], at: float) -> None:
+    series, points = Series(), ChartPoints()
+    points.set_series(series)
+    t0 = 1_700_000_000.0
+    points.layout(t0 - 100.0, t0 + 3000.0, 300)  # 10 s a column: folds happen (FOLD columns)
+    e = 1000.0
+    for i, move in enumerate(moves):
+        e += move
+        series.append(t0 + 7.0 * i, 1000.0, e)
+        points.advance()
+    start = t0 + at * 7.0 * len(moves)
+    runs = np.concatenate([points.done, points.live])
+    runs = runs[runs[:, 1] >= start]  # T1
+    got = points.value_range(start)
+    if not len(runs):
+        assert got is None
+        return
+    values = runs[:, [11, 12, 4, 6, 8, 10]]  # LOW, HIGH, EQ_A, EQ_B, BAL_A, BAL_B
+    assert got == (float(values.min()), float(values.max()))
+
+
+def test_a_value_inside_its_columns_low_and_high_changes_nothing_drawn() -> None:
+    series, points = Series(), ChartPoints()
+    points.set_series(series)
+    t0 = 1_700_000_000.0
+    points.layout(t0 - 100.0, t0 + 3000.0, 30)  # 100 s a column
+    for i, eq in enumerate((1000.0, 1010.0, 990.0)):
+        series.append(t0 + i, 1000.0, eq)
+        assert points.advance()[0]  # the first value, then a new high, then a new low
+    live = points.live.tolist()
+    series.append(t0 + 3, 1000.0, 1005.0)
+    assert points.advance() == (False, False)  # nothing to repaint
+    assert points.live[:, 2:].tolist() == [row[2:] for row in live]  # the drawn columns as they were
+    series.append(t0 + 4, 1000.0, 1020.0)
+    assert points.advance()[0]
+
+
 def dip_store(data_dir: Path, now: float) -> float:
     """Twenty days of snapshots every 10 s at 10,000, with one second at 7,000 fifteen days ago, written with
     their tiers as the history writer does and compacted as at start-up."""

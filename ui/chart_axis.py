@@ -11,6 +11,7 @@ import time
 from typing import Any
 
 import pyqtgraph as pg
+from PySide6.QtCore import QRectF
 from PySide6.QtGui import QColor, QPen
 
 NO_TIME_BEFORE = 946684800.0  # 2000-01-01: no equity value is older
@@ -98,3 +99,27 @@ class TimeAxis(OpaqueGrid, pg.DateAxisItem):
             except (OverflowError, ValueError, OSError):
                 out.append("")
         return out
+
+
+class PlotBox(pg.ViewBox):
+    """pyqtgraph's view box with its bounding rect kept (Qt asks for it several times per paint, and
+    pyqtgraph computes it in Python each time) and no paint call: it draws only a border, and it has none.
+    With 20 charts repainted at 4 Hz these calls were a tenth of a repaint ([E] 6)."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        self._rect: Any = None
+        super().__init__(*args, **kwargs)
+        self.geometryChanged.connect(self._forget_rect)
+        self.setFlag(self.GraphicsItemFlag.ItemHasNoContents, self.border is None)
+
+    def boundingRect(self) -> Any:
+        if self._rect is None:
+            self._rect = super().boundingRect()
+        return QRectF(self._rect)
+
+    def _forget_rect(self, *_: Any) -> None:
+        self._rect = None
+
+    def setBorder(self, *args: Any, **kwargs: Any) -> None:
+        super().setBorder(*args, **kwargs)
+        self.setFlag(self.GraphicsItemFlag.ItemHasNoContents, self.border is None)

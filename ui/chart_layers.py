@@ -133,17 +133,19 @@ class LiveLayer(Layer):
         self.rows: list[list[float]] = []
 
     def set_rows(self, rows: list[list[float]]) -> None:
-        self.prepareGeometryChange()
         self.rows = rows
-        self.paths = {"eq": QPainterPath(), "bal": QPainterPath()}
+        paths = {"eq": QPainterPath(), "bal": QPainterPath()}
         for name, (ta, a, tb, b) in (("eq", (EQ_TA, EQ_A, EQ_TB, EQ_B)), ("bal", (BAL_TA, BAL_A, BAL_TB, BAL_B))):
-            path, seg = self.paths[name], None
+            path, seg = paths[name], None
             for r in rows:
                 (path.lineTo if r[SEG] == seg else path.moveTo)(r[ta], r[a])
                 path.lineTo(r[tb], r[b])
                 seg = r[SEG]
-        self._bounds = self.paths["eq"].boundingRect().united(self.paths["bal"].boundingRect()) if rows else QRectF()
-        self._rect = None
+        bounds = paths["eq"].boundingRect().united(paths["bal"].boundingRect()) if rows else QRectF()
+        if bounds != self._bounds:  # else the scene's index and the dirty region stay as they are
+            self.prepareGeometryChange()
+            self._bounds, self._rect = bounds, None
+        self.paths = paths
         self.update()
 
     @property

@@ -57,13 +57,20 @@ class OpenRun:
             ext[:] = [ta, a, tb, b] if a <= b else [tb, b, ta, a]
         return run
 
-    def add(self, t: float, bal: float, eq: float) -> None:
+    def add(self, t: float, bal: float, eq: float) -> bool:
+        """True when an extreme moved (what the line through the run is drawn from; ``t1`` is not drawn)."""
         self.t1 = t
-        for ext, v in ((self.e, eq), (self.b, bal)):
-            if v < ext[1]:
-                ext[0], ext[1] = t, v
-            elif v > ext[3]:
-                ext[2], ext[3] = t, v
+        e, b = self.e, self.b
+        moved = False
+        if eq < e[1]:
+            e[0], e[1], moved = t, eq, True
+        elif eq > e[3]:
+            e[2], e[3], moved = t, eq, True
+        if bal < b[1]:
+            b[0], b[1], moved = t, bal, True
+        elif bal > b[3]:
+            b[2], b[3], moved = t, bal, True
+        return moved
 
     def row(self) -> list[float]:
         """As a row of a runs array (each curve's extremes in time order)."""
@@ -92,6 +99,7 @@ class ChartPoints:
         self.open: OpenRun | None = None  # the newest live run, still filling
         self._hist_last: tuple[float, float | None, float] = (0.0, None, GAP)  # the history's last seg, time, gap
         self.seen_t: float | None = None  # the newest series time taken in
+        self._suffix: tuple[np.ndarray, np.ndarray, list[float], list[float]] | None = None  # of value_range
 
     # ---- sources ------------------------------------------------------------------------------
     def set_history(self, points: np.ndarray, gap: float) -> None:
@@ -179,8 +187,10 @@ class ChartPoints:
         return True
 
     def advance(self) -> tuple[bool, bool]:
-        """Take in the series' new values: (live runs changed, cached runs changed). A few new values (one
-        refresh's worth) are added one by one in plain Python: numpy's cost per call is more than the work."""
+        """Take in the series' new values: (live runs' drawing changed, cached runs changed). A few new values
+        (one refresh's worth) are added one by one in plain Python: numpy's cost per call is more than the
+        work. A value inside its column's low and high changes nothing drawn: most values on any range
+        longer than a few minutes, so most refreshes repaint nothing."""
         s = self.series
         if self.dx is None or not self.follow or s is None or not len(s.ts):
             return False, False
@@ -193,6 +203,7 @@ class ChartPoints:
         if o is not None and self.seen_t is not None:
             while i > 0 and ts[i - 1] > self.seen_t and n - i < BULK:
                 i -= 1
+        changed = True
         if o is None or self.seen_t is None or n - i >= BULK:
             view = _view(ts)
             i = int(np.searchsorted(view, o.t0)) if o is not None else self._tail_from(view)
@@ -200,6 +211,7 @@ class ChartPoints:
             self._take(i, n)
         else:
             bal, eq, dx = s.balance, s.equity, self.dx
+            changed = False
             for k in range(i, n):
                 t = ts[k]
                 col = math.floor(t / dx)
@@ -207,11 +219,12 @@ class ChartPoints:
                 if jump or col != o.col:
                     self._rows.append(o.row())
                     o = OpenRun(t, bal[k], eq[k], o.seg + jump, col)
-                else:
-                    o.add(t, bal[k], eq[k])
+                    changed = True
+                elif o.add(t, bal[k], eq[k]):
+                    changed = True
             self.open, self.seen_t = o, ts[n - 1]
         folded = len(self._rows) >= FOLD and self._fold()
-        return True, folded
+        return changed or folded, folded
 
     @property
     def live(self) -> np.ndarray:
@@ -229,13 +242,30 @@ class ChartPoints:
         return rows
 
     def value_range(self, start: float) -> tuple[float, float] | None:
-        """The lowest and highest value (equity lows and highs, balance) from ``start`` on."""
-        runs = np.concatenate([self.done, self.live])
-        runs = runs[runs[:, T1] >= start]
-        if not len(runs):
-            return None
-        values = runs[:, [LOW, HIGH, EQ_A, EQ_B, BAL_A, BAL_B]]
-        return float(np.nanmin(values)), float(np.nanmax(values))
+        """The lowest and highest value (equity lows and highs, balance) from ``start`` on. Asked on every
+        refresh of a range that follows "now": the cached runs' extremes from each run on are kept until
+        they change, the few live runs are looked at in plain Python."""
+        lo, hi = math.inf, -math.inf
+        done = self.done
+        if len(done):
+            if self._suffix is None or self._suffix[0] is not done:
+                values = done[:, [LOW, HIGH, EQ_A, EQ_B, BAL_A, BAL_B]]
+                lows = np.fmin.accumulate(np.fmin.reduce(values, axis=1)[::-1])[::-1]  # fmin: NaN ignored
+                highs = np.fmax.accumulate(np.fmax.reduce(values, axis=1)[::-1])[::-1]
+                self._suffix = (done, done[:, T1].copy(), lows.tolist(), highs.tolist())
+            _, t1, lows, highs = self._suffix
+            i = int(np.searchsorted(t1, start))  # runs are in time order
+            if i < len(lows):
+                lo, hi = lows[i], highs[i]
+        rows = [*self._rows, self.open.row()] if self.open is not None else self._rows
+        for row in rows:
+            if row[T1] >= start:
+                for v in (row[LOW], row[HIGH], row[EQ_A], row[EQ_B], row[BAL_A], row[BAL_B]):
+                    if v < lo:  # a NaN is neither
+                        lo = v
+                    if v > hi:
+                        hi = v
+        return (float(lo), float(hi)) if lo <= hi else None
 
     def first_time(self) -> float | None:
         if len(self.hist):

@@ -2,14 +2,15 @@
 owner's zoom and pan, and the reads of the store they ask for.
 
 Zoom and pan belong to the owner: new values never reset the view. While the view shows "now" it
-slides along with the newest value (keeping the owner's width); a range button takes the view back."""
+slides along with the newest value (keeping the owner's width); a range button takes the view back.
+A picked range that follows "now" moves in steps of 4 % of its width, not a pixel at a time: each move
+re-lays out the axes and the cached history, of all the charts in the same refresh ([E] 6)"""
 
 from __future__ import annotations
 
+import math
 import time
 from typing import TYPE_CHECKING, Any
-
-import numpy as np
 
 from ui.chart_axis import NO_TIME_BEFORE
 
@@ -90,13 +91,21 @@ class ChartView:
         x0, x1 = max(start, first), end
         if span and start < first:  # younger than the range: the view grows in steps, not on every value
             x1 = first + min(span, grown(end - first))
-        self._set_range(0, x0 - (x1 - x0) * 0.02, x1 + (x1 - x0) * 0.02)  # the runs follow the new range
+        pad = (x1 - x0) * 0.02
+        lo, hi = x0 - pad, x1 + pad
+        if span and not load and start >= first:
+            (cur_lo, cur_hi) = self.view.viewRange()[0]
+            if abs((cur_hi - cur_lo) - (hi - lo)) < pad * 0.01 and x1 <= cur_hi <= hi + 2 * pad:
+                lo, hi = cur_lo, cur_hi  # "now" still in view: it moves in steps, not by a pixel per refresh
+            elif abs((cur_hi - cur_lo) - (hi - lo)) < pad * 0.01 and cur_hi < x1:
+                lo, hi = lo + 2 * pad, hi + 2 * pad  # each step re-lays out the axes of every chart at once
+        self._set_range(0, lo, hi)  # the runs follow the new range
         shown = self.points.value_range(start)  # with the equity's lows and highs: a drawdown stays in view
-        values = np.asarray([*(shown or ()), *[b for t, b in past if t >= start], *self.levels],
-                            dtype=float)  # + the nearest floor ([H])
-        if not np.isfinite(values).any():
+        values = [v for v in (*(shown or ()), *[b for t, b in past if t >= start], *self.levels)  # + the floor ([H])
+                  if math.isfinite(v)]  # plain Python: a handful of values, on every refresh
+        if not values:
             return
-        vmin, vmax = float(np.nanmin(values)), float(np.nanmax(values))
+        vmin, vmax = float(min(values)), float(max(values))
         pad = max((vmax - vmin) * 0.1, abs(vmax) * 0.0005, 0.01)
         (y0, y1) = self.view.viewRange()[1]
         if not load and y0 <= vmin and vmax <= y1 and y1 - y0 <= 1.5 * (vmax - vmin + 2 * pad):

@@ -30,7 +30,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from ui.chart_axis import BEHIND_THE_VIEW, NO_TIME_BEFORE, TimeAxis, ValueAxis
+from ui.chart_axis import BEHIND_THE_VIEW, NO_TIME_BEFORE, PlotBox, TimeAxis, ValueAxis
 from ui.chart_decimate import GAP, with_gaps
 from ui.chart_layers import Layer, LiveLayer, make_room_in_pixmap_cache, runs_arrays
 from ui.chart_points import ChartPoints
@@ -64,7 +64,7 @@ class EquityChart(ChartView, QWidget):
         self.readout.setObjectName("ChartReadout")
         self.readout.setAlignment(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
         self.plot = pg.PlotWidget(axisItems={"bottom": TimeAxis(orientation="bottom"),
-                                             "left": ValueAxis(orientation="left")})
+                                             "left": ValueAxis(orientation="left")}, viewBox=PlotBox())
         self.plot.showGrid(x=True, y=True, alpha=0.15)
         self.plot.setMouseEnabled(x=True, y=True)
         self.plot.setMinimumHeight(120)
