@@ -55,6 +55,7 @@ class ActivityLog:
         if self._conn is None:
             conn = sqlite3.connect(self.path, timeout=10, check_same_thread=False)
             conn.execute("PRAGMA journal_mode=WAL")
+            conn.execute("PRAGMA cache_size=-256")  # [P] 4: open for the app's life; SQLite's default is 2 MB
             conn.executescript(SCHEMA)
             self._conn = conn
         return self._conn

@@ -173,7 +173,7 @@ def _heap_snapshot() -> Any:
 
 
 def growth(accounts: int, duration: float, trim: bool = False, repaint: bool = True,
-           skip: tuple[str, ...] = ()) -> dict[str, Any]:
+           skip: tuple[str, ...] = (), pixmap_cache_kb: int | None = None) -> dict[str, Any]:
     """RSS of this process (the real window, synthetic load) after a warm-up and at the end. With ``trim``,
     glibc's malloc_trim runs before each sample: growth that goes with it was free memory kept by malloc."""
     from bench_gui_load import Source, open_window, qt_loop
@@ -188,6 +188,10 @@ def growth(accounts: int, duration: float, trim: bool = False, repaint: bool = T
         if not repaint:
             window.timer.stop()  # diagnosis: the events handled, nothing repainted
         _skip(window, skip)
+        if pixmap_cache_kb is not None:  # after the window: the chart raises the limit when it is built
+            from PySide6.QtGui import QPixmapCache
+
+            QPixmapCache.setCacheLimit(pixmap_cache_kb)
 
         async def run() -> None:
             lp = asyncio.get_running_loop()
@@ -257,18 +261,12 @@ def main() -> int:
                 data.mkdir(parents=True, exist_ok=True)
                 build_history(history_path(data), link_accounts(data, synthetic_accounts(args.accounts)), args.days)
             procs = app_processes(data, args.accounts, args.settle)
-    if args.pixmap_cache_kb is not None:
-        from bench_gui_load import qt_loop
-        from PySide6.QtGui import QPixmapCache
-
-        qt_loop()  # the QApplication first
-        QPixmapCache.setCacheLimit(args.pixmap_cache_kb)
     if args.tracemalloc:
         import tracemalloc
 
         tracemalloc.start()
     grew = growth(args.accounts, args.duration, args.trim, not args.no_repaint,
-                  tuple(x for x in args.skip.split(",") if x))
+                  tuple(x for x in args.skip.split(",") if x), args.pixmap_cache_kb)
     if args.tracemalloc:
         print(f"Python heap (tracemalloc) at the end: {tracemalloc.get_traced_memory()[0] / 1e6:.1f} MB")
     if procs:

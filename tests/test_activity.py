@@ -113,3 +113,11 @@ def test_a_close_all_result_reaches_status_bar_tray_and_the_kept_log(qtbot, qloo
         await desk2.stop()
 
     qloop.run_until_complete(asyncio.wait_for(reopen(), 30))
+
+
+def test_the_logs_open_connection_keeps_a_small_page_cache(tmp_path: Path) -> None:
+    """[P] 4: the connection lives as long as the app; SQLite's default cache (2 MB) grew the window's RSS."""
+    log = ActivityLog(tmp_path / "activity.sqlite3")
+    log.add({"kind": "info", "title": "x"})
+    size = log._db().execute("PRAGMA cache_size").fetchone()[0]
+    assert -1024 <= size < 0, size  # KiB, at most 1 MiB (default: -2000)

@@ -189,3 +189,24 @@ def test_rows_are_written_once_or_counted_as_dropped(tmp_path_factory, ops) -> N
     assert written == sorted(set(written))  # each row at most once, in order
     assert len(written) + store.health()["dropped"] == added  # the rest is counted as dropped
     assert written[-20:] == list(range(max(0, added - 20), added))  # the newest are never the ones dropped
+
+
+# ---- [P] 4: the writer's long-lived connection keeps a small page cache ------------------------------
+def test_the_writers_page_cache_is_small(tmp_path: Path, monkeypatch) -> None:
+    """SQLite's default cache (2 MB) filled as the tables grew: the window's RSS grew by it in 10 minutes."""
+    seen: list[int] = []
+
+    class Spy(sqlite3.Connection):
+        def executemany(self, sql, rows):  # the writer's INSERT: its cache as set then
+            seen.append(self.execute("PRAGMA cache_size").fetchone()[0])
+            return super().executemany(sql, rows)
+
+    real = sqlite3.connect
+    monkeypatch.setattr(sqlite3, "connect", lambda *a, **k: real(*a, factory=Spy, **k))
+    store = HistoryStore(tmp_path / "h.sqlite3")
+    store.start()
+    for i in range(50):
+        store.add("1@S", 1000.0 + i, 100.0, 100.0 + i, "USD")
+    store.stop()  # flushes
+    assert len(store.read("1@S")) == 50
+    assert seen and all(-1024 <= size < 0 for size in seen), seen  # KiB, at most 1 MiB (default: -2000)
