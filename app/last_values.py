@@ -14,7 +14,8 @@ from multi_user.json_file import read_dict_of_dicts, write_atomic
 
 LAST_VALUES_FILE = "last_values.json"
 FIELDS = ("login", "server", "currency", "balance", "equity", "profit", "margin", "margin_free", "margin_level",
-          "positions", "leverage", "connected", "last_tick_time", "taken_at", "ts")
+          "positions", "leverage", "connected", "last_tick_time", "taken_at", "ts",
+          "margin_mode")  # [J]: the CLI's `copier add` refuses a netting follower of a hedging master with it
 
 
 def keep(snapshot: dict[str, Any]) -> dict[str, Any]:

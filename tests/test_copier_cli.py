@@ -65,3 +65,17 @@ def test_bad_links_exit_2_and_store_nothing(data_dir: Path) -> None:
     assert links_path(data_dir).read_text() == before
     r = cli(data_dir, "copier", "remove", "--follower", F2)
     assert r.returncode == 2 and "no copy link" in r.stderr
+
+
+def test_a_netting_follower_of_a_hedging_master_is_refused_from_the_modes_last_seen(data_dir: Path) -> None:
+    """The modes come from the accounts' last live snapshots (<data>/last_values.json); a mode not seen yet
+    lets the link be made (the copier says why it skips once both are live)."""
+    from app import last_values
+
+    accounts(data_dir)
+    last_values.save(data_dir, {M: last_values.keep({"login": 7, "server": "Prop", "margin_mode": 2, "ts": 1.0}),
+                                F1: last_values.keep({"login": 8, "server": "Prop", "margin_mode": 0, "ts": 1.0})})
+    r = cli(data_dir, "copier", "add", "--master", M, "--follower", F1)
+    assert r.returncode == 2 and "netting account" in r.stderr, r.stderr
+    assert not links_path(data_dir).exists() or "8@Prop" not in links_path(data_dir).read_text()
+    assert cli(data_dir, "copier", "add", "--master", M, "--follower", F2).returncode == 0  # F2 not seen yet

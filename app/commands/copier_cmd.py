@@ -18,7 +18,8 @@ import json
 from pathlib import Path
 from typing import Any
 
-from multi_user.copy_model import SIZINGS, CopyLink, parse_maps, parse_symbols
+from app import last_values
+from multi_user.copy_model import SIZINGS, CopyLink, netting_refusal, parse_maps, parse_symbols
 from multi_user.copy_store import add_link, check_accounts, find_link, load_links, update_links
 from multi_user.errors import BadInput
 from multi_user.validation import parse_login, parse_server
@@ -78,6 +79,16 @@ def _accounts(data_dir: Path) -> list[dict[str, Any]]:
             close()
 
 
+def _check_margin_modes(link: CopyLink, data_dir: Path) -> None:
+    """Refuse a link the copier could never follow, from the accounts' margin modes as last seen live
+    (<data>/last_values.json); an account never seen live yet is checked by the copier when it is."""
+    seen = last_values.load(data_dir)
+    why = netting_refusal((seen.get(link.master) or {}).get("margin_mode"),
+                          (seen.get(link.follower) or {}).get("margin_mode"), link.follower)
+    if why:
+        raise BadInput(why, field="follower")
+
+
 def describe(lk: CopyLink) -> str:
     size = {"equity": "equity ratio", "balance": "balance ratio", "fixed": f"fixed {lk.volume:g} lots",
             "multiplier": f"x{lk.multiplier:g}"}[lk.sizing]
@@ -117,6 +128,7 @@ def run_copier(args: Any) -> int:
                         copy_pending=not args.no_pending, max_slippage=args.max_slippage, copy_open=args.copy_open)
         add_link(links, link)  # checks the link and the other links before the vault is opened
         check_accounts(link, _accounts(data_dir))
+        _check_margin_modes(link, data_dir)
         update_links(data_dir, lambda now: add_link(now, link))  # against the links as stored at this moment
         _out(args, {"link": link.to_json()}, f"Copying {describe(link)}\n(a running MT5 Desk starts within seconds; "
                                              "trades already open on the master are "
