@@ -15,6 +15,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import os
+import re
 import signal
 import subprocess
 import sys
@@ -137,6 +138,45 @@ def malloc_trim() -> None:
     ctypes.CDLL("libc.so.6").malloc_trim(0)
 
 
+def heap_parts() -> dict[str, int]:
+    """Where the process's resident memory is, in kB: glibc malloc's bytes in use and free (all arenas, and
+    its own mmaps), the resident part of the main heap, of the threads' malloc arenas (64 MiB reservations),
+    of other anonymous maps (pymalloc's 1 MiB arenas, Qt's and numpy's big blocks) and of files; with
+    tracemalloc on, the Python heap traced. Diffed over a run, it says whether growth is Python's or native."""
+    import ctypes
+    import tracemalloc
+
+    class MallInfo2(ctypes.Structure):
+        _fields_ = [(n, ctypes.c_size_t) for n in ("arena", "ordblks", "smblks", "hblks", "hblkhd", "usmblks",
+                                                   "fsmblks", "uordblks", "fordblks", "keepcost")]
+
+    libc = ctypes.CDLL("libc.so.6")
+    libc.mallinfo2.restype = MallInfo2
+    m = libc.mallinfo2()
+    out = {"malloc_in_use_kb": (m.uordblks + m.hblkhd) // 1024, "malloc_free_kb": m.fordblks // 1024}
+    maps: list[list[Any]] = []  # start, end, perms, name, resident kB
+    for line in Path("/proc/self/smaps").read_text().splitlines():
+        head = re.match(r"^([0-9a-f]+)-([0-9a-f]+) (\S+) \S+ \S+ \S+\s*(.*)$", line)
+        if head:
+            maps.append([int(head[1], 16), int(head[2], 16), head[3], head[4], 0])
+        elif line.startswith("Rss:"):
+            maps[-1][4] = int(line.split()[1])
+    parts = {"heap": 0, "thread_arenas": 0, "anon_other": 0, "files": 0}
+    for i, (start, end, perms, name, kb) in enumerate(maps):
+        after = maps[i + 1] if i + 1 < len(maps) else None
+        arena = not name and perms.startswith("rw") and (end - start == 64 << 20 or (after is not None and
+                                                         after[0] == end and after[2].startswith("---") and
+                                                         not after[3] and after[1] - start == 64 << 20))
+        kind = "heap" if name == "[heap]" else "files" if name.startswith("/") else "thread_arenas" if arena \
+            else "anon_other" if not name else None
+        if kind:
+            parts[kind] += kb
+    out.update({f"{k}_kb": v for k, v in parts.items()})
+    if tracemalloc.is_tracing():
+        out["python_traced_kb"] = tracemalloc.get_traced_memory()[0] // 1024
+    return out
+
+
 def counts(window: Any) -> dict[str, int]:
     """What could pile up: Python objects, the window's Qt children, the activity log's rows, chart points."""
     import gc
@@ -203,14 +243,14 @@ def growth(accounts: int, duration: float, trim: bool = False, repaint: bool = T
                     malloc_trim()
                 samples.append((lp.time() - t0, rss_mb(os.getpid())))
                 if not seen and lp.time() - t0 >= duration / 5:
-                    seen.append(counts(window))
+                    seen.append({**counts(window), **heap_parts()})
                     heap.append(_heap_snapshot())
                 await asyncio.sleep(min(5.0, duration / 20))
             await asyncio.gather(*tasks)
             if trim:
                 malloc_trim()
             samples.append((lp.time() - t0, rss_mb(os.getpid())))
-            seen.append(counts(window))
+            seen.append({**counts(window), **heap_parts()})
             heap.append(_heap_snapshot())
             await window.shutdown()
             await desk.stop()
@@ -280,6 +320,8 @@ def main() -> int:
     print(f"(window under load: {grew['rss_after_warmup_mb']} MB after warm-up, peak {grew['peak_mb']} MB; "
           f"MALLOC_ARENA_MAX={os.environ.get('MALLOC_ARENA_MAX', 'unset')})")
     print(f"after warm-up: {grew['counts_after_warmup']}\nat the end:    {grew['counts_end']}")
+    first, last = grew["counts_after_warmup"], grew["counts_end"]
+    print("grown (kB):", {k: last[k] - first[k] for k in last if k.endswith("_kb") and k in first})
     print("RSS samples (s, MB):", " ".join(f"{t:.0f}:{mb}" for t, mb in grew["samples"]))
     write_results("memory", accounts=args.accounts, days=args.days, targets_mb=TARGETS_MB, processes_mb=procs,
                   growth=grew, malloc_arena_max=os.environ.get("MALLOC_ARENA_MAX"),
