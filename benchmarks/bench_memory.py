@@ -153,7 +153,8 @@ def heap_parts() -> dict[str, int]:
     libc = ctypes.CDLL("libc.so.6")
     libc.mallinfo2.restype = MallInfo2
     m = libc.mallinfo2()
-    out = {"malloc_in_use_kb": (m.uordblks + m.hblkhd) // 1024, "malloc_free_kb": m.fordblks // 1024}
+    out = {"malloc_in_use_kb": (m.uordblks + m.hblkhd) // 1024, "malloc_free_kb": m.fordblks // 1024,
+           "malloc_mmapped_kb": m.hblkhd // 1024, "malloc_brk_kb": m.arena // 1024, **_pymalloc()}
     maps: list[list[Any]] = []  # start, end, perms, name, resident kB
     for line in Path("/proc/self/smaps").read_text().splitlines():
         head = re.match(r"^([0-9a-f]+)-([0-9a-f]+) (\S+) \S+ \S+ \S+\s*(.*)$", line)
@@ -175,6 +176,28 @@ def heap_parts() -> dict[str, int]:
     if tracemalloc.is_tracing():
         out["python_traced_kb"] = tracemalloc.get_traced_memory()[0] // 1024
     return out
+
+
+def _pymalloc() -> dict[str, int]:
+    """pymalloc's arenas (Python's objects of up to 512 bytes), from sys._debugmallocstats on stderr."""
+    import tempfile as tf
+
+    with tf.TemporaryFile() as f:
+        sys.stderr.flush()
+        saved = os.dup(2)
+        os.dup2(f.fileno(), 2)
+        try:
+            sys._debugmallocstats()
+        finally:
+            os.dup2(saved, 2)
+            os.close(saved)
+        f.seek(0)
+        text = f.read().decode(errors="replace")
+    found = {k: re.search(rf"^# {re.escape(k)}\s*=\s*([\d,]+)", text, re.M) for k in
+             ("bytes in allocated blocks", "arenas allocated current")}
+    value = {k: int(m[1].replace(",", "")) if m else 0 for k, m in found.items()}
+    return {"pymalloc_used_kb": value["bytes in allocated blocks"] // 1024,
+            "pymalloc_arenas_kb": value["arenas allocated current"] * 1024}  # 1 MiB arenas (3.10+)
 
 
 def counts(window: Any) -> dict[str, int]:
@@ -213,7 +236,8 @@ def _heap_snapshot() -> Any:
 
 
 def growth(accounts: int, duration: float, trim: bool = False, repaint: bool = True,
-           skip: tuple[str, ...] = (), pixmap_cache_kb: int | None = None) -> dict[str, Any]:
+           skip: tuple[str, ...] = (), pixmap_cache_kb: int | None = None,
+           timeline: list[tuple[int, dict[str, int]]] | None = None) -> dict[str, Any]:
     """RSS of this process (the real window, synthetic load) after a warm-up and at the end. With ``trim``,
     glibc's malloc_trim runs before each sample: growth that goes with it was free memory kept by malloc."""
     from bench_gui_load import Source, open_window, qt_loop
@@ -242,6 +266,8 @@ def growth(accounts: int, duration: float, trim: bool = False, repaint: bool = T
                 if trim:
                     malloc_trim()
                 samples.append((lp.time() - t0, rss_mb(os.getpid())))
+                if timeline is not None:
+                    timeline.append((round(lp.time() - t0), heap_parts()))
                 if not seen and lp.time() - t0 >= duration / 5:
                     seen.append({**counts(window), **heap_parts()})
                     heap.append(_heap_snapshot())
@@ -282,6 +308,7 @@ def main() -> int:
     p.add_argument("--trim", action="store_true", help="malloc_trim before each growth sample (fragmentation or leak?)")
     p.add_argument("--pixmap-cache-kb", type=int, help="diagnosis: Qt's QPixmapCache limit for the growth run")
     p.add_argument("--tracemalloc", action="store_true", help="diagnosis: the Python heap's growth over the run")
+    p.add_argument("--parts", action="store_true", help="diagnosis: where the memory is at each sample")
     p.add_argument("--no-repaint", action="store_true", help="diagnosis: the window's repaint timer stopped")
     p.add_argument("--skip", default="", help="diagnosis: leave these repaint steps out (chart,overview,rows,status,"
                    "banner)")
@@ -305,8 +332,11 @@ def main() -> int:
         import tracemalloc
 
         tracemalloc.start()
+    timeline: list[tuple[int, dict[str, int]]] | None = [] if args.parts else None
     grew = growth(args.accounts, args.duration, args.trim, not args.no_repaint,
-                  tuple(x for x in args.skip.split(",") if x), args.pixmap_cache_kb)
+                  tuple(x for x in args.skip.split(",") if x), args.pixmap_cache_kb, timeline)
+    for t, parts in timeline or []:  # each part's change since the first sample, in kB
+        print(f"  {t:4d} s", " ".join(f"{k[:-3]}{v - timeline[0][1][k]:+d}" for k, v in parts.items()))
     if args.tracemalloc:
         print(f"Python heap (tracemalloc) at the end: {tracemalloc.get_traced_memory()[0] / 1e6:.1f} MB")
     if procs:
