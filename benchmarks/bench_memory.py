@@ -155,13 +155,7 @@ def heap_parts() -> dict[str, int]:
     m = libc.mallinfo2()
     out = {"malloc_in_use_kb": (m.uordblks + m.hblkhd) // 1024, "malloc_free_kb": m.fordblks // 1024,
            "malloc_mmapped_kb": m.hblkhd // 1024, "malloc_brk_kb": m.arena // 1024, **_pymalloc()}
-    maps: list[list[Any]] = []  # start, end, perms, name, resident kB
-    for line in Path("/proc/self/smaps").read_text().splitlines():
-        head = re.match(r"^([0-9a-f]+)-([0-9a-f]+) (\S+) \S+ \S+ \S+\s*(.*)$", line)
-        if head:
-            maps.append([int(head[1], 16), int(head[2], 16), head[3], head[4], 0])
-        elif line.startswith("Rss:"):
-            maps[-1][4] = int(line.split()[1])
+    maps = _smaps()
     parts = {"heap": 0, "thread_arenas": 0, "anon_other": 0, "files": 0}
     for i, (start, end, perms, name, kb) in enumerate(maps):
         after = maps[i + 1] if i + 1 < len(maps) else None
@@ -175,6 +169,31 @@ def heap_parts() -> dict[str, int]:
     out.update({f"{k}_kb": v for k, v in parts.items()})
     if tracemalloc.is_tracing():
         out["python_traced_kb"] = tracemalloc.get_traced_memory()[0] // 1024
+    return out
+
+
+def _smaps() -> list[list[Any]]:
+    """This process's maps: start, end, permissions, name, resident kB."""
+    maps: list[list[Any]] = []
+    for line in Path("/proc/self/smaps").read_text().splitlines():
+        head = re.match(r"^([0-9a-f]+)-([0-9a-f]+) (\S+) \S+ \S+ \S+\s*(.*)$", line)
+        if head:
+            maps.append([int(head[1], 16), int(head[2], 16), head[3], head[4], 0])
+        elif line.startswith("Rss:"):
+            maps[-1][4] = int(line.split()[1])
+    return maps
+
+
+def anonymous_maps() -> dict[int, tuple[int, int, str]]:
+    """Each anonymous map: start -> (size kB, resident kB, what it likely is: a thread's stack behind its
+    guard page, or another block)."""
+    maps = _smaps()
+    out = {}
+    for i, (start, end, perms, name, kb) in enumerate(maps):
+        if name or not perms.startswith("rw"):
+            continue
+        guard = i > 0 and maps[i - 1][1] == start and maps[i - 1][2].startswith("---") and not maps[i - 1][3]
+        out[start] = ((end - start) // 1024, kb, "stack?" if guard else "block")
     return out
 
 
@@ -246,6 +265,8 @@ def growth(accounts: int, duration: float, trim: bool = False, repaint: bool = T
     samples: list[tuple[float, float]] = []
     seen: list[dict[str, int]] = []  # counts() after the warm-up and at the end
     heap: list[Any] = []  # with --tracemalloc: the Python heap then
+    anon: list[dict[int, tuple[int, int, str]]] = []  # the anonymous maps then
+    base: list[float] = []  # RSS at the end of the warm-up (after its probe)
     with tempfile.TemporaryDirectory() as tmp:
         desk, keys, window = open_window(loop, Path(tmp), accounts)
         source = Source(desk, keys, 10.0)
@@ -265,19 +286,25 @@ def growth(accounts: int, duration: float, trim: bool = False, repaint: bool = T
             while lp.time() < until:
                 if trim:
                     malloc_trim()
+                if not seen and lp.time() - t0 >= duration / 5:
+                    # the probe first, then the sample the growth counts from: the probe's own allocations
+                    # (a list of ~90,000 objects, 1,000 Qt wrappers) were counted as growth (up to 4 MB)
+                    seen.append({**counts(window), **heap_parts()})
+                    heap.append(_heap_snapshot())
+                    anon.append(anonymous_maps())
+                    base.append(rss_mb(os.getpid()))
                 samples.append((lp.time() - t0, rss_mb(os.getpid())))
                 if timeline is not None:
                     timeline.append((round(lp.time() - t0), heap_parts()))
-                if not seen and lp.time() - t0 >= duration / 5:
-                    seen.append({**counts(window), **heap_parts()})
-                    heap.append(_heap_snapshot())
                 await asyncio.sleep(min(5.0, duration / 20))
             await asyncio.gather(*tasks)
             if trim:
                 malloc_trim()
             samples.append((lp.time() - t0, rss_mb(os.getpid())))
-            seen.append({**counts(window), **heap_parts()})
+            parts, maps = heap_parts(), anonymous_maps()  # before the probe's own allocations, like the sample
+            seen.append({**counts(window), **parts})
             heap.append(_heap_snapshot())
+            anon.append(maps)
             await window.shutdown()
             await desk.stop()
 
@@ -290,9 +317,12 @@ def growth(accounts: int, duration: float, trim: bool = False, repaint: bool = T
         print("Python heap growth after the warm-up (tracemalloc), top lines:")
         for stat in heap[-1].compare_to(heap[0], "lineno")[:8]:
             print(f"  {stat}")
-    warm = [mb for t, mb in samples if t >= duration / 5]
-    return {"duration_s": duration, "rss_after_warmup_mb": round(warm[0], 1), "rss_end_mb": round(samples[-1][1], 1),
-            "growth_mb": round(samples[-1][1] - warm[0], 1), "peak_mb": round(max(mb for _, mb in samples), 1),
+    grown = sorted(((kb - anon[0].get(a, (0, 0, ""))[1], size, kind) for a, (size, kb, kind) in anon[-1].items()),
+                   reverse=True)
+    print("anonymous maps grown most after the warm-up (kB grown, map size kB, kind):",
+          [g for g in grown if g[0]][:8], "new maps:", len(set(anon[-1]) - set(anon[0])))
+    return {"duration_s": duration, "rss_after_warmup_mb": round(base[0], 1), "rss_end_mb": round(samples[-1][1], 1),
+            "growth_mb": round(samples[-1][1] - base[0], 1), "peak_mb": round(max(mb for _, mb in samples), 1),
             "snapshots": source.sent, "trimmed": trim, "counts_after_warmup": seen[0], "counts_end": seen[-1],
             "samples": [(round(t, 1), round(mb, 1)) for t, mb in samples]}
 
