@@ -283,6 +283,9 @@ def growth(accounts: int, duration: float, trim: bool = False, repaint: bool = T
             t0 = lp.time()
             until = t0 + duration
             tasks = [asyncio.ensure_future(source.stream(until)), asyncio.ensure_future(source.switches(until, 1.0))]
+            # the probe once before the warm-up too: its big short-lived blocks move glibc's mmap threshold
+            # and pymalloc's arenas once, in the warm-up, not after it
+            counts(window), heap_parts(), anonymous_maps()
             while lp.time() < until:
                 if trim:
                     malloc_trim()
