@@ -7,7 +7,10 @@ load of bench_gui_load.py (N accounts at 10 Hz, a switch every second) over --du
     # the no-leak figure of the issue: --duration 600 (10 minutes)
 
 Targets: GUI <= 250 MB, worker <= 60 MB, growth <= 5 MB (growth measured from the end of a warm-up
-of a fifth of the run). Prints target and miss, writes benchmarks/results/memory.json.
+of a fifth of the run, after the probe of the counts below). Prints target and miss, writes
+benchmarks/results/memory.json. Where the growth is: "grown (kB)" splits it into glibc malloc's bytes in use
+and free (main heap and mmapped blocks), pymalloc's arenas, the threads' malloc arenas, other anonymous
+maps and files; --parts prints that at every sample, --tracemalloc the Python lines that grew.
 """
 
 from __future__ import annotations
