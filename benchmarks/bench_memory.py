@@ -7,7 +7,10 @@ load of bench_gui_load.py (N accounts at 10 Hz, a switch every second) over --du
     # the no-leak figure of the issue: --duration 600 (10 minutes)
 
 Targets: GUI <= 250 MB, worker <= 60 MB, growth <= 5 MB (growth measured from the end of a warm-up
-of a fifth of the run). Prints target and miss, writes benchmarks/results/memory.json.
+of a fifth of the run, after the probe of the counts below). Prints target and miss, writes
+benchmarks/results/memory.json. Where the growth is: "grown (kB)" splits it into glibc malloc's bytes in use
+and free (main heap and mmapped blocks), pymalloc's arenas, the threads' malloc arenas, other anonymous
+maps and files; --parts prints that at every sample, --tracemalloc the Python lines that grew.
 """
 
 from __future__ import annotations
@@ -15,6 +18,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import os
+import re
 import signal
 import subprocess
 import sys
@@ -137,6 +141,87 @@ def malloc_trim() -> None:
     ctypes.CDLL("libc.so.6").malloc_trim(0)
 
 
+def heap_parts() -> dict[str, int]:
+    """Where the process's resident memory is, in kB: glibc malloc's bytes in use and free (all arenas, and
+    its own mmaps), the resident part of the main heap, of the threads' malloc arenas (64 MiB reservations),
+    of other anonymous maps (pymalloc's 1 MiB arenas, Qt's and numpy's big blocks) and of files; with
+    tracemalloc on, the Python heap traced. Diffed over a run, it says whether growth is Python's or native."""
+    import ctypes
+    import tracemalloc
+
+    class MallInfo2(ctypes.Structure):
+        _fields_ = [(n, ctypes.c_size_t) for n in ("arena", "ordblks", "smblks", "hblks", "hblkhd", "usmblks",
+                                                   "fsmblks", "uordblks", "fordblks", "keepcost")]
+
+    libc = ctypes.CDLL("libc.so.6")
+    libc.mallinfo2.restype = MallInfo2
+    m = libc.mallinfo2()
+    out = {"malloc_in_use_kb": (m.uordblks + m.hblkhd) // 1024, "malloc_free_kb": m.fordblks // 1024,
+           "malloc_mmapped_kb": m.hblkhd // 1024, "malloc_brk_kb": m.arena // 1024, **_pymalloc()}
+    maps = _smaps()
+    parts = {"heap": 0, "thread_arenas": 0, "anon_other": 0, "files": 0}
+    for i, (start, end, perms, name, kb) in enumerate(maps):
+        after = maps[i + 1] if i + 1 < len(maps) else None
+        arena = not name and perms.startswith("rw") and (end - start == 64 << 20 or (after is not None and
+                                                         after[0] == end and after[2].startswith("---") and
+                                                         not after[3] and after[1] - start == 64 << 20))
+        kind = "heap" if name == "[heap]" else "files" if name.startswith("/") else "thread_arenas" if arena \
+            else "anon_other" if not name else None
+        if kind:
+            parts[kind] += kb
+    out.update({f"{k}_kb": v for k, v in parts.items()})
+    if tracemalloc.is_tracing():
+        out["python_traced_kb"] = tracemalloc.get_traced_memory()[0] // 1024
+    return out
+
+
+def _smaps() -> list[list[Any]]:
+    """This process's maps: start, end, permissions, name, resident kB."""
+    maps: list[list[Any]] = []
+    for line in Path("/proc/self/smaps").read_text().splitlines():
+        head = re.match(r"^([0-9a-f]+)-([0-9a-f]+) (\S+) \S+ \S+ \S+\s*(.*)$", line)
+        if head:
+            maps.append([int(head[1], 16), int(head[2], 16), head[3], head[4], 0])
+        elif line.startswith("Rss:"):
+            maps[-1][4] = int(line.split()[1])
+    return maps
+
+
+def anonymous_maps() -> dict[int, tuple[int, int, str]]:
+    """Each anonymous map: start -> (size kB, resident kB, what it likely is: a thread's stack behind its
+    guard page, or another block)."""
+    maps = _smaps()
+    out = {}
+    for i, (start, end, perms, name, kb) in enumerate(maps):
+        if name or not perms.startswith("rw"):
+            continue
+        guard = i > 0 and maps[i - 1][1] == start and maps[i - 1][2].startswith("---") and not maps[i - 1][3]
+        out[start] = ((end - start) // 1024, kb, "stack?" if guard else "block")
+    return out
+
+
+def _pymalloc() -> dict[str, int]:
+    """pymalloc's arenas (Python's objects of up to 512 bytes), from sys._debugmallocstats on stderr."""
+    import tempfile as tf
+
+    with tf.TemporaryFile() as f:
+        sys.stderr.flush()
+        saved = os.dup(2)
+        os.dup2(f.fileno(), 2)
+        try:
+            sys._debugmallocstats()
+        finally:
+            os.dup2(saved, 2)
+            os.close(saved)
+        f.seek(0)
+        text = f.read().decode(errors="replace")
+    found = {k: re.search(rf"^# {re.escape(k)}\s*=\s*([\d,]+)", text, re.M) for k in
+             ("bytes in allocated blocks", "arenas allocated current")}
+    value = {k: int(m[1].replace(",", "")) if m else 0 for k, m in found.items()}
+    return {"pymalloc_used_kb": value["bytes in allocated blocks"] // 1024,
+            "pymalloc_arenas_kb": value["arenas allocated current"] * 1024}  # 1 MiB arenas (3.10+)
+
+
 def counts(window: Any) -> dict[str, int]:
     """What could pile up: Python objects, the window's Qt children, the activity log's rows, chart points."""
     import gc
@@ -173,7 +258,8 @@ def _heap_snapshot() -> Any:
 
 
 def growth(accounts: int, duration: float, trim: bool = False, repaint: bool = True,
-           skip: tuple[str, ...] = (), pixmap_cache_kb: int | None = None) -> dict[str, Any]:
+           skip: tuple[str, ...] = (), pixmap_cache_kb: int | None = None,
+           timeline: list[tuple[int, dict[str, int]]] | None = None) -> dict[str, Any]:
     """RSS of this process (the real window, synthetic load) after a warm-up and at the end. With ``trim``,
     glibc's malloc_trim runs before each sample: growth that goes with it was free memory kept by malloc."""
     from bench_gui_load import Source, open_window, qt_loop
@@ -182,6 +268,8 @@ def growth(accounts: int, duration: float, trim: bool = False, repaint: bool = T
     samples: list[tuple[float, float]] = []
     seen: list[dict[str, int]] = []  # counts() after the warm-up and at the end
     heap: list[Any] = []  # with --tracemalloc: the Python heap then
+    anon: list[dict[int, tuple[int, int, str]]] = []  # the anonymous maps then
+    base: list[float] = []  # RSS at the end of the warm-up (after its probe)
     with tempfile.TemporaryDirectory() as tmp:
         desk, keys, window = open_window(loop, Path(tmp), accounts)
         source = Source(desk, keys, 10.0)
@@ -198,20 +286,31 @@ def growth(accounts: int, duration: float, trim: bool = False, repaint: bool = T
             t0 = lp.time()
             until = t0 + duration
             tasks = [asyncio.ensure_future(source.stream(until)), asyncio.ensure_future(source.switches(until, 1.0))]
+            # the probe once before the warm-up too: its big short-lived blocks move glibc's mmap threshold
+            # and pymalloc's arenas once, in the warm-up, not after it
+            counts(window), heap_parts(), anonymous_maps()
             while lp.time() < until:
                 if trim:
                     malloc_trim()
-                samples.append((lp.time() - t0, rss_mb(os.getpid())))
                 if not seen and lp.time() - t0 >= duration / 5:
-                    seen.append(counts(window))
+                    # the probe first, then the sample the growth counts from: the probe's own allocations
+                    # (a list of ~90,000 objects, 1,000 Qt wrappers) were counted as growth (up to 4 MB)
+                    seen.append({**counts(window), **heap_parts()})
                     heap.append(_heap_snapshot())
+                    anon.append(anonymous_maps())
+                    base.append(rss_mb(os.getpid()))
+                samples.append((lp.time() - t0, rss_mb(os.getpid())))
+                if timeline is not None:
+                    timeline.append((round(lp.time() - t0), heap_parts()))
                 await asyncio.sleep(min(5.0, duration / 20))
             await asyncio.gather(*tasks)
             if trim:
                 malloc_trim()
             samples.append((lp.time() - t0, rss_mb(os.getpid())))
-            seen.append(counts(window))
+            parts, maps = heap_parts(), anonymous_maps()  # before the probe's own allocations, like the sample
+            seen.append({**counts(window), **parts})
             heap.append(_heap_snapshot())
+            anon.append(maps)
             await window.shutdown()
             await desk.stop()
 
@@ -224,9 +323,12 @@ def growth(accounts: int, duration: float, trim: bool = False, repaint: bool = T
         print("Python heap growth after the warm-up (tracemalloc), top lines:")
         for stat in heap[-1].compare_to(heap[0], "lineno")[:8]:
             print(f"  {stat}")
-    warm = [mb for t, mb in samples if t >= duration / 5]
-    return {"duration_s": duration, "rss_after_warmup_mb": round(warm[0], 1), "rss_end_mb": round(samples[-1][1], 1),
-            "growth_mb": round(samples[-1][1] - warm[0], 1), "peak_mb": round(max(mb for _, mb in samples), 1),
+    grown = sorted(((kb - anon[0].get(a, (0, 0, ""))[1], size, kind) for a, (size, kb, kind) in anon[-1].items()),
+                   reverse=True)
+    print("anonymous maps grown most after the warm-up (kB grown, map size kB, kind):",
+          [g for g in grown if g[0]][:8], "new maps:", len(set(anon[-1]) - set(anon[0])))
+    return {"duration_s": duration, "rss_after_warmup_mb": round(base[0], 1), "rss_end_mb": round(samples[-1][1], 1),
+            "growth_mb": round(samples[-1][1] - base[0], 1), "peak_mb": round(max(mb for _, mb in samples), 1),
             "snapshots": source.sent, "trimmed": trim, "counts_after_warmup": seen[0], "counts_end": seen[-1],
             "samples": [(round(t, 1), round(mb, 1)) for t, mb in samples]}
 
@@ -242,6 +344,7 @@ def main() -> int:
     p.add_argument("--trim", action="store_true", help="malloc_trim before each growth sample (fragmentation or leak?)")
     p.add_argument("--pixmap-cache-kb", type=int, help="diagnosis: Qt's QPixmapCache limit for the growth run")
     p.add_argument("--tracemalloc", action="store_true", help="diagnosis: the Python heap's growth over the run")
+    p.add_argument("--parts", action="store_true", help="diagnosis: where the memory is at each sample")
     p.add_argument("--no-repaint", action="store_true", help="diagnosis: the window's repaint timer stopped")
     p.add_argument("--skip", default="", help="diagnosis: leave these repaint steps out (chart,overview,rows,status,"
                    "banner)")
@@ -265,8 +368,11 @@ def main() -> int:
         import tracemalloc
 
         tracemalloc.start()
+    timeline: list[tuple[int, dict[str, int]]] | None = [] if args.parts else None
     grew = growth(args.accounts, args.duration, args.trim, not args.no_repaint,
-                  tuple(x for x in args.skip.split(",") if x), args.pixmap_cache_kb)
+                  tuple(x for x in args.skip.split(",") if x), args.pixmap_cache_kb, timeline)
+    for t, parts in timeline or []:  # each part's change since the first sample, in kB
+        print(f"  {t:4d} s", " ".join(f"{k[:-3]}{v - timeline[0][1][k]:+d}" for k, v in parts.items()))
     if args.tracemalloc:
         print(f"Python heap (tracemalloc) at the end: {tracemalloc.get_traced_memory()[0] / 1e6:.1f} MB")
     if procs:
@@ -280,6 +386,8 @@ def main() -> int:
     print(f"(window under load: {grew['rss_after_warmup_mb']} MB after warm-up, peak {grew['peak_mb']} MB; "
           f"MALLOC_ARENA_MAX={os.environ.get('MALLOC_ARENA_MAX', 'unset')})")
     print(f"after warm-up: {grew['counts_after_warmup']}\nat the end:    {grew['counts_end']}")
+    first, last = grew["counts_after_warmup"], grew["counts_end"]
+    print("grown (kB):", {k: last[k] - first[k] for k in last if k.endswith("_kb") and k in first})
     print("RSS samples (s, MB):", " ".join(f"{t:.0f}:{mb}" for t, mb in grew["samples"]))
     write_results("memory", accounts=args.accounts, days=args.days, targets_mb=TARGETS_MB, processes_mb=procs,
                   growth=grew, malloc_arena_max=os.environ.get("MALLOC_ARENA_MAX"),

@@ -6,7 +6,8 @@
 - a failed login is a rejected password only when the broker could be asked: with the terminal
   cut off from the broker it is BrokerUnreachable, which says nothing about the password;
 - after every switch, verify identity: account_info().login/server and terminal_info().path;
-- last_error() codes become typed errors with plain messages; a password never appears in one.
+- last_error() codes become typed errors with plain messages (multi_user/bridge_errors.py); a password
+  never appears in one.
 """
 
 from __future__ import annotations
@@ -19,23 +20,23 @@ from pathlib import Path
 from types import ModuleType
 from typing import Any
 
+from multi_user.bridge_errors import (
+    ALGO_OFF,
+    API_OFF,
+    RES_E_AUTO_TRADING_DISABLED,
+    RES_E_INTERNAL_FAIL_CONNECT,
+    RES_E_INTERNAL_FAIL_INIT,
+    RES_E_INTERNAL_FAIL_TIMEOUT,
+    TRADE_RETCODE_CLIENT_DISABLES_AT,
+    terminal_error,
+)
 from multi_user.bridge_snapshot import TickWatch, snapshot_of
 from multi_user.child_command import without_secrets
 from multi_user.closing import Closer, filling_modes
 from multi_user.errors import AuthorizationError, BrokerUnreachable, IdentityMismatch, TerminalError
 
-RES_E_AUTH_FAILED = -6
-RES_E_UNSUPPORTED = -7  # also what a login gets when the broker asks for a one-time password or a certificate
-RES_E_AUTO_TRADING_DISABLED = -8  # "Auto-Trading using Python API disabled in Terminal"
-TRADE_RETCODE_CLIENT_DISABLES_AT = 10027
-API_OFF = ("the terminal shuts out the Python API: in MetaTrader 5, Tools → Options → Expert Advisors, untick "
-           "\"Disable algorithmic trading via external Python API\"")
-ALGO_OFF = ("Algo Trading is off in the terminal, so it refuses orders from MT5 Desk (10027): press the "
-            "Algo Trading button in its toolbar; to keep it on after an account switch, untick Tools → Options → "
-            "Expert Advisors → \"Disable algorithmic trading when the account has been changed\"")
-RES_E_INTERNAL_FAIL_INIT = -10003
-RES_E_INTERNAL_FAIL_CONNECT = -10004
-RES_E_INTERNAL_FAIL_TIMEOUT = -10005
+__all__ = ["TRADE_RETCODE_CLIENT_DISABLES_AT", "Identity", "UserMT5Bridge", "same_server"]  # the worker's names
+
 # attach() without an account: enough for a logged-in terminal to answer, short enough not to stall a
 # new portable terminal's lane (which attaches with its first login instead)
 ATTACH_PROBE_MS = 2000
@@ -82,33 +83,8 @@ class UserMT5Bridge:
         self._switch_reads: tuple[Any, bool] | None = None  # (account_info, connected) the last switch read
         self.switch_positions: list[dict[str, Any]] | None = None  # what first_snapshot() read, until taken
 
-    # ---- errors -----------------------------------------------------------------------------
     def _error(self, context: str, login: int | None = None, server: str | None = None) -> TerminalError:
-        try:
-            code, message = self.mt5.last_error()
-        except Exception:
-            code, message = None, "unknown error"
-        if code == RES_E_AUTH_FAILED:
-            who = f"login {login} on {server}" if login is not None else "the account"
-            return AuthorizationError(f"Authorization failed: the broker rejected {who} — check the password "
-                                      f"and the server name ({message})", code)
-        if code == RES_E_AUTO_TRADING_DISABLED:
-            return TerminalError(f"{context}: {API_OFF}", code)
-        if code == RES_E_UNSUPPORTED and login is not None:
-            return TerminalError(f"{context}: the broker asks for a one-time password (OTP) or a certificate for "
-                                 "this account, which the MetaTrader5 Python API cannot give. Log the account in "
-                                 "once in the terminal itself (File → Login to Trade Account), or use an account "
-                                 f"without OTP/certificate ({message})", code)
-        where = f" ({self.terminal_path})" if self.terminal_path else ""
-        if code == RES_E_INTERNAL_FAIL_INIT:
-            return TerminalError(f"{context}: the MetaTrader 5 terminal{where} could not be found or started "
-                                 f"({message})", code)
-        if code == RES_E_INTERNAL_FAIL_CONNECT:
-            return TerminalError(f"{context}: no connection to the terminal{where}; it is not running or has "
-                                 f"stopped ({message})", code)
-        if code == RES_E_INTERNAL_FAIL_TIMEOUT:
-            return TerminalError(f"{context}: the terminal{where} did not answer in time ({message})", code)
-        return TerminalError(f"{context}: {message} (MT5 error {code})", code)
+        return terminal_error(self.mt5, context, self.terminal_path, login, server)
 
     # ---- connection ---------------------------------------------------------------------------
     def connect(self, login: int | None = None, password: str | None = None, server: str | None = None, *,

@@ -81,6 +81,7 @@ def test_values_added_live_give_the_columns_of_one_reduction(steps, chunk: int, 
         b += move if deal else 0.0
         all_points.append((t, b, e))
     series = Series()
+    series.KEEP = np.inf  # each value as it came (older ones thinned: tests/test_perf_series.py)
     points = ChartPoints()
     points.set_series(series)
     points.layout(t - 900 * dx, t + 100 * dx, 1000)  # about dx seconds per column, following "now"

@@ -236,7 +236,7 @@ class EquityChart(ChartView, QWidget):
         """Called by the window's repaint timer; cheap when nothing changed. A new value changes only the
         live layer (the newest columns); the cached history is drawn again only when columns join it."""
         s = self.series
-        n = len(s.ts) if s else 0
+        n = s.version if s else 0  # not the count: thinned or at Series.MAX it stays the same
         if not force and n == self._drawn:
             return
         self._drawn = n
@@ -250,7 +250,7 @@ class EquityChart(ChartView, QWidget):
             if live:
                 self._draw_live()
         h = self.history
-        known = n or (h is not None and (len(h["ts"]) or self._past))
+        known = (s is not None and len(s.ts)) or (h is not None and (len(h["ts"]) or self._past))
         self.empty.setVisible(not known)
         left = self.plot.getPlotItem().getAxis("left")
         if left.style["showValues"] != bool(known):  # setStyle redraws the axis even when nothing changed

@@ -114,10 +114,10 @@ class Tile(QFrame):
         else:
             self.value.setText("no values yet")
             self.pl.setText("")
-        n = len(series.ts) if series else 0
+        n = series.version if series else 0  # not the count: thinned or at Series.MAX it stays the same
         if series and n != self._drawn:
             self._drawn = n
-            k = min(n, SPARK_POINTS)
+            k = min(len(series.ts), SPARK_POINTS)
             if self._live != (s == "live"):
                 self._live = s == "live"
                 self._recolour()
@@ -226,7 +226,7 @@ def tile_signature(name: str, state: dict | None, snap: dict | None, series: Ser
     """Everything a tile's refresh reads; copies, so a dict changed in place still counts as a change.
     The badge and "as of" texts carry the time, so an idle tile's age still ticks."""
     live = (state or {}).get("state") == "live"
-    return (name, dict(state or {}), dict(snap or {}), len(series.ts) if series else 0, warned, stats, range_name,
+    return (name, dict(state or {}), dict(snap or {}), series.version if series else 0, warned, stats, range_name,
             badge_text(state, snap, now), as_of(live, snap, now), colours().name)
 
 
