@@ -10,6 +10,8 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
+from PySide6.QtCore import QCoreApplication, QObject, Qt, Signal, Slot
+
 
 class PasswordPrefetch:
     def __init__(self, read: Callable[[str], Awaitable[str]], tasks: set[Any]) -> None:
@@ -49,6 +51,30 @@ def read_ahead(lane: Any, holder: Any) -> None:
         lane.worker.notify("prepare", login=acct.login, server=acct.server)
 
 
+def _settle(done: asyncio.Future[str], result: tuple[str | None, BaseException | None]) -> None:
+    if done.done():
+        return  # the login gave up waiting (the lane stopped, or another account was chosen)
+    password, exc = result
+    if exc is not None:
+        done.set_exception(exc)
+    else:
+        done.set_result(str(password))
+
+
+class _Delivery(QObject):
+    """Lives on the loop's thread: a read's result, emitted on the reader thread, arrives there in one event."""
+
+    deliver = Signal(object, object)
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.deliver.connect(self._settle, Qt.ConnectionType.QueuedConnection)
+
+    @Slot(object, object)
+    def _settle(self, done: asyncio.Future[str], result: tuple[str | None, BaseException | None]) -> None:
+        _settle(done, result)
+
+
 class PasswordReader:
     """Reads and decrypts passwords on a thread of its own, with its own connection to the vault (WAL lets it
     read beside the Desk's I/O thread): a switch's password no longer waits behind the history, activity and
@@ -59,6 +85,7 @@ class PasswordReader:
         self.credentials = credentials
         self._vault: Any = None  # opened on the reader's thread, used there only
         self._pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="vault-passwords")
+        self._delivery = _Delivery() if QCoreApplication.instance() is not None else None
 
     def _read(self, login: int, server: str) -> str:
         if self._vault is None:
@@ -70,11 +97,23 @@ class PasswordReader:
     def password(self, login: int, server: str, temp: str | None = None) -> asyncio.Future[str]:
         """Submitted at once (not when a coroutine would first run): the read starts as the lock grants.
         ``temp``: a password being checked (linking), given back as it is."""
+        done: asyncio.Future[str] = asyncio.get_running_loop().create_future()
         if temp is not None:
-            done: asyncio.Future[str] = asyncio.get_running_loop().create_future()
             done.set_result(temp)
             return done
-        return asyncio.wrap_future(self._pool.submit(self._read, login, server))
+        self._pool.submit(self._read_into, done, login, server)
+        return done
+
+    def _read_into(self, done: asyncio.Future[str], login: int, server: str) -> None:
+        try:
+            result: tuple[str | None, BaseException | None] = (self._read(login, server), None)
+        except BaseException as exc:  # the vault's own error (never holding the password): the login reports it
+            result = (None, exc)
+        # [P] 3: one queued Qt call sets the future on the loop's thread; call_soon_threadsafe took two loop turns
+        if self._delivery is not None:
+            self._delivery.deliver.emit(done, result)
+        else:
+            done.get_loop().call_soon_threadsafe(_settle, done, result)
 
     def _close(self) -> None:
         if self._vault is not None:

@@ -261,15 +261,20 @@ class Lane:
 
     # ---- the lock drives logins and jobs -----------------------------------------------------
     def _lock_event(self, event: dict[str, Any]) -> None:
+        if event.get("event") == "lock":
+            # [P] 3: the password read, the worker's reads and the login's task start before the Desk hears of it
+            read_ahead(self, self.lock.holder)
+            holder = self.lock.holder
+            if holder is not None and holder.phase == "switching":
+                self._pump()  # only starts the login's task: nothing re-enters the lock
+            else:
+                asyncio.get_event_loop().call_soon(self._pump)
         self._emit({**event, "lane": self.name})
         if event.get("event") == "job" and event.get("state") in ("failed", "cancelled"):
             fut = self._verify_waiters.get(str(event.get("id")))
             if fut is not None and not fut.done():
                 fut.set_exception(self._verify_errors.pop(str(event.get("id")), None) or TerminalError(
                     f"the check of {event.get('account')} did not complete: {event.get('message') or event['state']}"))
-        if event.get("event") == "lock":
-            read_ahead(self, self.lock.holder)  # [P] 3: the password, and the worker's reads for the login
-            asyncio.get_event_loop().call_soon(self._pump)
 
     def _spawn(self, coro: Awaitable[Any]) -> None:
         task = asyncio.ensure_future(coro)

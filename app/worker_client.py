@@ -96,6 +96,7 @@ class WorkerClient(QObject):
         self._watchdog: asyncio.Task[None] | None = None
         self._hello: asyncio.Future[dict[str, Any]] | None = None
         self._stopping = False
+        self._writing = False  # inside _write: output Qt reads meanwhile waits for the loop
         self._proc: QProcess | None = None
         self._exited: asyncio.Future[int] | None = None
 
@@ -174,7 +175,7 @@ class WorkerClient(QObject):
         rid = next(self._ids)
         fut: asyncio.Future[Any] = loop.create_future()
         self._pending[rid] = fut
-        self._proc.write(wp.encode({"id": rid, "op": op, **fields}))
+        self._write(wp.encode({"id": rid, "op": op, **fields}))
         sent_at = loop.time()
         try:
             while (remaining := max(sent_at, self._heard_at) + timeout - loop.time()) > 0:
@@ -191,7 +192,19 @@ class WorkerClient(QObject):
     def notify(self, op: str, **fields: Any) -> None:
         """Send a request whose answer nobody awaits ([P] 3: a switch's reads ahead); the answer is dropped."""
         if self._proc is not None and self.pid is not None:
-            self._proc.write(wp.encode({"id": next(self._ids), "op": op, **fields}))
+            self._write(wp.encode({"id": next(self._ids), "op": op, **fields}))
+
+    def _write(self, data: bytes) -> None:
+        """[P] 3: QProcess only buffers a write until the loop's next turn; it goes down the pipe now. With the pipe
+        full, Qt may read the worker's output meanwhile: _read_stdout leaves that to the loop (no re-entry)."""
+        proc = self._proc
+        assert proc is not None
+        proc.write(data)
+        self._writing = True
+        try:
+            proc.waitForBytesWritten(0)
+        finally:
+            self._writing = False
 
     def _kill_hung(self, reason: str) -> None:
         proc = self._proc
@@ -231,7 +244,14 @@ class WorkerClient(QObject):
         proc = self.sender()
         if not isinstance(proc, QProcess) or proc is not self._proc:
             return
+        if self._writing:  # read by Qt inside _write: handled on the loop, never inside the caller's write
+            asyncio.get_running_loop().call_soon(self._read_later, proc)
+            return
         self.feed(bytes(proc.readAllStandardOutput().data()))
+
+    def _read_later(self, proc: QProcess) -> None:
+        if proc is self._proc:
+            self.feed(bytes(proc.readAllStandardOutput().data()))
 
     def feed(self, data: bytes) -> None:
         """Take bytes read from the worker's stdout and dispatch every complete line in them."""

@@ -9,7 +9,9 @@ checks that only inform (Algo Trading, EA positions, health) follow the answer.
 
 from __future__ import annotations
 
+import contextlib
 import time
+from collections.abc import Iterator
 from typing import Any
 
 from multi_user.bridge import TRADE_RETCODE_CLIENT_DISABLES_AT
@@ -101,8 +103,9 @@ class SwitchOps:
 
     def _switched(self) -> None:
         self.tick()  # the new account's first snapshot, unless it went out with the answer
-        self._warn_trading()  # after every switch: an account change may have turned Algo Trading off
-        self.push_health()
+        with one_terminal_info(self.bridge):  # both checks ask it: one terminal call, not two
+            self._warn_trading()  # after every switch: an account change may have turned Algo Trading off
+            self.push_health()
 
     def _warn_trading(self) -> None:
         seen, self.bridge.switch_positions = self.bridge.switch_positions, None  # read with the first snapshot
@@ -123,3 +126,34 @@ class SwitchOps:
             self._ea_note = (f"{self._creds[0]} has {len(by_ea)} position(s) opened by an Expert Advisor: on the "
                              "shared terminal its EAs run only while it is the account shown; give it its own "
                              "terminal if they must run all the time") if by_ea else None
+
+
+class _TerminalInfoOnce:
+    """The MetaTrader5 module, but its first terminal_info() answer serves every later call."""
+
+    def __init__(self, mt5: Any) -> None:
+        self._mt5 = mt5
+        self._term: tuple[Any] | None = None
+
+    def terminal_info(self) -> Any:
+        if self._term is None:
+            self._term = (self._mt5.terminal_info(),)
+        return self._term[0]
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._mt5, name)
+
+
+@contextlib.contextmanager
+def one_terminal_info(bridge: Any) -> Iterator[None]:
+    """[P] 3: checks made in one go after a switch (Algo Trading, health) share one terminal_info() answer; each
+    read it afresh before, two terminal round trips where one says the same a moment apart."""
+    mt5 = getattr(bridge, "mt5", None)
+    if mt5 is None:
+        yield
+        return
+    bridge.mt5 = _TerminalInfoOnce(mt5)
+    try:
+        yield
+    finally:
+        bridge.mt5 = mt5

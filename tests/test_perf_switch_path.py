@@ -88,3 +88,34 @@ def test_a_switch_without_streaming_sends_no_snapshot_with_the_answer() -> None:
     worker.handle(wp.encode({"id": 1, "op": "switch", "login": 111, "password": PASSWORD, "server": "S1",
                              "stream": False}))
     assert out.writes[0] == ["reply"], out.writes
+
+
+class TerminalInfoCount(FakeBridge):
+    """Both informing checks read terminal_info() through the MetaTrader5 module, as the real bridge does."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.mt5 = self
+        self.reads = 0
+
+    def terminal_info(self) -> object:
+        self.reads += 1
+        return object()
+
+    def trading_blocked(self) -> str | None:
+        self.mt5.terminal_info()
+        return None
+
+    def health(self) -> dict:
+        self.mt5.terminal_info()
+        return super().health()
+
+
+def test_the_checks_after_a_switch_read_terminal_info_once() -> None:
+    bridge = TerminalInfoCount()
+    worker = Worker(bridge, io.BytesIO(), lane="shared")
+    worker.handle(wp.encode({"id": 1, "op": "switch", "login": 111, "password": PASSWORD, "server": "S1"}))
+    assert bridge.reads == 1
+    assert bridge.mt5 is bridge  # the module is given back: a later check reads afresh
+    worker.push_health()
+    assert bridge.reads == 2

@@ -116,6 +116,32 @@ def test_a_long_line_from_a_real_worker_is_read(qloop, fake_worker) -> None:
     assert len(seen.pushes) == 1 and len(seen.pushes[0]["pad"]) == 8 * 1024 * 1024
 
 
+def test_a_request_goes_down_the_pipe_before_the_loop_turns(qloop, fake_worker) -> None:
+    """[P] 3: QProcess alone keeps a write until the loop's next turn; a switch is sent at once."""
+    seen = Seen()
+    client = WorkerClient(fake_worker, on_push=seen.push, on_exit=seen.exit)
+
+    async def scenario() -> None:
+        await client.start()
+        try:
+            client.notify("ping")
+            assert client._proc is not None and client._proc.bytesToWrite() == 0
+            proc, left = client._proc, []
+            plain = proc.write
+
+            def write(data: bytes) -> int:
+                asyncio.get_running_loop().call_soon(lambda: left.append(proc.bytesToWrite()))  # next loop turn
+                return plain(data)
+
+            proc.write = write  # type: ignore[method-assign]
+            assert await client.request("ping", timeout=20) is None
+            assert left and left[0] == 0
+        finally:
+            await client.stop()
+
+    run(qloop, scenario())
+
+
 @pytest.mark.parametrize("how", ["request", "silent"])
 def test_a_hung_worker_is_killed_and_reported_as_crashed(qloop, fake_worker, how: str) -> None:
     """A request left unanswered, or (watchdog) a stopped worker that gets no requests at all, as a
