@@ -19,9 +19,12 @@ class PasswordPrefetch:
         self._tasks = tasks  # the lane's: cancelled when it stops
         self._pending: tuple[Any, asyncio.Future[str]] | None = None  # (the lock's request, its read)
 
+    def started(self, holder: Any) -> bool:
+        return self._pending is not None and self._pending[0] is holder
+
     def start(self, holder: Any) -> bool:
         """Start reading for a request that is switching (once per request: False when already started)."""
-        if holder is None or (self._pending is not None and self._pending[0] is holder):
+        if holder is None or self.started(holder):
             return False
         task = asyncio.ensure_future(self._read(holder.account))  # a future: the read may have begun already
         task.add_done_callback(lambda t: t.cancelled() or t.exception())  # a failure is the login's to report
@@ -43,12 +46,14 @@ def read_ahead(lane: Any, holder: Any) -> None:
     (not for a login that waits for a check of the same account: that check has a password of its own)."""
     if (holder is None or holder.phase != "switching" or holder.account not in lane.accounts
             or (holder.job is None and any(f.account == holder.account for f in lane._verify_jobs.values()))
-            or not lane._prefetch.start(holder)):
+            or lane._prefetch.started(holder)):
         return
     sup = lane.terminal_sup
     if lane._worker_up and not lane._stopping and (sup is None or sup.state == "running"):
         acct = lane.accounts[holder.account]
         lane.worker.notify("prepare", login=acct.login, server=acct.server)
+    # after the pipe write: once the reader thread runs, the loop's thread waits for the GIL at each C call
+    lane._prefetch.start(holder)
 
 
 def _settle(done: asyncio.Future[str], result: tuple[str | None, BaseException | None]) -> None:

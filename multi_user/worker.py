@@ -95,7 +95,7 @@ class Worker(BotOps, CopyOps, SwitchOps):  # bots' requests ([I]), the copier's 
                 self.send({"id": rid, "ok": True, "result": None})
                 return False
             if op not in ("prepare", "switch"):
-                self._prepared = None  # another request came between: a switch reads afresh
+                self._prepared = self._seen = None  # another request came between: a switch reads afresh
             handler = getattr(self, f"op_{op}", None)
             if handler is None:
                 raise BadInput(f"unknown request {op!r}")
@@ -250,7 +250,7 @@ class Worker(BotOps, CopyOps, SwitchOps):  # bots' requests ([I]), the copier's 
         return snap
 
     def _reconnect(self) -> None:
-        self._prepared = None  # reads made before the terminal came back say nothing of it now
+        self._prepared = self._seen = None  # reads made before the terminal came back say nothing of it now
         try:
             self.bridge.shutdown()
         except Exception:

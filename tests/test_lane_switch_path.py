@@ -146,3 +146,18 @@ def test_a_password_read_reaches_the_loop_in_one_queued_call(qloop, tmp_path) ->
     finally:
         del qloop.call_soon_threadsafe  # the instance attribute set above
         reader.close()
+
+
+def test_the_prepare_goes_down_the_pipe_before_the_password_read_starts(qloop, lane: Lane) -> None:  # noqa: F811
+    """Once the reader thread runs, the loop's thread waits for the GIL at each C call (the pipe write too)."""
+    order: list[str] = []
+    start, notify = lane._prefetch.start, lane.worker.notify
+    lane._prefetch.start = lambda holder: order.append("password") or start(holder)  # type: ignore[method-assign]
+    lane.worker.notify = lambda op, **f: order.append(op) or notify(op, **f)  # type: ignore[method-assign]
+
+    async def scenario() -> None:
+        lane.lock.activate(A)
+        await until(lambda: lane.lock.holder is not None and lane.lock.holder.phase == "active")
+
+    qloop.run_until_complete(scenario())
+    assert order == ["prepare", "password"]

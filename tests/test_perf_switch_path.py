@@ -119,3 +119,58 @@ def test_the_checks_after_a_switch_read_terminal_info_once() -> None:
     assert bridge.mt5 is bridge  # the module is given back: a later check reads afresh
     worker.push_health()
     assert bridge.reads == 2
+
+
+class ReadsAhead(TerminalInfoCount):
+    """read_before_login() counted; switch() records the reads it was given."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.read_ahead = 0
+        self.given: list[object] = []
+
+    def read_before_login(self) -> tuple[object, object]:
+        self.read_ahead += 1
+        return ("account", "terminal")
+
+    def switch(self, login: int, password: str, server: str, check_password: bool = False,
+               before: object = None) -> object:
+        self.given.append(before)
+        return super().switch(login, password, server, check_password)
+
+
+def switch_request(rid: int, login: int) -> bytes:
+    return wp.encode({"id": rid, "op": "switch", "login": login, "password": PASSWORD, "server": "S1"})
+
+
+def test_a_switch_right_after_a_switch_makes_no_terminal_call_before_its_login() -> None:
+    """The last switch's identity check and its informing checks' terminal_info are what the next login must know
+    (which account is shown, is the broker connected, the terminal's path): a switch storm reads them once."""
+    bridge = ReadsAhead()
+    worker = Worker(bridge, io.BytesIO(), lane="shared")
+    worker.handle(switch_request(1, 111))
+    reads = bridge.reads
+    worker.handle(wp.encode({"id": 2, "op": "prepare", "login": 222, "server": "S1"}))
+    worker.handle(switch_request(3, 222))
+    assert bridge.read_ahead == 0 and bridge.reads == reads + 1  # only the checks after the second switch
+    shown, term = bridge.given[-1]  # type: ignore[misc]
+    assert (shown.login, shown.server) == (111, "S1") and term is not None
+
+
+def test_the_last_switch_reads_serve_only_a_next_switch_soon_and_with_nothing_between(monkeypatch) -> None:
+    import multi_user.worker_switch as ws
+
+    bridge = ReadsAhead()
+    worker = Worker(bridge, io.BytesIO(), lane="shared")
+    worker.handle(switch_request(1, 111))
+    worker.handle(wp.encode({"id": 2, "op": "positions"}))  # a request between: read afresh
+    worker.handle(wp.encode({"id": 3, "op": "prepare", "login": 222, "server": "S1"}))
+    assert bridge.read_ahead == 1
+    worker.handle(switch_request(4, 222))
+    assert bridge.given[-1] == ("account", "terminal")
+    monkeypatch.setattr(ws, "PREPARED_FOR", -1.0)  # older than the limit: read afresh
+    worker.handle(wp.encode({"id": 5, "op": "prepare", "login": 111, "server": "S1"}))
+    assert bridge.read_ahead == 2
+    worker.handle(wp.encode({"id": 6, "op": "switch", "login": 111, "password": "wrong", "server": "S1"}))
+    worker.handle(wp.encode({"id": 7, "op": "prepare", "login": 111, "server": "S1"}))  # after a failed switch
+    assert bridge.read_ahead == 3
