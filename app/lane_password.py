@@ -1,5 +1,5 @@
 """[P] 3: the password of a switch, read without waiting: a lane starts reading it as its lock grants the
-terminal (before the pump starts the login), on a reader thread of its own (not behind the Desk's writes)."""
+terminal (app/lane_switch.py), on a reader thread of its own (not behind the Desk's writes)."""
 
 from __future__ import annotations
 
@@ -39,21 +39,6 @@ class PasswordPrefetch:
         if pending is not None and holder is not None and pending[0] is holder and holder.account == key:
             return await pending[1]
         return await self._read(key)
-
-
-def read_ahead(lane: Any, holder: Any) -> None:
-    """As ``lane``'s lock grants the terminal: read the password, and have the worker read what the login needs
-    (not for a login that waits for a check of the same account: that check has a password of its own)."""
-    if (holder is None or holder.phase != "switching" or holder.account not in lane.accounts
-            or (holder.job is None and any(f.account == holder.account for f in lane._verify_jobs.values()))
-            or lane._prefetch.started(holder)):
-        return
-    sup = lane.terminal_sup
-    if lane._worker_up and not lane._stopping and (sup is None or sup.state == "running"):
-        acct = lane.accounts[holder.account]
-        lane.worker.notify("prepare", login=acct.login, server=acct.server)
-    # after the pipe write: once the reader thread runs, the loop's thread waits for the GIL at each C call
-    lane._prefetch.start(holder)
 
 
 def _settle(done: asyncio.Future[str], result: tuple[str | None, BaseException | None]) -> None:
