@@ -190,9 +190,10 @@ class WorkerClient(QObject):
             self._pending.pop(rid, None)
 
     def notify(self, op: str, **fields: Any) -> None:
-        """Send a request whose answer nobody awaits ([P] 3: a switch's reads ahead); the answer is dropped."""
+        """Send a request whose answer nobody awaits ([P] 3: a switch's reads ahead): without an id, so the worker
+        does not answer it."""
         if self._proc is not None and self.pid is not None:
-            self._write(wp.encode({"id": next(self._ids), "op": op, **fields}))
+            self._write(wp.encode({"op": op, **fields}))
 
     def _write(self, data: bytes) -> None:
         """[P] 3: QProcess only buffers a write until the loop's next turn; it goes down the pipe now. With the pipe

@@ -174,3 +174,15 @@ def test_the_last_switch_reads_serve_only_a_next_switch_soon_and_with_nothing_be
     worker.handle(wp.encode({"id": 6, "op": "switch", "login": 111, "password": "wrong", "server": "S1"}))
     worker.handle(wp.encode({"id": 7, "op": "prepare", "login": 111, "server": "S1"}))  # after a failed switch
     assert bridge.read_ahead == 3
+
+
+def test_a_request_without_an_id_gets_no_answer_and_a_failure_is_logged(caplog) -> None:
+    """The app's prepare is sent without an id: the worker writes nothing the app would only drop."""
+    out = io.BytesIO()
+    worker = Worker(ReadsAhead(), out, lane="shared")
+    worker.handle(wp.encode({"op": "prepare", "login": 222, "server": "S1"}))
+    worker.handle(wp.encode({"op": "prepare", "server": "S1"}))  # no login: refused, and logged only
+    assert out.getvalue() == b""
+    assert "prepare needs login and server" in caplog.text
+    worker.handle(wp.encode({"id": 3, "op": "prepare", "server": "S1"}))  # with an id: answered as always
+    assert json.loads(out.getvalue())["error"]["kind"] == wp.ERR_BAD_REQUEST

@@ -124,18 +124,21 @@ def test_a_request_goes_down_the_pipe_before_the_loop_turns(qloop, fake_worker) 
     async def scenario() -> None:
         await client.start()
         try:
-            client.notify("ping")
-            assert client._proc is not None and client._proc.bytesToWrite() == 0
-            proc, left = client._proc, []
+            proc, left, lines = client._proc, [], []
+            assert proc is not None
             plain = proc.write
 
             def write(data: bytes) -> int:
+                lines.append(wp.decode(data))
                 asyncio.get_running_loop().call_soon(lambda: left.append(proc.bytesToWrite()))  # next loop turn
                 return plain(data)
 
             proc.write = write  # type: ignore[method-assign]
+            client.notify("ping")
+            assert proc.bytesToWrite() == 0
             assert await client.request("ping", timeout=20) is None
-            assert left and left[0] == 0
+            assert left == [0, 0]
+            assert "id" not in lines[0] and "id" in lines[1]  # a notify is not answered
         finally:
             await client.stop()
 
