@@ -10,6 +10,7 @@ import asyncio
 import contextlib
 import itertools
 import logging
+import sys
 from collections.abc import Callable
 from typing import Any
 
@@ -196,11 +197,14 @@ class WorkerClient(QObject):
             self._write(wp.encode({"op": op, **fields}))
 
     def _write(self, data: bytes) -> None:
-        """[P] 3: QProcess only buffers a write until the loop's next turn; it goes down the pipe now. With the pipe
-        full, Qt may read the worker's output meanwhile: _read_stdout leaves that to the loop (no re-entry)."""
+        """[P] 3: on POSIX QProcess only buffers a write until the loop's next turn; it goes down the pipe now (on
+        Windows the write starts at once). With the pipe full, Qt may read the worker's output or see it exit
+        meanwhile: _read_stdout and _finished leave that to the loop (no re-entry into the caller)."""
         proc = self._proc
         assert proc is not None
         proc.write(data)
+        if sys.platform == "win32":
+            return
         self._writing = True
         try:
             proc.waitForBytesWritten(0)
@@ -341,6 +345,12 @@ class WorkerClient(QObject):
     def _finished(self, code: int, status: QProcess.ExitStatus) -> None:
         if self.sender() is not self._proc:
             return
+        if self._writing:  # seen by Qt inside _write: handled on the loop, never inside the caller's write
+            asyncio.get_running_loop().call_soon(self._exit_seen, code)
+            return
+        self._exit_seen(code)
+
+    def _exit_seen(self, code: int) -> None:
         self._stop_watchdog()
         if self._exited is not None and not self._exited.done():
             self._exited.set_result(code)
