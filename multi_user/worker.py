@@ -250,6 +250,7 @@ class Worker(BotOps, CopyOps, SwitchOps):  # bots' requests ([I]), the copier's 
         if snap.get("login") != login or not same_server(snap.get("server"), server):
             self._mismatch = {"login": login, "server": server,
                               "actual_login": snap.get("login"), "actual_server": snap.get("server")}
+            self._seen = None  # the last switch's reads no longer say which account is shown
             self.send({"type": "mismatch", **self._mismatch})
             self.streaming = False
             self.push_health()

@@ -186,3 +186,14 @@ def test_a_request_without_an_id_gets_no_answer_and_a_failure_is_logged(caplog) 
     assert "prepare needs login and server" in caplog.text
     worker.handle(wp.encode({"id": 3, "op": "prepare", "server": "S1"}))  # with an id: answered as always
     assert json.loads(out.getvalue())["error"]["kind"] == wp.ERR_BAD_REQUEST
+
+
+def test_a_terminal_switched_by_another_program_makes_the_next_switch_read_afresh() -> None:
+    bridge = ReadsAhead()
+    worker = Worker(bridge, io.BytesIO(), lane="shared")
+    worker.handle(switch_request(1, 111))
+    bridge.account = (999, "S1")  # another program logged the terminal in elsewhere
+    worker._next_push = 0.0
+    worker.tick()  # the snapshot sees it: a mismatch
+    worker.handle(wp.encode({"op": "prepare", "login": 222, "server": "S1"}))
+    assert bridge.read_ahead == 1
