@@ -117,8 +117,7 @@ class Worker(BotOps, CopyOps, SwitchOps):  # bots' requests ([I]), the copier's 
         return True
 
     def _unanswered(self, answer: dict[str, Any], *pushes: dict[str, Any]) -> None:
-        """A request without an id (the app's notify: prepare) gets no answer, which the app would only drop: one
-        write and one wake of the app less per switch. Its pushes still go out; a failure is logged."""
+        """No answer to a request without an id (the app's notify: prepare); its pushes go out, a failure is logged."""
         if pushes:
             self.send(*pushes)
         if answer.get("ok") is False:
