@@ -1,5 +1,5 @@
 """[P] 3: the password of a switch, read without waiting: a lane starts reading it as its lock grants the
-terminal (before the pump starts the login), on a reader thread of its own (not behind the Desk's writes)."""
+terminal (app/lane_switch.py), on a reader thread of its own (not behind the Desk's writes)."""
 
 from __future__ import annotations
 
@@ -10,6 +10,8 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
+from PySide6.QtCore import QCoreApplication, QObject, Qt, Signal, Slot
+
 
 class PasswordPrefetch:
     def __init__(self, read: Callable[[str], Awaitable[str]], tasks: set[Any]) -> None:
@@ -17,9 +19,12 @@ class PasswordPrefetch:
         self._tasks = tasks  # the lane's: cancelled when it stops
         self._pending: tuple[Any, asyncio.Future[str]] | None = None  # (the lock's request, its read)
 
+    def started(self, holder: Any) -> bool:
+        return self._pending is not None and self._pending[0] is holder
+
     def start(self, holder: Any) -> bool:
         """Start reading for a request that is switching (once per request: False when already started)."""
-        if holder is None or (self._pending is not None and self._pending[0] is holder):
+        if holder is None or self.started(holder):
             return False
         task = asyncio.ensure_future(self._read(holder.account))  # a future: the read may have begun already
         task.add_done_callback(lambda t: t.cancelled() or t.exception())  # a failure is the login's to report
@@ -36,17 +41,28 @@ class PasswordPrefetch:
         return await self._read(key)
 
 
-def read_ahead(lane: Any, holder: Any) -> None:
-    """As ``lane``'s lock grants the terminal: read the password, and have the worker read what the login needs
-    (not for a login that waits for a check of the same account: that check has a password of its own)."""
-    if (holder is None or holder.phase != "switching" or holder.account not in lane.accounts
-            or (holder.job is None and any(f.account == holder.account for f in lane._verify_jobs.values()))
-            or not lane._prefetch.start(holder)):
-        return
-    sup = lane.terminal_sup
-    if lane._worker_up and not lane._stopping and (sup is None or sup.state == "running"):
-        acct = lane.accounts[holder.account]
-        lane.worker.notify("prepare", login=acct.login, server=acct.server)
+def _settle(done: asyncio.Future[str], result: tuple[str | None, BaseException | None]) -> None:
+    if done.done():
+        return  # the login gave up waiting (the lane stopped, or another account was chosen)
+    password, exc = result
+    if exc is not None:
+        done.set_exception(exc)
+    else:
+        done.set_result(str(password))
+
+
+class _Delivery(QObject):
+    """Lives on the loop's thread: a read's result, emitted on the reader thread, arrives there in one event."""
+
+    deliver = Signal(object, object)
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.deliver.connect(self._settle, Qt.ConnectionType.QueuedConnection)
+
+    @Slot(object, object)
+    def _settle(self, done: asyncio.Future[str], result: tuple[str | None, BaseException | None]) -> None:
+        _settle(done, result)
 
 
 class PasswordReader:
@@ -59,6 +75,7 @@ class PasswordReader:
         self.credentials = credentials
         self._vault: Any = None  # opened on the reader's thread, used there only
         self._pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="vault-passwords")
+        self._delivery = _Delivery() if QCoreApplication.instance() is not None else None
 
     def _read(self, login: int, server: str) -> str:
         if self._vault is None:
@@ -70,11 +87,23 @@ class PasswordReader:
     def password(self, login: int, server: str, temp: str | None = None) -> asyncio.Future[str]:
         """Submitted at once (not when a coroutine would first run): the read starts as the lock grants.
         ``temp``: a password being checked (linking), given back as it is."""
+        done: asyncio.Future[str] = asyncio.get_running_loop().create_future()
         if temp is not None:
-            done: asyncio.Future[str] = asyncio.get_running_loop().create_future()
             done.set_result(temp)
             return done
-        return asyncio.wrap_future(self._pool.submit(self._read, login, server))
+        self._pool.submit(self._read_into, done, login, server)
+        return done
+
+    def _read_into(self, done: asyncio.Future[str], login: int, server: str) -> None:
+        try:
+            result: tuple[str | None, BaseException | None] = (self._read(login, server), None)
+        except BaseException as exc:  # the vault's own error (never holding the password): the login reports it
+            result = (None, exc)
+        # [P] 3: one queued Qt call sets the future on the loop's thread; call_soon_threadsafe took two loop turns
+        if self._delivery is not None:
+            self._delivery.deliver.emit(done, result)
+        else:
+            done.get_loop().call_soon_threadsafe(_settle, done, result)
 
     def _close(self) -> None:
         if self._vault is not None:

@@ -19,14 +19,15 @@ from typing import Any
 from app.desk_positions import close_outcome as close_one_outcome
 from app.flatten import close_outcome
 from app.jobs import Job
-from app.lane_password import PasswordPrefetch, read_ahead
+from app.lane_password import PasswordPrefetch
+from app.lane_switch import SwitchPath
 from app.lock import ActiveAccountLock
 from app.reset_visits import run_visit
 from app.supervisor import RestartPolicy, Supervised
 from app.terminal_process import TerminalProcess
 from app.update_detect import IpcDropWatch, SelfUpdateWatch
 from app.worker_client import WorkerClient, worker_command
-from multi_user.errors import AuthorizationError, DeskError, IdentityMismatch, TerminalError
+from multi_user.errors import DeskError, TerminalError
 from multi_user.paths import logs_dir
 
 log = logging.getLogger("mt5desk.lanes")
@@ -59,7 +60,7 @@ class LaneConfig:
     run_io: Callable[..., Awaitable[Any]] | None = None  # runs a blocking call off the GUI thread
 
 
-class Lane:
+class Lane(SwitchPath):  # the login of a granted account: app/lane_switch.py
     def __init__(self, config: LaneConfig, *, emit: Callable[[dict[str, Any]], None],
                  password: Callable[[str], Awaitable[str]],
                  on_snapshot: Callable[[str, dict[str, Any]], None]) -> None:
@@ -261,15 +262,20 @@ class Lane:
 
     # ---- the lock drives logins and jobs -----------------------------------------------------
     def _lock_event(self, event: dict[str, Any]) -> None:
+        if event.get("event") == "lock":
+            # [P] 3: the password read, the worker's reads and the login's task start before the Desk hears of it
+            self._read_ahead(self.lock.holder)
+            holder = self.lock.holder
+            if holder is not None and holder.phase == "switching":
+                self._pump()  # only starts the login's task: nothing re-enters the lock
+            else:
+                asyncio.get_event_loop().call_soon(self._pump)
         self._emit({**event, "lane": self.name})
         if event.get("event") == "job" and event.get("state") in ("failed", "cancelled"):
             fut = self._verify_waiters.get(str(event.get("id")))
             if fut is not None and not fut.done():
                 fut.set_exception(self._verify_errors.pop(str(event.get("id")), None) or TerminalError(
                     f"the check of {event.get('account')} did not complete: {event.get('message') or event['state']}"))
-        if event.get("event") == "lock":
-            read_ahead(self, self.lock.holder)  # [P] 3: the password, and the worker's reads for the login
-            asyncio.get_event_loop().call_soon(self._pump)
 
     def _spawn(self, coro: Awaitable[Any]) -> None:
         task = asyncio.ensure_future(coro)
@@ -321,45 +327,6 @@ class Lane:
             self._verify_jobs.pop(job.id, None)
             self._verify_errors.pop(job.id, None)
             asyncio.get_running_loop().call_soon(self._pump)  # a login held back for the check
-
-    async def _switch(self, key: str, job: Job | None) -> None:
-        acct = self.accounts.get(key)
-        check = job is not None and job.kind == "verify"
-        try:
-            if acct is None:
-                self.lock.switch_failed(key, "offline", "this account is no longer linked")
-                return
-            password = await self._prefetch.take(self.lock.holder, key)
-            await self.worker.request("switch", login=acct.login, password=password, server=acct.server,
-                                      **({"check_password": True} if check else {}))
-            del password
-            if check and job is not None:
-                self._checked = job.id
-            if self._still_switching(key):
-                self.lock.switch_succeeded(key)
-                if self._swept == key:
-                    self.lock.release(key)  # the sweep visit's one snapshot came with the login's answer
-        except DeskError as exc:
-            kind = ("auth" if isinstance(exc, AuthorizationError)
-                    else "mismatch" if isinstance(exc, IdentityMismatch) else "offline")
-            if check and job is not None:
-                self._verify_errors[job.id] = exc
-            if self._still_switching(key):
-                self.lock.switch_failed(key, kind, str(exc))
-        except Exception as exc:  # a bug must end the switch, never retry it in a loop
-            log.exception("switch to %s failed", key)
-            message = f"unexpected error while logging in: {type(exc).__name__}: {exc}"
-            self._emit({"event": "error", "lane": self.name, "account": key, "message": message})
-            if self._still_switching(key):
-                self.lock.switch_failed(key, "offline", message)
-        finally:
-            self._swept = None
-            self._busy = False
-            self._pump()
-
-    def _still_switching(self, key: str) -> bool:
-        h = self.lock.holder
-        return h is not None and h.account == key and h.phase == "switching"
 
     async def _run_job(self, job: Job) -> None:
         ok, message, result, retcodes, report = False, "", {}, [], True

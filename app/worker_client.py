@@ -10,6 +10,7 @@ import asyncio
 import contextlib
 import itertools
 import logging
+import sys
 from collections.abc import Callable
 from typing import Any
 
@@ -96,6 +97,7 @@ class WorkerClient(QObject):
         self._watchdog: asyncio.Task[None] | None = None
         self._hello: asyncio.Future[dict[str, Any]] | None = None
         self._stopping = False
+        self._writing = False  # inside _write: output Qt reads meanwhile waits for the loop
         self._proc: QProcess | None = None
         self._exited: asyncio.Future[int] | None = None
 
@@ -174,7 +176,7 @@ class WorkerClient(QObject):
         rid = next(self._ids)
         fut: asyncio.Future[Any] = loop.create_future()
         self._pending[rid] = fut
-        self._proc.write(wp.encode({"id": rid, "op": op, **fields}))
+        self._write(wp.encode({"id": rid, "op": op, **fields}))
         sent_at = loop.time()
         try:
             while (remaining := max(sent_at, self._heard_at) + timeout - loop.time()) > 0:
@@ -189,9 +191,25 @@ class WorkerClient(QObject):
             self._pending.pop(rid, None)
 
     def notify(self, op: str, **fields: Any) -> None:
-        """Send a request whose answer nobody awaits ([P] 3: a switch's reads ahead); the answer is dropped."""
+        """Send a request whose answer nobody awaits ([P] 3: a switch's reads ahead): without an id, so the worker
+        does not answer it."""
         if self._proc is not None and self.pid is not None:
-            self._proc.write(wp.encode({"id": next(self._ids), "op": op, **fields}))
+            self._write(wp.encode({"op": op, **fields}))
+
+    def _write(self, data: bytes) -> None:
+        """[P] 3: on POSIX QProcess only buffers a write until the loop's next turn; it goes down the pipe now (on
+        Windows the write starts at once). With the pipe full, Qt may read the worker's output or see it exit
+        meanwhile: _read_stdout and _finished leave that to the loop (no re-entry into the caller)."""
+        proc = self._proc
+        assert proc is not None
+        proc.write(data)
+        if sys.platform == "win32":
+            return
+        self._writing = True
+        try:
+            proc.waitForBytesWritten(0)
+        finally:
+            self._writing = False
 
     def _kill_hung(self, reason: str) -> None:
         proc = self._proc
@@ -231,7 +249,14 @@ class WorkerClient(QObject):
         proc = self.sender()
         if not isinstance(proc, QProcess) or proc is not self._proc:
             return
+        if self._writing:  # read by Qt inside _write: handled on the loop, never inside the caller's write
+            asyncio.get_running_loop().call_soon(self._read_later, proc)
+            return
         self.feed(bytes(proc.readAllStandardOutput().data()))
+
+    def _read_later(self, proc: QProcess) -> None:
+        if proc is self._proc:
+            self.feed(bytes(proc.readAllStandardOutput().data()))
 
     def feed(self, data: bytes) -> None:
         """Take bytes read from the worker's stdout and dispatch every complete line in them."""
@@ -320,6 +345,12 @@ class WorkerClient(QObject):
     def _finished(self, code: int, status: QProcess.ExitStatus) -> None:
         if self.sender() is not self._proc:
             return
+        if self._writing:  # seen by Qt inside _write: handled on the loop, never inside the caller's write
+            asyncio.get_running_loop().call_soon(self._exit_seen, code)
+            return
+        self._exit_seen(code)
+
+    def _exit_seen(self, code: int) -> None:
         self._stop_watchdog()
         if self._exited is not None and not self._exited.done():
             self._exited.set_result(code)

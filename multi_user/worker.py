@@ -90,30 +90,38 @@ class Worker(BotOps, CopyOps, SwitchOps):  # bots' requests ([I]), the copier's 
             self.send({"type": "error", "message": f"unreadable request: {exc}"})
             return True
         rid, op = req.get("id"), req.get("op")
+        reply = self.send if "id" in req else self._unanswered
         try:
             if op == "shutdown":
-                self.send({"id": rid, "ok": True, "result": None})
+                reply({"id": rid, "ok": True, "result": None})
                 return False
             if op not in ("prepare", "switch"):
-                self._prepared = None  # another request came between: a switch reads afresh
+                self._prepared = self._seen = None  # another request came between: a switch reads afresh
             handler = getattr(self, f"op_{op}", None)
             if handler is None:
                 raise BadInput(f"unknown request {op!r}")
             result = handler(req)
             with_reply, self._with_reply = self._with_reply, []
-            self.send({"id": rid, "ok": True, "result": result}, *with_reply)
+            reply({"id": rid, "ok": True, "result": result}, *with_reply)
             after, self._after_reply = self._after_reply, None
             if after is not None:
                 after()
         except DeskError as exc:
             self._with_reply = []
-            self.send({"id": rid, "ok": False, "error": {
+            reply({"id": rid, "ok": False, "error": {
                 "kind": wp.error_kind(exc), "code": getattr(exc, "code", None), "message": str(exc)}})
         except Exception as exc:  # a bug in one request must not take the lane down
             log.exception("request %s failed", op)
-            self.send({"id": rid, "ok": False, "error": {
+            reply({"id": rid, "ok": False, "error": {
                 "kind": wp.ERR_TERMINAL, "code": None, "message": f"{type(exc).__name__}: {exc}"}})
         return True
+
+    def _unanswered(self, answer: dict[str, Any], *pushes: dict[str, Any]) -> None:
+        """No answer to a request without an id (the app's notify: prepare); its pushes go out, a failure is logged."""
+        if pushes:
+            self.send(*pushes)
+        if answer.get("ok") is False:
+            log.warning("a request sent without an id failed: %s", answer["error"]["message"])
 
     def op_hello(self, req: dict[str, Any]) -> dict[str, Any]:
         if req.get("protocol") != wp.PROTOCOL_VERSION:
@@ -241,6 +249,7 @@ class Worker(BotOps, CopyOps, SwitchOps):  # bots' requests ([I]), the copier's 
         if snap.get("login") != login or not same_server(snap.get("server"), server):
             self._mismatch = {"login": login, "server": server,
                               "actual_login": snap.get("login"), "actual_server": snap.get("server")}
+            self._seen = None  # the last switch's reads no longer say which account is shown
             self.send({"type": "mismatch", **self._mismatch})
             self.streaming = False
             self.push_health()
@@ -250,7 +259,7 @@ class Worker(BotOps, CopyOps, SwitchOps):  # bots' requests ([I]), the copier's 
         return snap
 
     def _reconnect(self) -> None:
-        self._prepared = None  # reads made before the terminal came back say nothing of it now
+        self._prepared = self._seen = None  # reads made before the terminal came back say nothing of it now
         try:
             self.bridge.shutdown()
         except Exception:

@@ -3,7 +3,7 @@
 The worker speaks first with a hello carrying its protocol version; the client checks it before
 sending anything (credentials included). Requests carry an ``id``; the answer carries the same
 ``id`` with ``ok`` and either ``result`` or ``error``. Lines without ``id`` are pushes
-(snapshots, health, mismatch reports).
+(snapshots, health, mismatch reports). A request without ``id`` (the app's notify: ``prepare``) gets no answer.
 
 Credentials travel only inside this pipe: never in argv, the environment, a file or a log line.
 """

@@ -9,8 +9,10 @@ checks that only inform (Algo Trading, EA positions, health) follow the answer.
 
 from __future__ import annotations
 
+import contextlib
 import time
-from typing import Any
+from collections.abc import Iterator
+from typing import Any, NamedTuple
 
 from multi_user.bridge import TRADE_RETCODE_CLIENT_DISABLES_AT
 from multi_user.errors import BadInput, DeskError
@@ -33,6 +35,8 @@ class SwitchOps:
     _after_reply: Any
     _with_reply: list[dict[str, Any]]
     _prepared: tuple[int, str, float, Any] | None = None  # login, server, when, the bridge's reads
+    _shown: tuple[float, AccountShown] | None = None  # when, the account a switch's identity check read
+    _seen: tuple[float, Any] | None = None  # when, the reads the last switch left for the next one
 
     def send(self, message: dict[str, Any], *more: dict[str, Any]) -> None:  # pragma: no cover - Worker's
         raise NotImplementedError
@@ -54,8 +58,12 @@ class SwitchOps:
             login, server = int(req["login"]), str(req["server"])
         except (KeyError, TypeError, ValueError) as exc:
             raise BadInput("prepare needs login and server") from exc
-        reads = self.bridge.read_before_login()
-        self._prepared = None if reads is None else (login, server, time.monotonic(), reads)
+        seen, self._seen = self._seen, None
+        if seen is not None and time.monotonic() - seen[0] <= PREPARED_FOR:
+            when, reads = seen  # the last switch's own reads, fresh enough: no terminal call at all
+        else:
+            reads, when = self.bridge.read_before_login(), time.monotonic()
+        self._prepared = None if reads is None else (login, server, when, reads)
 
     def _take_prepared(self, login: int, server: str) -> Any:
         prepared, self._prepared = self._prepared, None
@@ -71,6 +79,8 @@ class SwitchOps:
         before = self._take_prepared(login, server)
         self._mismatch = None
         self.bot_account_changes(login, server)
+        self._seen = self._shown = None
+        started = time.monotonic()
         try:
             # check_password: the broker checks it even when the terminal already shows the account
             ident = self.bridge.switch(login, password, server, check_password=req.get("check_password") is True,
@@ -80,6 +90,7 @@ class SwitchOps:
             self.push_health()
             raise
         self._creds = (login, password, server)
+        self._shown = (started, AccountShown(ident.login, ident.server))  # read within the switch: at most this old
         self.streaming = bool(req.get("stream", True))
         self._reconnect_attempt = 0
         # the first snapshot of the new account goes out with the answer, in the same write, from what the
@@ -101,8 +112,15 @@ class SwitchOps:
 
     def _switched(self) -> None:
         self.tick()  # the new account's first snapshot, unless it went out with the answer
-        self._warn_trading()  # after every switch: an account change may have turned Algo Trading off
-        self.push_health()
+        with one_terminal_info(self.bridge) as once:  # both checks ask it: one terminal call, not two
+            self._warn_trading()  # after every switch: an account change may have turned Algo Trading off
+            self.push_health()
+        shown, self._shown = self._shown, None
+        term = None if once is None else once.read
+        if shown is not None and term is not None and self._mismatch is None:
+            # what a next switch must know before its login (which account is shown, is the broker connected, the
+            # terminal's path), read a moment ago: a switch storm (sweeps, a trader clicking through) skips the reads
+            self._seen = (shown[0], (shown[1], term))
 
     def _warn_trading(self) -> None:
         seen, self.bridge.switch_positions = self.bridge.switch_positions, None  # read with the first snapshot
@@ -123,3 +141,46 @@ class SwitchOps:
             self._ea_note = (f"{self._creds[0]} has {len(by_ea)} position(s) opened by an Expert Advisor: on the "
                              "shared terminal its EAs run only while it is the account shown; give it its own "
                              "terminal if they must run all the time") if by_ea else None
+
+
+class AccountShown(NamedTuple):
+    """account_info()'s answer as switch() reads it before a login: which account the terminal shows."""
+
+    login: int
+    server: str
+
+
+class _TerminalInfoOnce:
+    """The MetaTrader5 module, but its first terminal_info() answer serves every later call."""
+
+    def __init__(self, mt5: Any) -> None:
+        self._mt5 = mt5
+        self._term: tuple[Any] | None = None
+
+    @property
+    def read(self) -> Any:
+        """The answer read (None: none, or not read)."""
+        return None if self._term is None else self._term[0]
+
+    def terminal_info(self) -> Any:
+        if self._term is None:
+            self._term = (self._mt5.terminal_info(),)
+        return self._term[0]
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._mt5, name)
+
+
+@contextlib.contextmanager
+def one_terminal_info(bridge: Any) -> Iterator[_TerminalInfoOnce | None]:
+    """[P] 3: checks made in one go after a switch (Algo Trading, health) share one terminal_info() answer; each
+    read it afresh before, two terminal round trips where one says the same a moment apart."""
+    mt5 = getattr(bridge, "mt5", None)
+    if mt5 is None:
+        yield None
+        return
+    once = bridge.mt5 = _TerminalInfoOnce(mt5)
+    try:
+        yield once
+    finally:
+        bridge.mt5 = mt5

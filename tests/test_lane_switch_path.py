@@ -91,3 +91,73 @@ def test_a_login_waiting_for_a_check_of_the_same_account_reads_its_password_afte
         assert reads == [A]
 
     qloop.run_until_complete(scenario())
+
+
+def test_the_password_read_and_the_login_start_before_the_desk_hears_of_the_grant(qloop, lane: Lane) -> None:  # noqa: F811
+    """The Desk's handling of the lock event (the window's, the activity log's) no longer delays the login."""
+    at_grant: list[tuple[bool, bool, list[str]]] = []
+    emit = lane._emit
+
+    def spy(event: dict[str, Any]) -> None:
+        if event.get("event") == "lock" and at_grant == []:
+            at_grant.append((lane._prefetch._pending is not None, lane._busy, [op for op, _ in lane.worker.calls]))
+        emit(event)
+
+    lane._emit = spy  # type: ignore[method-assign]
+
+    async def scenario() -> None:
+        lane.lock.activate(A)
+        await until(lambda: lane.lock.holder is not None and lane.lock.holder.phase == "active")
+
+    qloop.run_until_complete(scenario())
+    assert at_grant == [(True, True, ["prepare"])]
+
+
+def test_a_password_read_reaches_the_loop_in_one_queued_call(qloop, tmp_path) -> None:
+    """asyncio's call_soon_threadsafe costs two turns of the qasync loop (a queued signal, then a 0 ms timer): the
+    reader settles the future from one queued Qt call instead. A failed read still fails the future."""
+    import asyncio
+
+    import pytest
+
+    from app.lane_password import PasswordReader
+
+    reader = PasswordReader(tmp_path)
+
+    def read(login: int, server: str) -> str:
+        if login == 2:
+            raise KeyError("no password stored for 2 on Sim")
+        return f"pw-{login}"
+
+    reader._read = read  # type: ignore[method-assign]
+
+    def not_threadsafe(*args: Any, **kw: Any) -> None:
+        raise AssertionError("call_soon_threadsafe: two loop turns")
+
+    async def scenario() -> None:
+        asyncio.get_running_loop().call_soon_threadsafe = not_threadsafe  # type: ignore[method-assign]
+        assert await asyncio.wait_for(reader.password(1, "Sim"), 10) == "pw-1"
+        with pytest.raises(KeyError, match="no password stored"):
+            await asyncio.wait_for(reader.password(2, "Sim"), 10)
+        assert await reader.password(3, "Sim", temp="being-checked") == "being-checked"
+
+    try:
+        qloop.run_until_complete(scenario())
+    finally:
+        del qloop.call_soon_threadsafe  # the instance attribute set above
+        reader.close()
+
+
+def test_the_prepare_goes_down_the_pipe_before_the_password_read_starts(qloop, lane: Lane) -> None:  # noqa: F811
+    """Once the reader thread runs, the loop's thread waits for the GIL at each C call (the pipe write too)."""
+    order: list[str] = []
+    start, notify = lane._prefetch.start, lane.worker.notify
+    lane._prefetch.start = lambda holder: order.append("password") or start(holder)  # type: ignore[method-assign]
+    lane.worker.notify = lambda op, **f: order.append(op) or notify(op, **f)  # type: ignore[method-assign]
+
+    async def scenario() -> None:
+        lane.lock.activate(A)
+        await until(lambda: lane.lock.holder is not None and lane.lock.holder.phase == "active")
+
+    qloop.run_until_complete(scenario())
+    assert order == ["prepare", "password"]

@@ -10,6 +10,7 @@ import sys
 from pathlib import Path
 
 import pytest
+from PySide6.QtCore import QProcess
 
 from app.worker_client import WorkerClient, WorkerError
 from multi_user import worker_protocol as wp
@@ -114,6 +115,68 @@ def test_a_long_line_from_a_real_worker_is_read(qloop, fake_worker) -> None:
 
     run(qloop, scenario())
     assert len(seen.pushes) == 1 and len(seen.pushes[0]["pad"]) == 8 * 1024 * 1024
+
+
+def test_a_request_goes_down_the_pipe_before_the_loop_turns(qloop, fake_worker) -> None:
+    """[P] 3: QProcess alone keeps a write until the loop's next turn; a switch is sent at once."""
+    seen = Seen()
+    client = WorkerClient(fake_worker, on_push=seen.push, on_exit=seen.exit)
+
+    async def scenario() -> None:
+        await client.start()
+        try:
+            proc, left, lines = client._proc, [], []
+            assert proc is not None
+            plain = proc.write
+
+            def write(data: bytes) -> int:
+                lines.append(wp.decode(data))
+                asyncio.get_running_loop().call_soon(lambda: left.append(proc.bytesToWrite()))  # next loop turn
+                return plain(data)
+
+            proc.write = write  # type: ignore[method-assign]
+            client.notify("ping")
+            assert proc.bytesToWrite() == 0
+            assert await client.request("ping", timeout=20) is None
+            assert left == [0, 0]
+            assert "id" not in lines[0] and "id" in lines[1]  # a notify is not answered
+        finally:
+            await client.stop()
+
+    run(qloop, scenario())
+
+
+def test_output_or_an_exit_qt_reports_inside_a_write_is_handled_on_the_loop(qloop, fake_worker) -> None:
+    """With the pipe full, Qt's flush may read the worker's output or see it exit: never inside the caller."""
+    seen = Seen()
+    client = WorkerClient(fake_worker, on_push=seen.push, on_exit=seen.exit)
+
+    async def scenario() -> None:
+        await client.start()
+        calls: list[str] = []
+        both = asyncio.Event()
+
+        def record(what: str) -> None:
+            calls.append(what)
+            if len(calls) == 2:
+                both.set()
+
+        client.feed = lambda data: record("feed")  # type: ignore[method-assign]
+        client._exit_seen = lambda code: record("exit")  # type: ignore[method-assign]
+        client.sender = lambda: client._proc  # type: ignore[method-assign]  # as inside Qt's signal
+        try:
+            client._writing = True
+            client._read_stdout()
+            client._finished(0, QProcess.ExitStatus.NormalExit)
+            client._writing = False
+            assert calls == []
+            await asyncio.wait_for(both.wait(), 10)
+            assert calls == ["feed", "exit"]
+        finally:
+            del client.feed, client._exit_seen, client.sender
+            await client.stop()
+
+    run(qloop, scenario())
 
 
 @pytest.mark.parametrize("how", ["request", "silent"])
