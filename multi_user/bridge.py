@@ -12,6 +12,7 @@
 
 from __future__ import annotations
 
+import functools
 import os
 import time
 from collections.abc import Callable
@@ -56,8 +57,13 @@ def same_server(a: str | None, b: str | None) -> bool:
 
 
 def _norm(path: str | os.PathLike[str] | None) -> str | None:
-    if not path:
-        return None
+    return _norm_text(os.fspath(path)) if path else None
+
+
+@functools.lru_cache(maxsize=64)
+def _norm_text(path: str) -> str:
+    # cached: every switch compares the terminal's path with the lane's, and resolving both on the disk
+    # was ~0.2 ms of a switch's overhead ([P] 3); a portable terminal's folder does not move while it runs
     p = Path(path)
     if p.suffix.lower() == ".exe":
         p = p.parent
