@@ -91,7 +91,7 @@ async def storm(desk: Any, counter: Counter, keys: list[str], until: float, ever
 
 
 def main() -> int:
-    from bench_gui_load import GapProbe, print_profile, profile_options, qt_loop, report, stall_guard
+    from bench_gui_load import GapProbe, app_gc, print_profile, profile_options, qt_loop, report, stall_guard
 
     p = argparse.ArgumentParser()
     p.add_argument("--seconds", type=float, default=20.0)
@@ -99,6 +99,8 @@ def main() -> int:
     p.add_argument("--rate", type=float, default=2.0, help="snapshots per second per account")
     p.add_argument("--switch-every", type=float, default=1.0)
     profile_options(p)
+    p.add_argument("--trace-ms", type=float, default=0,
+                   help="after the run, what every thread did in each gap over this many ms (_gap_trace.py)")
     args = p.parse_args()
 
     from _results import write_results
@@ -109,7 +111,12 @@ def main() -> int:
     from multi_user.mt5sim import control
     from ui.main_window import MainWindow
 
+    if args.trace_ms:
+        from _gap_trace import timed_application
+
+        app = timed_application()  # noqa: F841 (kept alive for the run)
     loop = qt_loop()
+    collector = app_gc()
     prof = cProfile.Profile() if args.profile else None
     with tempfile.TemporaryDirectory() as tmp:
         data_dir = Path(tmp)
@@ -131,11 +138,17 @@ def main() -> int:
         window.show()
         probe = GapProbe()
         guard = stall_guard(args.guard_ms)
+        trace = None
+        if args.trace_ms:
+            from _gap_trace import GapTrace
+
+            trace = GapTrace(args.trace_ms)
 
         async def run() -> dict[str, Any]:
             lp = asyncio.get_running_loop()
             t_start = lp.time()
             await window.start_desk()
+            collector.freeze()  # as ui/launch.py does once the Desk has started
             ready = await all_streaming(counter, sorted(dedicated), timeout=120)
             started_s = round(lp.time() - t_start, 1)
             await asyncio.sleep(1.0)  # the window settles (history reads after the first values)
@@ -144,6 +157,8 @@ def main() -> int:
             probe.start()
             if guard:
                 guard.start()
+            if trace:
+                trace.start()
             if prof:
                 prof.enable()
             switches, took = await storm(desk, counter, shared, t0 + args.seconds, args.switch_every)
@@ -152,6 +167,9 @@ def main() -> int:
             probe.stop()
             if guard:
                 guard.stop()
+            if trace:
+                trace.stop()
+                print(trace.report(probe.gaps, probe.at))
             elapsed = lp.time() - t0
             figures = probe.figures(time.perf_counter() - elapsed)
             streamed = {k: counter.snapshots.get(k, 0) - before.get(k, 0) for k in sorted(dedicated)}
@@ -170,6 +188,7 @@ def main() -> int:
         finally:
             window.close()
             loop.close()
+            collector.stop()
             control.stop_all_terminals(world)
     result = {"dedicated": args.dedicated, "rate_hz": args.rate, "switch_every_s": args.switch_every,
               "seconds": args.seconds, "load_average": [round(x, 2) for x in os.getloadavg()], **result}
