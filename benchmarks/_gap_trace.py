@@ -131,9 +131,13 @@ class GapTrace:
             del frame
             self.samples.append((time.perf_counter(), cpu.threads(), cpu.machine(), stack))
 
-    def report(self, gaps: list[float], at: list[float], limit: int = 8) -> str:
-        """A paragraph per gap over the threshold (the longest ``limit``), ``at`` being each gap's end."""
-        long = sorted(((g, t) for g, t in zip(gaps, at, strict=True) if g > self.threshold), reverse=True)[:limit]
+    def report(self, gaps: list[float], at: list[float], cpu: list[float], limit: int = 6) -> str:
+        """A paragraph per gap over the threshold: the longest ``limit`` and the ``limit`` in which the GUI
+        thread itself was busiest (``cpu``: its CPU time in each gap; ``at``: each gap's end)."""
+        over = [(g, t, c) for g, t, c in zip(gaps, at, cpu, strict=True) if g > self.threshold]
+        chosen = {(g, t) for g, t, _ in sorted(over, reverse=True)[:limit]}
+        chosen |= {(g, t) for g, t, _ in sorted(over, key=lambda x: -x[2])[:limit]}
+        long = sorted(chosen, reverse=True)
         names = getattr(self, "names", {})
         out = []
         for g, end in long:

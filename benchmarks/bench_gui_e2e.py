@@ -169,7 +169,7 @@ def main() -> int:
                 guard.stop()
             if trace:
                 trace.stop()
-                print(trace.report(probe.gaps, probe.at))
+                print(trace.report(probe.gaps, probe.at, probe.cpu))
             elapsed = lp.time() - t0
             figures = probe.figures(time.perf_counter() - elapsed)
             streamed = {k: counter.snapshots.get(k, 0) - before.get(k, 0) for k in sorted(dedicated)}
