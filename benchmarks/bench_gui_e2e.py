@@ -91,7 +91,7 @@ async def storm(desk: Any, counter: Counter, keys: list[str], until: float, ever
 
 
 def main() -> int:
-    from bench_gui_load import GapProbe, app_gc, print_profile, profile_options, qt_loop, report, stall_guard
+    from bench_gui_load import GapProbe, app_gc, gap_trace, print_profile, profile_options, qt_loop, report, stall_guard
 
     p = argparse.ArgumentParser()
     p.add_argument("--seconds", type=float, default=20.0)
@@ -99,8 +99,6 @@ def main() -> int:
     p.add_argument("--rate", type=float, default=2.0, help="snapshots per second per account")
     p.add_argument("--switch-every", type=float, default=1.0)
     profile_options(p)
-    p.add_argument("--trace-ms", type=float, default=0,
-                   help="after the run, what every thread did in each gap over this many ms (_gap_trace.py)")
     args = p.parse_args()
 
     from _results import write_results
@@ -111,10 +109,7 @@ def main() -> int:
     from multi_user.mt5sim import control
     from ui.main_window import MainWindow
 
-    if args.trace_ms:
-        from _gap_trace import timed_application
-
-        app = timed_application()  # noqa: F841 (kept alive for the run)
+    trace = gap_trace(args.trace_ms)
     loop = qt_loop()
     collector = app_gc()
     prof = cProfile.Profile() if args.profile else None
@@ -138,11 +133,6 @@ def main() -> int:
         window.show()
         probe = GapProbe()
         guard = stall_guard(args.guard_ms)
-        trace = None
-        if args.trace_ms:
-            from _gap_trace import GapTrace
-
-            trace = GapTrace(args.trace_ms)
 
         async def run() -> dict[str, Any]:
             lp = asyncio.get_running_loop()
