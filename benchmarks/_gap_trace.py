@@ -18,7 +18,7 @@ import threading
 import time
 from typing import Any, ClassVar
 
-FRAMES = 6
+FRAMES = 12
 
 
 def _task_names() -> dict[int, str]:
@@ -77,6 +77,16 @@ def _stack(frame: Any) -> tuple[str, ...]:
     return tuple(reversed(out))
 
 
+class _Imports:
+    """A meta-path finder that finds nothing: it only notes each module imported for the first time."""
+
+    def __init__(self) -> None:
+        self.seen: list[tuple[float, str, str]] = []
+
+    def find_spec(self, name: str, path: Any = None, target: Any = None) -> None:
+        self.seen.append((time.perf_counter(), name, threading.current_thread().name))
+
+
 class GapTrace:
     def __init__(self, threshold_ms: float, period_s: float = 0.001) -> None:
         self.threshold = threshold_ms / 1000.0
@@ -88,6 +98,8 @@ class GapTrace:
         self._gc_start: dict[int, float] = {}
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
+        self.others: collections.Counter[tuple[str, tuple[str, ...]]] = collections.Counter()
+        self.thread_names: dict[int, str] = {}
 
     def _on_gc(self, phase: str, info: dict[str, Any]) -> None:
         tid = threading.get_ident()
@@ -102,6 +114,8 @@ class GapTrace:
     def start(self) -> None:
         self.tracked = (len(gc.get_objects()), gc.get_count(), gc.get_freeze_count())
         gc.callbacks.append(self._on_gc)
+        self.imports = _Imports()
+        sys.meta_path.insert(0, self.imports)
         app = __import__("PySide6.QtWidgets").QtWidgets.QApplication.instance()
         if hasattr(type(app), "counting"):
             type(app).counting = True
@@ -118,6 +132,8 @@ class GapTrace:
             self._thread.join(2)
         if self._on_gc in gc.callbacks:
             gc.callbacks.remove(self._on_gc)
+        if self.imports in sys.meta_path:
+            sys.meta_path.remove(self.imports)
 
     def _watch(self) -> None:
         cpu = _Cpu()
@@ -126,9 +142,15 @@ class GapTrace:
             n += 1
             if n % 100 == 0:
                 cpu.refresh()
-            frame = sys._current_frames().get(self.gui)
+                self.thread_names = {t.ident: t.name for t in threading.enumerate() if t.ident}
+            frames = sys._current_frames()
+            frame = frames.get(self.gui)
             stack = _stack(frame) if frame is not None else None
-            del frame
+            if n % 10 == 0:  # what the other Python threads sit in (a blocking call, or work)
+                for ident, f in frames.items():
+                    if ident not in (self.gui, threading.get_ident()):
+                        self.others[(self.thread_names.get(ident, str(ident)), _stack(f)[-2:])] += 1
+            del frame, frames
             self.samples.append((time.perf_counter(), cpu.threads(), cpu.machine(), stack))
 
     def report(self, gaps: list[float], at: list[float], cpu: list[float], limit: int = 6) -> str:
@@ -156,6 +178,9 @@ class GapTrace:
                 lines.append(f"  window {span:.1f} ms; machine busy {busy}/{total} jiffies; threads' CPU ms: " +
                              ", ".join(f"{names.get(tid, tid)}{'*' if tid == self.gui_native else ''}={ms:.1f}"
                                        for ms, tid in ran))
+            news = [f"{name} ({th})" for t, name, th in self.imports.seen if start <= t <= end]
+            if news:
+                lines.append(f"  first imports: {', '.join(news[:12])}{' …' if len(news) > 12 else ''}")
             for g0, g1, gen, th, n in self.gcs:
                 if g1 >= start and g0 <= end:
                     lines.append(f"  gc gen{gen} in {th}: {(g1 - g0) * 1000:.1f} ms, {n} collected")
@@ -182,6 +207,12 @@ class GapTrace:
             out.append("events over 0.3 ms by GUI CPU (count, total ms, longest ms):")
             for key, (n, tot, mx) in sorted(per.items(), key=lambda kv: -kv[1][1])[:20]:
                 out.append(f"  {key}: {n}, {tot * 1000:.0f}, {mx * 1000:.1f}")
+        t0 = self.samples[0][0] if self.samples else 0.0
+        out.append("first imports during the run (s, module, thread): " + ", ".join(
+            f"{t - t0:.2f} {name} {th}" for t, name, th in self.imports.seen[:40]))
+        out.append("other Python threads, where sampled most (samples):")
+        for (name, where), k in self.others.most_common(12):
+            out.append(f"  {k} {name}: {' <- '.join(reversed(where))}")
         out.append(f"gc tracked objects at start {self.tracked[0]}, counts {self.tracked[1]}, "
                    f"frozen {self.tracked[2]}")
         big = sorted(self.gcs, key=lambda x: x[0] - x[1])[:5]
@@ -204,6 +235,13 @@ def timed_application() -> Any:
         depth = 0
 
         def notify(self, receiver: Any, event: Any) -> bool:
+            # read before delivery: a DeferredDelete destroys the receiver, and touching a destroyed
+            # wrapper afterwards costs PySide's error path tens of ms (seen as a 35-70 ms "stall")
+            kind = int(event.type().value)
+            what = f"{type(receiver).__name__}({receiver.objectName()})"
+            if kind == 12:  # Paint
+                r = event.rect()
+                what += f"[{r.x()},{r.y()} {r.width()}x{r.height()}]"
             t0, c0 = time.perf_counter(), time.thread_time()
             Timed.depth += 1
             try:
@@ -211,21 +249,10 @@ def timed_application() -> Any:
             finally:
                 Timed.depth -= 1
                 t1, c1 = time.perf_counter(), time.thread_time()
-                kind = int(event.type().value)
                 if kind in (13, 14, 76, 78, 17, 18) and Timed.counting:  # move resize layout update-later show hide
-                    try:
-                        Timed.counts[f"{type(receiver).__name__}({receiver.objectName()}) {kind}"] += 1
-                    except Exception:
-                        pass
+                    Timed.counts[f"{what} {kind}"] += 1
                 if t1 - t0 > 0.0003:
-                    try:
-                        what = f"{type(receiver).__name__}({receiver.objectName()})"
-                        if event.type() == event.Type.Paint:
-                            r = event.rect()
-                            what += f"[{r.x()},{r.y()} {r.width()}x{r.height()}]"
-                    except Exception:
-                        what = "?"
-                    Timed.events.append((t0, t1, Timed.depth, what, str(event.type()).split(".")[-1], c1 - c0))
+                    Timed.events.append((t0, t1, Timed.depth, what, str(kind), c1 - c0))
 
     return Timed([])
 
