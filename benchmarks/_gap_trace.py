@@ -52,10 +52,13 @@ class _Cpu:
                     pass
 
     def threads(self) -> dict[int, int]:
+        """Each thread's CPU ns; under key -tid, its time waiting on a run queue (runnable, not running)."""
         out = {}
         for tid, fd in list(self.fds.items()):
             try:
-                out[tid] = int(os.pread(fd, 100, 0).split()[0])
+                fields = os.pread(fd, 100, 0).split()
+                out[tid] = int(fields[0])
+                out[-tid] = int(fields[1])
             except (OSError, ValueError, IndexError):
                 os.close(fd)
                 del self.fds[tid]
@@ -174,7 +177,9 @@ class GapTrace:
                 span = (b[0] - a[0]) * 1000
                 per = {tid: (b[1].get(tid, 0) - a[1].get(tid, 0)) / 1e6 for tid in b[1]}
                 busy, total = b[2][0] - a[2][0], b[2][1] - a[2][1]
-                ran = sorted(((ms, tid) for tid, ms in per.items() if ms >= 0.3), reverse=True)
+                ran = sorted(((ms, tid) for tid, ms in per.items() if ms >= 0.3 and tid > 0), reverse=True)
+                lines.append(f"  GUI thread runnable but not running (run-queue wait): "
+                             f"{per.get(-self.gui_native, 0.0):.1f} ms")
                 lines.append(f"  window {span:.1f} ms; machine busy {busy}/{total} jiffies; threads' CPU ms: " +
                              ", ".join(f"{names.get(tid, tid)}{'*' if tid == self.gui_native else ''}={ms:.1f}"
                                        for ms, tid in ran))
