@@ -6,8 +6,9 @@ its ticks; a gap far over 5 ms is a stall of the GUI thread's event loop. Each g
 recorded too: on a loaded machine part of a gap is other processes' turn (18 processes here on 2 cores).
 
     QT_QPA_PLATFORM=offscreen .venv/bin/python benchmarks/bench_gui_e2e.py [--seconds 20] [--dedicated 8]
-        [--rate 2] [--switch-every 1] [--profile N] [--guard-ms MS]
+        [--rate 2] [--switch-every 1] [--profile N] [--guard-ms MS] [--trace-ms MS]
     # --profile N: the GUI thread's top N cProfile entries; --guard-ms: the stall guard's stack per stall
+    # --trace-ms MS: after the run, per gap over MS, every thread's CPU and run-queue wait, Qt's events (_gap_trace.py)
 
 Target: longest stall <= 16 ms (one frame at 60 Hz). Prints target and miss, writes
 benchmarks/results/gui_e2e.json. The synthetic-source version at a larger scale is bench_gui_load.py.
