@@ -77,6 +77,9 @@ class Tile(QFrame):
         lay.addWidget(self.spark)
         self.margin = QLabel()
         self.margin.setObjectName("TileMargin")
+        keep = self.margin.sizePolicy()
+        keep.setRetainSizeWhenHidden(True)  # [P] 1: a tile's first values keep its height: the grid does not move
+        self.margin.setSizePolicy(keep)
         lay.addWidget(self.margin)
         self._drawn = -1
         self.shown: tuple[Any, ...] = ()  # the signature of what the tile shows (tile_signature)
