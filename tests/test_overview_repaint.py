@@ -85,7 +85,10 @@ def test_a_tiles_first_margin_line_keeps_its_height(qtbot) -> None:
     qtbot.addWidget(tile)
     tile.show()
     tile.show_margin(None, False)
+    assert not tile.margin.isVisible()
     empty = tile.sizeHint().height()
     tile.show_margin({"margin": 250.0, "margin_free": 9_500.0, "margin_level": 4000.0}, False)
-    assert tile.margin.isVisible()
+    assert tile.margin.isVisible() and tile.margin.text().startswith("Free 9,500.00")
     assert tile.sizeHint().height() == empty
+    tile.show_margin(None, False)  # the values gone again (a restart): hidden, same height
+    assert not tile.margin.isVisible() and tile.sizeHint().height() == empty
