@@ -6,8 +6,9 @@ its ticks; a gap far over 5 ms is a stall of the GUI thread's event loop. Each g
 recorded too: on a loaded machine part of a gap is other processes' turn (18 processes here on 2 cores).
 
     QT_QPA_PLATFORM=offscreen .venv/bin/python benchmarks/bench_gui_e2e.py [--seconds 20] [--dedicated 8]
-        [--rate 2] [--switch-every 1] [--profile N] [--guard-ms MS]
+        [--rate 2] [--switch-every 1] [--profile N] [--guard-ms MS] [--trace-ms MS]
     # --profile N: the GUI thread's top N cProfile entries; --guard-ms: the stall guard's stack per stall
+    # --trace-ms MS: after the run, per gap over MS, every thread's CPU and run-queue wait, Qt's events (_gap_trace.py)
 
 Target: longest stall <= 16 ms (one frame at 60 Hz). Prints target and miss, writes
 benchmarks/results/gui_e2e.json. The synthetic-source version at a larger scale is bench_gui_load.py.
@@ -91,7 +92,7 @@ async def storm(desk: Any, counter: Counter, keys: list[str], until: float, ever
 
 
 def main() -> int:
-    from bench_gui_load import GapProbe, print_profile, profile_options, qt_loop, report, stall_guard
+    from bench_gui_load import GapProbe, app_gc, gap_trace, print_profile, profile_options, qt_loop, report, stall_guard
 
     p = argparse.ArgumentParser()
     p.add_argument("--seconds", type=float, default=20.0)
@@ -109,7 +110,9 @@ def main() -> int:
     from multi_user.mt5sim import control
     from ui.main_window import MainWindow
 
+    trace = gap_trace(args.trace_ms)
     loop = qt_loop()
+    collector = app_gc()
     prof = cProfile.Profile() if args.profile else None
     with tempfile.TemporaryDirectory() as tmp:
         data_dir = Path(tmp)
@@ -136,6 +139,7 @@ def main() -> int:
             lp = asyncio.get_running_loop()
             t_start = lp.time()
             await window.start_desk()
+            collector.freeze()  # as ui/launch.py does once the Desk has started
             ready = await all_streaming(counter, sorted(dedicated), timeout=120)
             started_s = round(lp.time() - t_start, 1)
             await asyncio.sleep(1.0)  # the window settles (history reads after the first values)
@@ -144,6 +148,8 @@ def main() -> int:
             probe.start()
             if guard:
                 guard.start()
+            if trace:
+                trace.start()
             if prof:
                 prof.enable()
             switches, took = await storm(desk, counter, shared, t0 + args.seconds, args.switch_every)
@@ -152,6 +158,9 @@ def main() -> int:
             probe.stop()
             if guard:
                 guard.stop()
+            if trace:
+                trace.stop()
+                print(trace.report(probe.gaps, probe.at, probe.cpu))
             elapsed = lp.time() - t0
             figures = probe.figures(time.perf_counter() - elapsed)
             streamed = {k: counter.snapshots.get(k, 0) - before.get(k, 0) for k in sorted(dedicated)}
@@ -170,6 +179,7 @@ def main() -> int:
         finally:
             window.close()
             loop.close()
+            collector.stop()
             control.stop_all_terminals(world)
     result = {"dedicated": args.dedicated, "rate_hz": args.rate, "switch_every_s": args.switch_every,
               "seconds": args.seconds, "load_average": [round(x, 2) for x in os.getloadavg()], **result}

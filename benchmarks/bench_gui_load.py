@@ -200,6 +200,18 @@ def qt_loop() -> Any:
     return loop
 
 
+def app_gc() -> Any:
+    """The app's garbage collection (ui/launch.py): automatic collection off, collected from a timer on the
+    GUI thread; the benchmark calls its freeze() where the app does, once the Desk has started."""
+    from PySide6.QtWidgets import QApplication
+
+    from app.main_thread_gc import MainThreadGC
+
+    collector = MainThreadGC(QApplication.instance())
+    collector.start()
+    return collector
+
+
 def open_window(loop: Any, data_dir: Path, accounts: int) -> tuple[Any, list[str], Any]:
     """The real MainWindow on a Desk with ``accounts`` synthetic accounts (no lanes), shown at 1400x860."""
     desk, keys = loop.run_until_complete(make_desk(data_dir, accounts))
@@ -213,6 +225,8 @@ def open_window(loop: Any, data_dir: Path, accounts: int) -> tuple[Any, list[str
 
 def profile_options(p: argparse.ArgumentParser) -> None:
     p.add_argument("--profile", type=int, default=0, help="print the top N cProfile entries of the GUI thread")
+    p.add_argument("--trace-ms", type=float, default=0,
+                   help="after the run, what every thread did in each gap over this many ms (_gap_trace.py)")
     p.add_argument("--guard-ms", type=float, default=0,
                    help="log every stall over this many ms with the GUI thread's stack (app/stall_guard.py)")
 
@@ -227,6 +241,16 @@ def stall_guard(threshold_ms: float) -> Any:
 
     logging.basicConfig(level=logging.WARNING, format="%(relativeCreated)7.0f %(message)s")
     return StallGuard(threshold_ms)
+
+
+def gap_trace(threshold_ms: float) -> Any:
+    """benchmarks/_gap_trace.py's trace (its timed QApplication made now, before qt_loop), or None."""
+    if not threshold_ms:
+        return None
+    from _gap_trace import GapTrace, timed_application
+
+    gap_trace.app = timed_application()  # kept alive for the run
+    return GapTrace(threshold_ms)
 
 
 def print_profile(prof: cProfile.Profile | None, top: int) -> None:
@@ -255,10 +279,13 @@ def main() -> int:
 
     from _results import write_results
 
+    trace = gap_trace(args.trace_ms)
     loop = qt_loop()
+    collector = app_gc()
     prof = cProfile.Profile() if args.profile else None
     with tempfile.TemporaryDirectory() as tmp:
         desk, keys, window = open_window(loop, Path(tmp), args.accounts)
+        collector.freeze()  # the Desk has started and the window is filled: as ui/launch.py does
         probe = GapProbe()
         guard = stall_guard(args.guard_ms)
         source = Source(desk, keys, args.rate)
@@ -271,6 +298,8 @@ def main() -> int:
             probe.start()
             if guard:
                 guard.start()
+            if trace:
+                trace.start()
             if prof:
                 prof.enable()
             tasks = [asyncio.ensure_future(source.stream(until)),
@@ -282,6 +311,9 @@ def main() -> int:
             probe.stop()
             if guard:
                 guard.stop()
+            if trace:
+                trace.stop()
+                print(trace.report(probe.gaps, probe.at, probe.cpu))
             figures = probe.figures(time.perf_counter() - (lp.time() - t0))
             if hasattr(window, "shutdown"):
                 await window.shutdown()
@@ -293,6 +325,7 @@ def main() -> int:
         finally:
             window.close()
             loop.close()
+            collector.stop()
     result = {"accounts": args.accounts, "rate_hz": args.rate, "seconds": args.seconds, **result}
     print_profile(prof, args.profile)
     print(report("longest event-loop stall", result["max_stall_ms"], TARGET_MS))

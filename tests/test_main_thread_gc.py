@@ -41,3 +41,22 @@ def test_cycles_made_in_a_thread_are_freed_on_the_main_thread(qtbot) -> None:
     finally:
         collector.stop()
     assert gc.isenabled() == enabled_before, "stop puts collection back as it was"
+
+
+def test_freeze_keeps_start_up_objects_out_of_full_collections(qtbot) -> None:
+    """[P] 1: after start-up, a full collection walks only what came later; stop() undoes the freeze."""
+    collector = MainThreadGC(interval_ms=20)
+    collector.start()
+    try:
+        start_up = [Node() for _ in range(1000)]  # alive: start-up's long-lived objects
+        collector.freeze()
+        assert gc.get_freeze_count() >= 1000
+        walked = {id(o) for o in gc.get_objects()}
+        assert not any(id(n) in walked for n in start_up), "frozen objects are not walked"
+        Node.freed_in.clear()
+        Node()  # a cycle made after start-up is still collected
+        gc.collect()
+        assert Node.freed_in
+    finally:
+        collector.stop()
+    assert gc.get_freeze_count() == 0

@@ -76,3 +76,19 @@ def test_a_state_or_a_margin_warning_updates_the_tile(overview) -> None:
     for step in view.refresh_steps(desk.states, desk.snaps, {}, margin_warned={key}, now=now):
         step()
     assert updated == [key]
+
+
+def test_a_tiles_first_margin_line_keeps_its_height(qtbot) -> None:
+    """[P] 1: a tile's height is the same before and after its margin line first shows, so the first values
+    of twenty accounts do not move the grid under them (a whole-viewport repaint per tile)."""
+    tile = Tile("1@Srv")
+    qtbot.addWidget(tile)
+    tile.show()
+    tile.show_margin(None, False)
+    assert not tile.margin.isVisible()
+    empty = tile.sizeHint().height()
+    tile.show_margin({"margin": 250.0, "margin_free": 9_500.0, "margin_level": 4000.0}, False)
+    assert tile.margin.isVisible() and tile.margin.text().startswith("Free 9,500.00")
+    assert tile.sizeHint().height() == empty
+    tile.show_margin(None, False)  # the values gone again (a restart): hidden, same height
+    assert not tile.margin.isVisible() and tile.sizeHint().height() == empty

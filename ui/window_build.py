@@ -18,6 +18,7 @@ from ui.copier_panel import attach_copier
 from ui.elided_label import ElidedLabel
 from ui.equity_chart import EquityChart
 from ui.frame_pacer import FramePacer
+from ui.layout_gate import TabLayoutGate
 from ui.lock_banner import LockBanner
 from ui.overview import Overview
 from ui.overview_stats import attach_overview_stats
@@ -52,6 +53,7 @@ def fill_window(w: MainWindow, desk: Any) -> None:
     w.tabs.addTab(w.activity, "Activity")
     w.bots_panel = attach_bots(w)  # [I] the Bots tab, the sidebar's bot markers, the start dialog
     w.copier_panel = attach_copier(w)  # [J] the Copier tab and the sidebar's copier markers
+    w.tab_gate = TabLayoutGate(w.tabs)  # [P] 1: a tile's label resizing no longer repaints all the tabs
     w.stats = StatsPanel()
     w.stats.period.currentIndexChanged.connect(lambda _i: w._load_stats(w.focused))
     w.stats.scope.currentIndexChanged.connect(lambda _i: w._load_stats(w.focused))
