@@ -73,8 +73,9 @@ class Recorder:
 
 
 def _locked(path: Path) -> sqlite3.Connection:
-    """Another program holding the database: an EXCLUSIVE transaction on its own connection."""
-    blocker = sqlite3.connect(path, isolation_level=None, timeout=0)
+    """Another program holding the database: an EXCLUSIVE transaction on its own connection (it waits, as
+    a program would, for a write of the store's that is under way: without that, taking the lock raced it)."""
+    blocker = sqlite3.connect(path, isolation_level=None, timeout=10)
     blocker.execute("BEGIN EXCLUSIVE")
     return blocker
 
