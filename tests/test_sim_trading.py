@@ -9,7 +9,8 @@ from pathlib import Path
 
 import pytest
 
-from multi_user.mt5sim import prices
+from multi_user.mt5sim import money, prices
+from multi_user.mt5sim.clock import UTC_CLOCK
 
 
 @pytest.fixture
@@ -87,9 +88,14 @@ def test_market_order_fills_closes_and_history_follows(mt5, usd) -> None:
     assert mt5.positions_get(ticket=pos.ticket) == ()
     deals = mt5.history_deals_get(position=pos.ticket)
     assert [d.entry for d in deals] == [mt5.DEAL_ENTRY_IN, mt5.DEAL_ENTRY_OUT]
-    assert deals[1].commission == entry.commission and deals[1].swap == 0.0  # opened and closed before rollover
-    assert mt5.account_info().balance == pytest.approx(before.balance + deals[1].profit + 2 * entry.commission,
-                                                       abs=0.005)
+    # no swap unless a rollover fell between the two deals (deal times are server wall time: UTC_CLOCK reads them
+    # as they are); it can, when the test runs across the server's midnight
+    nights = money.swap_nights(entry.time_msc / 1000, deals[1].time_msc / 1000, UTC_CLOCK)
+    spec = prices.SYMBOLS["GBPUSD"]
+    swap = round(nights * spec.swap_long * spec.point * spec.contract_size * 0.2, 2)
+    assert deals[1].commission == entry.commission and deals[1].swap == pytest.approx(swap, abs=0.005)
+    assert mt5.account_info().balance == pytest.approx(
+        before.balance + deals[1].profit + deals[1].swap + 2 * entry.commission, abs=0.005)
     assert deals[1].profit == pytest.approx((close.price - res.price) * 100000 * 0.2, abs=0.01)
     orders = mt5.history_orders_get(position=pos.ticket)
     assert len(orders) == 2 and all(o.state == mt5.ORDER_STATE_FILLED for o in orders)
