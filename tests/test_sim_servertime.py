@@ -33,6 +33,22 @@ def test_ny_close_follows_the_us_dst_dates(when: float, offset: int) -> None:
     assert clock.to_server(ts(2025, 1, 15, 22)) % 86400 == 0 and clock.to_server(ts(2025, 7, 15, 21)) % 86400 == 0
 
 
+def test_a_range_across_the_spring_gap_stays_a_range() -> None:
+    """Server wall times 09:00-10:00 on the US spring-forward Sunday never happen; they mapped to the hour
+    before the change, so to_utc ran backwards there and a tick range across 09:00 came back empty."""
+    from multi_user.mt5sim import market_data
+    from multi_user.mt5sim.trading import Market
+
+    clock, jump = Clock(NY_CLOSE), ts(2027, 3, 14, 7)  # 02:00 EST: the server's 09:00 becomes 10:00
+    walls = [ts(2027, 3, 14, 8, 59, 50) + i for i in range(0, 3620, 5)]
+    utcs = [clock.to_utc(w) for w in walls]
+    assert utcs == sorted(utcs) and clock.to_utc(ts(2027, 3, 14, 9, 30)) == jump
+    assert clock.to_utc(ts(2027, 3, 14, 10)) == jump and clock.to_utc(ts(2027, 3, 14, 8, 59)) == jump - 60
+    market = Market(1, jump + 3600, clock=clock)
+    got = market_data.ticks(market, "EURUSD", ts(2027, 3, 14, 8, 59, 55), ts(2027, 3, 14, 9, 0, 5), 100)
+    assert len(got) == 11 and (got[0][0], got[-1][0]) == (ts(2027, 3, 14, 8, 59, 55), ts(2027, 3, 14, 10))
+
+
 @pytest.mark.parametrize(("tick_age", "offset"), [(0.4, 7200), (95, 10800), (600, 0), (3, -18000), (30, 19800)])
 def test_learn_offset_rounds_to_the_half_hour(tick_age: float, offset: int) -> None:
     now = ts(2025, 6, 1, 12) + 0.123

@@ -161,9 +161,13 @@ def test_market_data_arrays_symbols_and_book(mt5, usd) -> None:
                               datetime(2024, 1, 2, tzinfo=UTC))
     assert len(h1) == 25 and h1["time"][0] == int(datetime(2024, 1, 1, tzinfo=UTC).timestamp())
     assert len(mt5.copy_rates_from("US500", mt5.TIMEFRAME_D1, time.time(), 10)) == 10
+    # ten seconds of server wall time at a fixed past instant: "the last ten seconds" of a New-York-close server
+    # are not ten seconds of ticks in the hour its clock repeats in autumn (or skips in spring)
+    noon = datetime(2024, 1, 2, 12, tzinfo=UTC).timestamp()
+    ticks = mt5.copy_ticks_range("EURUSD", noon - 10, noon, mt5.COPY_TICKS_ALL)
+    assert ticks.dtype.names[:3] == ("time", "bid", "ask") and len(ticks) == 21  # every half second, both ends
+    assert ticks["time"][0] == noon - 10 and ticks["time"][-1] == noon
     now = time.time()
-    ticks = mt5.copy_ticks_range("EURUSD", now - 10, now, mt5.COPY_TICKS_ALL)
-    assert ticks.dtype.names[:3] == ("time", "bid", "ask") and 18 <= len(ticks) <= 21
     assert (ticks["ask"] > ticks["bid"]).all()
     assert len(mt5.copy_ticks_from("EURUSD", now - 100, 5, mt5.COPY_TICKS_ALL)) == 5
     assert mt5.copy_rates_from_pos("NOPE", mt5.TIMEFRAME_M1, 0, 5) is None
