@@ -4,6 +4,7 @@ server; every time the API shows is the server's wall time; the app learns the o
 from __future__ import annotations
 
 import json
+import time
 from datetime import UTC, datetime
 
 import pytest
@@ -73,7 +74,7 @@ for line in sys.stdin:
     pos = mt5.positions_get()
     deals = mt5.history_deals_get(0, now + 86400)
     bars = mt5.copy_rates_from_pos("EURUSD", mt5.TIMEFRAME_D1, 0, 2)
-    out.append({"server": server, "learned": servertime.learn_offset(tick.time_msc / 1000, now),
+    out.append({"server": server, "now": now, "learned": servertime.learn_offset(tick.time_msc / 1000, now),
                 "tick_ahead": tick.time - now, "pos_ahead": [p.time - now for p in pos],
                 "last_deal_ahead": max(d.time for d in deals) - now, "d1": [int(t) % 86400 for t in bars["time"]],
                 "info_time_ahead": mt5.symbol_info("EURUSD").time - now})
@@ -83,7 +84,9 @@ mt5.shutdown()
 
 
 def test_times_are_server_wall_time(sim_world, data_dir, demo_accounts) -> None:
+    listed_from = time.time()
     listed = json.loads(sim_cli(data_dir, "accounts", "--json").stdout)
+    listed_to = time.time()
     assert {(a["server"], a["server_zone"]) for a in listed} == {
         ("SimBroker-Demo", "ny-close"), ("SimBroker-Live", "ny-close"), ("Northwind-Server", "utc")}
     assert all(a["server_offset"] in (7200, 10800) for a in listed if a["server_zone"] == "ny-close")
@@ -94,7 +97,10 @@ def test_times_are_server_wall_time(sim_world, data_dir, demo_accounts) -> None:
     proc = run_client(CLIENT, stdin=stdin)
     assert proc.returncode == 0, proc.stderr
     for acc, got in zip(picks, json.loads(proc.stdout), strict=True):
-        off = acc["server_offset"]
+        # the offset at the client's own instant: the listing's may be from before a DST change
+        off = Clock(acc["server_zone"]).offset(got["now"])
+        clock = Clock(acc["server_zone"])
+        assert acc["server_offset"] in (clock.offset(listed_from), clock.offset(listed_to))
         assert got["learned"] == off, got
         assert off - 5 < got["tick_ahead"] <= off + 1 and off - 5 < got["info_time_ahead"] <= off + 1
         assert all(p < off for p in got["pos_ahead"]) and all(p > off - 40 * 3600 for p in got["pos_ahead"])
