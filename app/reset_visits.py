@@ -40,6 +40,7 @@ class ResetVisits:
     def __init__(self, desk: Desk) -> None:
         self.desk = desk
         self.planned: dict[str, float] = {}  # account -> the reset its visits are for
+        self._planned_offset: dict[str, int | None] = {}  # account -> the server offset that plan assumed
         self.queued: set[tuple[str, float, str]] = set()  # (account, reset, "before"/"after"/"missed")
         self._started = False
 
@@ -66,15 +67,19 @@ class ResetVisits:
                 if s is None or last - s.day_start >= 12 * 3600.0:  # the day began before the latest reset
                     out += self._queue(key, last, "missed")
         for key, r in wanted.items():
-            reset = self.planned.get(key)
-            if reset is None or now > reset + AFTER + 60.0:  # plan the next reset once this one is over
-                reset = self.planned[key] = rm.next_reset(r, now - AFTER - 60.0, guard._offsets.get(key))
+            reset, offset = self.planned.get(key), guard._offsets.get(key)
+            # plan the next reset once this one is over, and again when the server's offset is learned or moves
+            # (a DST change): a server-midnight reset planned on a guessed offset is hours off
+            if reset is None or now > reset + AFTER + 60.0 or self._planned_offset.get(key) != offset:
+                reset = self.planned[key] = rm.next_reset(r, now - AFTER - 60.0, offset)
+                self._planned_offset[key] = offset
             if reset - BEFORE <= now < reset:
                 out += self._queue(key, reset, "before")
             elif reset + AFTER <= now <= reset + AFTER + 60.0:
                 out += self._queue(key, reset, "after")
         for key in set(self.planned) - set(wanted):
             self.planned.pop(key, None)
+            self._planned_offset.pop(key, None)
         return out
 
     def _queue(self, key: str, reset: float, phase: str) -> list[tuple[str, str]]:

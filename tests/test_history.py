@@ -73,10 +73,15 @@ class Recorder:
 
 
 def _locked(path: Path) -> sqlite3.Connection:
-    """Another program holding the database: an EXCLUSIVE transaction on its own connection."""
-    blocker = sqlite3.connect(path, isolation_level=None, timeout=0)
+    """Another program holding the database: an EXCLUSIVE transaction on its own connection (it waits, as
+    a program would, for a write of the store's that is under way: without that, taking the lock raced it)."""
+    blocker = sqlite3.connect(path, isolation_level=None, timeout=10)
     blocker.execute("BEGIN EXCLUSIVE")
     return blocker
+
+
+def retries(events: list[dict]) -> int:
+    return sum(1 for e in events if e["state"] == "retrying")
 
 
 def test_writer_survives_a_locked_database_and_loses_nothing(tmp_path: Path) -> None:
@@ -88,15 +93,20 @@ def test_writer_survives_a_locked_database_and_loses_nothing(tmp_path: Path) -> 
     try:
         for i in range(100):
             store.add("1@S", 1000.0 + i, 1.0, float(i), "USD")
+        with rec.cond:
+            before = retries(rec.events)
         store.write_status({"holder": "1@S"})
-        rec.wait(lambda evs: any(e["state"] == "retrying" for e in evs))
+        # the writer writes the status at the start of its next round: a round under way may report first
+        rec.wait(lambda evs: retries(evs) >= before + 2)
         failing = next(e for e in rec.events if e["state"] == "retrying")
         assert failing["event"] == "history" and "locked" in failing["error"] and failing["dropped"] == 0
         assert store.alive
         assert json.loads((tmp_path / "status.json").read_text())["holder"] == "1@S"  # status.json stays fresh
+        with rec.cond:
+            before = retries(rec.events)
         for i in range(100, 150):  # more snapshots while the file is held
             store.add("1@S", 1000.0 + i, 1.0, float(i), "USD")
-        rec.wait(lambda evs: len([e for e in evs if e["state"] == "retrying"]) >= 2)
+        rec.wait(lambda evs: retries(evs) >= before + 1)
         assert store.alive
     finally:
         blocker.execute("COMMIT")

@@ -62,6 +62,30 @@ def test_a_visit_just_before_and_one_just_after_each_reset_once_each() -> None:
     assert len(desk.jobs) == 4
 
 
+@pytest.mark.parametrize(("start", "learned", "reset"), [
+    # planned before the offset was learned (UTC assumed: 00:00 UTC), learned as UTC+2: 22:00 UTC
+    (datetime(2026, 11, 25, 19, tzinfo=UTC), [(60.0, 7200)], datetime(2026, 11, 25, 22, tzinfo=UTC)),
+    # planned on Saturday at UTC+2; the US spring change at Sunday 07:00 UTC makes it UTC+3: 21:00 UTC
+    (datetime(2027, 3, 13, 23, tzinfo=UTC), [(0.0, 7200), (8 * 3600.0, 10800)],
+     datetime(2027, 3, 14, 21, tzinfo=UTC)),
+])
+def test_a_server_midnight_reset_is_planned_again_when_the_offset_is_learned_or_moves(start, learned,
+                                                                                      reset) -> None:
+    t0, at = start.timestamp(), reset.timestamp()
+    r = rm.make_rules("custom", 100_000, reset_zone="server", reset_time="00:00")
+    desk = fake_desk(**{SHARED: rm.initial_state(r, 100_000, 100_000, rm.last_reset(r, t0, learned[0][1]))})
+    desk.guard.rules[SHARED] = r
+    visits = ResetVisits(desk)
+    seen = []
+    for t in range(int(t0), int(at + 600), 5):
+        for after, offset in learned:  # the guard learns the offset from the account's ticks
+            if t >= t0 + after:
+                desk.guard._offsets[SHARED] = offset
+        seen += [(phase, t) for k, phase in visits.check(float(t)) if k == SHARED]
+    assert [p for p, _ in seen] == ["before", "after"], seen
+    assert at - BEFORE <= seen[0][1] < at and at + AFTER <= seen[1][1] < at + AFTER + 10
+
+
 def test_a_reset_missed_while_the_app_was_off_is_visited_at_start() -> None:
     desk = fake_desk(**{SHARED: today(RESET - 2 * 86400)})  # its day began two days ago
     visits = ResetVisits(desk)

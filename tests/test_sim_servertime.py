@@ -4,6 +4,7 @@ server; every time the API shows is the server's wall time; the app learns the o
 from __future__ import annotations
 
 import json
+import time
 from datetime import UTC, datetime
 
 import pytest
@@ -33,6 +34,22 @@ def test_ny_close_follows_the_us_dst_dates(when: float, offset: int) -> None:
     assert clock.to_server(ts(2025, 1, 15, 22)) % 86400 == 0 and clock.to_server(ts(2025, 7, 15, 21)) % 86400 == 0
 
 
+def test_a_range_across_the_spring_gap_stays_a_range() -> None:
+    """Server wall times 09:00-10:00 on the US spring-forward Sunday never happen; they mapped to the hour
+    before the change, so to_utc ran backwards there and a tick range across 09:00 came back empty."""
+    from multi_user.mt5sim import market_data
+    from multi_user.mt5sim.trading import Market
+
+    clock, jump = Clock(NY_CLOSE), ts(2027, 3, 14, 7)  # 02:00 EST: the server's 09:00 becomes 10:00
+    walls = [ts(2027, 3, 14, 8, 59, 50) + i for i in range(0, 3620, 5)]
+    utcs = [clock.to_utc(w) for w in walls]
+    assert utcs == sorted(utcs) and clock.to_utc(ts(2027, 3, 14, 9, 30)) == jump
+    assert clock.to_utc(ts(2027, 3, 14, 10)) == jump and clock.to_utc(ts(2027, 3, 14, 8, 59)) == jump - 60
+    market = Market(1, jump + 3600, clock=clock)
+    got = market_data.ticks(market, "EURUSD", ts(2027, 3, 14, 8, 59, 55), ts(2027, 3, 14, 9, 0, 5), 100)
+    assert len(got) == 11 and (got[0][0], got[-1][0]) == (ts(2027, 3, 14, 8, 59, 55), ts(2027, 3, 14, 10))
+
+
 @pytest.mark.parametrize(("tick_age", "offset"), [(0.4, 7200), (95, 10800), (600, 0), (3, -18000), (30, 19800)])
 def test_learn_offset_rounds_to_the_half_hour(tick_age: float, offset: int) -> None:
     now = ts(2025, 6, 1, 12) + 0.123
@@ -57,7 +74,7 @@ for line in sys.stdin:
     pos = mt5.positions_get()
     deals = mt5.history_deals_get(0, now + 86400)
     bars = mt5.copy_rates_from_pos("EURUSD", mt5.TIMEFRAME_D1, 0, 2)
-    out.append({"server": server, "learned": servertime.learn_offset(tick.time_msc / 1000, now),
+    out.append({"server": server, "now": now, "learned": servertime.learn_offset(tick.time_msc / 1000, now),
                 "tick_ahead": tick.time - now, "pos_ahead": [p.time - now for p in pos],
                 "last_deal_ahead": max(d.time for d in deals) - now, "d1": [int(t) % 86400 for t in bars["time"]],
                 "info_time_ahead": mt5.symbol_info("EURUSD").time - now})
@@ -67,7 +84,9 @@ mt5.shutdown()
 
 
 def test_times_are_server_wall_time(sim_world, data_dir, demo_accounts) -> None:
+    listed_from = time.time()
     listed = json.loads(sim_cli(data_dir, "accounts", "--json").stdout)
+    listed_to = time.time()
     assert {(a["server"], a["server_zone"]) for a in listed} == {
         ("SimBroker-Demo", "ny-close"), ("SimBroker-Live", "ny-close"), ("Northwind-Server", "utc")}
     assert all(a["server_offset"] in (7200, 10800) for a in listed if a["server_zone"] == "ny-close")
@@ -78,7 +97,10 @@ def test_times_are_server_wall_time(sim_world, data_dir, demo_accounts) -> None:
     proc = run_client(CLIENT, stdin=stdin)
     assert proc.returncode == 0, proc.stderr
     for acc, got in zip(picks, json.loads(proc.stdout), strict=True):
-        off = acc["server_offset"]
+        # the offset at the client's own instant: the listing's may be from before a DST change
+        off = Clock(acc["server_zone"]).offset(got["now"])
+        clock = Clock(acc["server_zone"])
+        assert acc["server_offset"] in (clock.offset(listed_from), clock.offset(listed_to))
         assert got["learned"] == off, got
         assert off - 5 < got["tick_ahead"] <= off + 1 and off - 5 < got["info_time_ahead"] <= off + 1
         assert all(p < off for p in got["pos_ahead"]) and all(p > off - 40 * 3600 for p in got["pos_ahead"])

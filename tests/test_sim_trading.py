@@ -9,7 +9,8 @@ from pathlib import Path
 
 import pytest
 
-from multi_user.mt5sim import prices
+from multi_user.mt5sim import money, prices
+from multi_user.mt5sim.clock import UTC_CLOCK
 
 
 @pytest.fixture
@@ -87,9 +88,14 @@ def test_market_order_fills_closes_and_history_follows(mt5, usd) -> None:
     assert mt5.positions_get(ticket=pos.ticket) == ()
     deals = mt5.history_deals_get(position=pos.ticket)
     assert [d.entry for d in deals] == [mt5.DEAL_ENTRY_IN, mt5.DEAL_ENTRY_OUT]
-    assert deals[1].commission == entry.commission and deals[1].swap == 0.0  # opened and closed before rollover
-    assert mt5.account_info().balance == pytest.approx(before.balance + deals[1].profit + 2 * entry.commission,
-                                                       abs=0.005)
+    # no swap unless a rollover fell between the two deals (deal times are server wall time: UTC_CLOCK reads them
+    # as they are); it can, when the test runs across the server's midnight
+    nights = money.swap_nights(entry.time_msc / 1000, deals[1].time_msc / 1000, UTC_CLOCK)
+    spec = prices.SYMBOLS["GBPUSD"]
+    swap = round(nights * spec.swap_long * spec.point * spec.contract_size * 0.2, 2)
+    assert deals[1].commission == entry.commission and deals[1].swap == pytest.approx(swap, abs=0.005)
+    assert mt5.account_info().balance == pytest.approx(
+        before.balance + deals[1].profit + deals[1].swap + 2 * entry.commission, abs=0.005)
     assert deals[1].profit == pytest.approx((close.price - res.price) * 100000 * 0.2, abs=0.01)
     orders = mt5.history_orders_get(position=pos.ticket)
     assert len(orders) == 2 and all(o.state == mt5.ORDER_STATE_FILLED for o in orders)
@@ -155,9 +161,13 @@ def test_market_data_arrays_symbols_and_book(mt5, usd) -> None:
                               datetime(2024, 1, 2, tzinfo=UTC))
     assert len(h1) == 25 and h1["time"][0] == int(datetime(2024, 1, 1, tzinfo=UTC).timestamp())
     assert len(mt5.copy_rates_from("US500", mt5.TIMEFRAME_D1, time.time(), 10)) == 10
+    # ten seconds of server wall time at a fixed past instant: "the last ten seconds" of a New-York-close server
+    # are not ten seconds of ticks in the hour its clock repeats in autumn (or skips in spring)
+    noon = datetime(2024, 1, 2, 12, tzinfo=UTC).timestamp()
+    ticks = mt5.copy_ticks_range("EURUSD", noon - 10, noon, mt5.COPY_TICKS_ALL)
+    assert ticks.dtype.names[:3] == ("time", "bid", "ask") and len(ticks) == 21  # every half second, both ends
+    assert ticks["time"][0] == noon - 10 and ticks["time"][-1] == noon
     now = time.time()
-    ticks = mt5.copy_ticks_range("EURUSD", now - 10, now, mt5.COPY_TICKS_ALL)
-    assert ticks.dtype.names[:3] == ("time", "bid", "ask") and 18 <= len(ticks) <= 21
     assert (ticks["ask"] > ticks["bid"]).all()
     assert len(mt5.copy_ticks_from("EURUSD", now - 100, 5, mt5.COPY_TICKS_ALL)) == 5
     assert mt5.copy_rates_from_pos("NOPE", mt5.TIMEFRAME_M1, 0, 5) is None

@@ -52,10 +52,16 @@ class Clock:
         return utc_ts + self.offset(utc_ts)
 
     def to_utc(self, server_ts: float) -> float:
-        """The UTC instant of a server wall time (in the repeated hour of autumn, the later one)."""
+        """The UTC instant of a server wall time (in the repeated hour of autumn, the later one; a wall time
+        the spring change skipped maps to the instant of the change, so the mapping never runs backwards
+        and a range across the gap stays a range)."""
         if self.zone != NY_CLOSE:
             return server_ts
-        return server_ts - self.offset(server_ts - 2 * 3600)
+        for off in (2 * 3600, 3 * 3600):  # the later instant first
+            if ny_close_offset(server_ts - off) == off:
+                return server_ts - off
+        year = _dt.datetime.fromtimestamp(server_ts, _dt.UTC).year if 0 <= server_ts < 253402300800 else 1970
+        return _us_dst_utc(year)[0]
 
     def ms_to_server(self, utc_ms: int) -> int:
         return utc_ms + self.offset(utc_ms / 1000) * 1000
