@@ -3,6 +3,7 @@ its reader thread, the worker's pre-login reads), then the login in the worker. 
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
@@ -17,6 +18,7 @@ if TYPE_CHECKING:
     from app.worker_client import WorkerClient
 
 log = logging.getLogger("mt5desk.lanes")
+Sent = tuple[str, int, "asyncio.Future[Any]", float]  # app/worker_client.WorkerClient.send's
 
 
 class SwitchPath:
@@ -53,17 +55,38 @@ class SwitchPath:
         # after the pipe write: once the reader thread runs, the loop's thread waits for the GIL at each C call
         self._prefetch.start(holder)
 
-    async def _switch(self, key: str, job: Job | None) -> None:
+    def _send_switch_now(self, key: str, job: Job | None) -> Sent | None:
+        """[P] 3: when the lock grants and the password is already at hand (app/lane_password.py decrypts it from
+        the cached tokens), the switch goes down the pipe at once, not on the login task's first turn."""
+        acct = self.accounts.get(key)
+        password = None if acct is None else self._prefetch.take_ready(self.lock.holder, key)
+        if acct is None or password is None:
+            return None
+        try:
+            return self._send_switch(acct, password, job)
+        except Exception:  # the task sends it again and reports what goes wrong
+            self._prefetch.start(self.lock.holder)
+            return None
+        finally:
+            del password
+
+    def _send_switch(self, acct: Any, password: str, job: Job | None) -> Sent:
+        check = job is not None and job.kind == "verify"
+        return self.worker.send("switch", login=acct.login, password=password, server=acct.server,
+                                **({"check_password": True} if check else {}))
+
+    async def _switch(self, key: str, job: Job | None, sent: Sent | None = None) -> None:
         acct = self.accounts.get(key)
         check = job is not None and job.kind == "verify"
         try:
             if acct is None:
                 self.lock.switch_failed(key, "offline", "this account is no longer linked")
                 return
-            password = await self._prefetch.take(self.lock.holder, key)
-            await self.worker.request("switch", login=acct.login, password=password, server=acct.server,
-                                      **({"check_password": True} if check else {}))
-            del password
+            if sent is None:
+                password = await self._prefetch.take(self.lock.holder, key)
+                sent = self._send_switch(acct, password, job)
+                del password
+            await self.worker.answer(sent)
             if check and job is not None:
                 self._checked = job.id
             if self._still_switching(key):

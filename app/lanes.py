@@ -277,10 +277,11 @@ class Lane(SwitchPath):  # the login of a granted account: app/lane_switch.py
                 fut.set_exception(self._verify_errors.pop(str(event.get("id")), None) or TerminalError(
                     f"the check of {event.get('account')} did not complete: {event.get('message') or event['state']}"))
 
-    def _spawn(self, coro: Awaitable[Any]) -> None:
+    def _spawn(self, coro: Awaitable[Any]) -> asyncio.Future[Any]:
         task = asyncio.ensure_future(coro)
         self._tasks.add(task)
         task.add_done_callback(self._tasks.discard)
+        return task
 
     def _pump(self) -> None:
         """Carry out what the lock decided: one login or one job at a time in this lane's worker."""
@@ -301,7 +302,10 @@ class Lane(SwitchPath):  # the login of a granted account: app/lane_switch.py
             if job is None and any(f.account == holder.account for f in self._verify_jobs.values()):
                 return  # the check still holds a password of its own for this account: log in after it
             self._busy = True
-            self._spawn(self._switch(holder.account, job))
+            sent = self._send_switch_now(holder.account, job)
+            task = self._spawn(self._switch(holder.account, job, sent))
+            if sent is not None:  # cancelled before its first turn, the task never awaits the answer
+                task.add_done_callback(lambda _t: self.worker.forget(sent))
         elif job is not None and job.state == "started" and job.id != self._dispatched:
             self._dispatched = job.id  # job ids are never reused: each job runs exactly once
             self._busy = True

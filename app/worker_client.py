@@ -169,15 +169,24 @@ class WorkerClient(QObject):
         """Send one request and await its answer. A worker that writes nothing for ``timeout`` s
         while a request waits is hung: it is killed, so its owner sees it exit (``failure`` says why)
         and restarts it. A long request that reports progress (close_all) is never cut short."""
+        return await self.answer(self.send(op, **fields), timeout=timeout)
+
+    def send(self, op: str, **fields: Any) -> tuple[str, int, asyncio.Future[Any], float]:
+        """Write one request now (``answer`` awaits it): a lane sends a switch whose password is at hand from the
+        lock's grant itself, without waiting for a task's first turn ([P] 3)."""
         if self._proc is None or self.pid is None:
             raise WorkerError(wp.ERR_IPC, f"{self.name} is not running")
-        timeout = self.request_timeout if timeout is None else timeout
         loop = asyncio.get_running_loop()
         rid = next(self._ids)
         fut: asyncio.Future[Any] = loop.create_future()
         self._pending[rid] = fut
         self._write(wp.encode({"id": rid, "op": op, **fields}))
-        sent_at = loop.time()
+        return op, rid, fut, loop.time()
+
+    async def answer(self, sent: tuple[str, int, asyncio.Future[Any], float], *, timeout: float | None = None) -> Any:
+        op, _rid, fut, sent_at = sent
+        timeout = self.request_timeout if timeout is None else timeout
+        loop = asyncio.get_running_loop()
         try:
             while (remaining := max(sent_at, self._heard_at) + timeout - loop.time()) > 0:
                 with contextlib.suppress(TimeoutError):
@@ -188,7 +197,11 @@ class WorkerClient(QObject):
             self._kill_hung(reason)
             raise WorkerError(wp.ERR_IPC, f"{reason}; it was stopped and is being restarted")
         finally:
-            self._pending.pop(rid, None)
+            self.forget(sent)
+
+    def forget(self, sent: tuple[str, int, asyncio.Future[Any], float]) -> None:
+        """Nobody awaits this request's answer any more (its task ended before it could)."""
+        self._pending.pop(sent[1], None)
 
     def notify(self, op: str, **fields: Any) -> None:
         """Send a request whose answer nobody awaits ([P] 3: a switch's reads ahead): without an id, so the worker

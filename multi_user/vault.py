@@ -9,9 +9,9 @@ setting up the file (safe when several processes start on a fresh data dir) is i
 
 from __future__ import annotations
 
+import contextlib
 import sqlite3
 from collections.abc import Callable, Iterator
-from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -22,6 +22,7 @@ from multi_user.credentials import MT5CredentialManager
 from multi_user.errors import BadInput, VaultError
 from multi_user.paths import vault_marker_path, vault_path
 from multi_user.validation import check_password, parse_login, parse_server
+from multi_user.vault_changes import TOKEN_CHANGES
 
 KEY_CHECK_PLAINTEXT = "mt5desk-key-check"
 MODES = ("shared", "dedicated")
@@ -138,15 +139,22 @@ class Vault:
     def close(self) -> None:
         self._conn.close()
 
-    @contextmanager
-    def _tx(self) -> Iterator[vault_setup.GuardedConnection]:
-        self._conn.execute("BEGIN IMMEDIATE")
-        try:
-            yield self._conn
-        except BaseException:
-            self._conn.execute("ROLLBACK")
-            raise
-        self._conn.execute("COMMIT")
+    @contextlib.contextmanager
+    def _tx(self, tokens: bool = False) -> Iterator[vault_setup.GuardedConnection]:
+        """One transaction; ``tokens``: it may change a stored password (TOKEN_CHANGES counts it)."""
+        with TOKEN_CHANGES.changing() if tokens else contextlib.nullcontext():
+            self._conn.execute("BEGIN IMMEDIATE")
+            try:
+                yield self._conn
+            except BaseException:
+                self._conn.execute("ROLLBACK")
+                raise
+            self._conn.execute("COMMIT")
+
+    def tokens(self) -> dict[tuple[int, str], str]:
+        """Every account's encrypted password (never decrypted here)."""
+        return {(int(r[0]), str(r[1])): r[2]
+                for r in self._conn.execute("SELECT login, server, password_encrypted FROM accounts").fetchall()}
 
     # ---- the key check: tells "another key" apart from "a damaged row" -------------------------
     def key_matches(self) -> bool | None:
@@ -204,7 +212,7 @@ class Vault:
         token = self.credentials.encrypt(password)
         stamp = self.now()
         flag = None if investor is None else int(investor)
-        with self._tx() as c:
+        with self._tx(tokens=True) as c:
             self._ensure_key(c)
             exists = c.execute("SELECT 1 FROM accounts WHERE login=? AND server=?", (login_n, server_s)).fetchone()
             if exists:
@@ -253,7 +261,7 @@ class Vault:
 
     def unlink(self, login: int, server: str) -> None:
         """Remove the row and its token; keep a tombstone (no secrets) so the unlink can sync."""
-        with self._tx() as c:
+        with self._tx(tokens=True) as c:
             cur = c.execute("DELETE FROM accounts WHERE login=? AND server=?", (login, server))
             if cur.rowcount == 0:
                 raise BadInput(f"No linked account {login} on {server}.", field="login")
@@ -262,7 +270,7 @@ class Vault:
 
     def rotate(self) -> int:
         """Re-encrypt every stored password to the current key, all in one transaction."""
-        with self._tx() as c:
+        with self._tx(tokens=True) as c:
             rows = c.execute("SELECT id, login, server, password_encrypted FROM accounts").fetchall()
             for rid, login, server, token in rows:
                 try:
@@ -290,7 +298,7 @@ class Vault:
             raise BadInput(f"Mode must be shared or dedicated, not {mode!r}.", field="mode")
         if not self.credentials.can_decrypt(token):
             raise VaultError(f"Account {login} on {server}: the password was encrypted with another key")
-        with self._tx() as c:
+        with self._tx(tokens=True) as c:
             self._ensure_key(c)
             c.execute("INSERT INTO accounts (login, server, password_encrypted, label, investor, mode, sort_order, "
                       "created_at, updated_at) VALUES (?,?,?,?,?,?,?,?,?) ON CONFLICT (login, server) DO UPDATE SET "
@@ -302,7 +310,7 @@ class Vault:
 
     def remove_remote(self, login: int, server: str, deleted_at: str) -> None:
         """An unlink that came from the cloud: like unlink(), with the remote's time on the tombstone."""
-        with self._tx() as c:
+        with self._tx(tokens=True) as c:
             c.execute("DELETE FROM accounts WHERE login=? AND server=?", (login, server))
             c.execute("INSERT OR REPLACE INTO tombstones VALUES (?,?,?)", (login, server, deleted_at))
         self._conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")

@@ -42,18 +42,19 @@ def test_the_password_read_starts_as_the_lock_grants_and_serves_that_login_once(
 
 def test_a_sweep_snapshot_that_comes_with_the_login_releases_the_terminal_once_live(qloop, lane: Lane) -> None:  # noqa: F811
     worker = lane.worker
-    plain = worker.request
+    plain = worker.answer
     seen: list[dict[str, Any]] = []
     lane._on_snapshot = lambda key, data: seen.append(data)  # type: ignore[method-assign]
 
-    async def request(op: str, **fields: Any) -> Any:
-        answer = await plain(op, **fields)
+    async def answer(sent: Any, **kw: Any) -> Any:
+        result = await plain(sent, **kw)
+        op, fields = sent
         if op == "switch":  # the worker's first snapshot, read in the same pipe read as the answer
             lane._push({"type": "snapshot", "data": {"login": fields["login"], "server": fields["server"]}})
             changed()
-        return answer
+        return result
 
-    worker.request = request  # type: ignore[method-assign]
+    worker.answer = answer  # type: ignore[method-assign]
 
     async def scenario() -> None:
         assert lane.lock.sweep_next(A) is not None
@@ -161,3 +162,25 @@ def test_the_prepare_goes_down_the_pipe_before_the_password_read_starts(qloop, l
 
     qloop.run_until_complete(scenario())
     assert order == ["prepare", "password"]
+
+
+def test_a_password_at_hand_goes_down_the_pipe_with_the_grant_itself(qloop, lane: Lane) -> None:  # noqa: F811
+    """With the password decrypted from the reader's cached tokens (a done future), the switch is written as the
+    lock grants, not on the login task's first turn; the task only awaits the answer."""
+    import asyncio
+
+    def at_hand(key: str) -> asyncio.Future[str]:
+        done: asyncio.Future[str] = asyncio.get_running_loop().create_future()
+        done.set_result("pw-" + key)
+        return done
+
+    lane._prefetch._read = at_hand  # type: ignore[assignment]
+
+    async def scenario() -> None:
+        lane.lock.activate(A)
+        assert [op for op, _ in lane.worker.calls] == ["prepare", "switch"]  # before any turn of the loop
+        assert lane.worker.ops("switch")[0]["password"] == "pw-" + A
+        await until(lambda: lane.lock.holder is not None and lane.lock.holder.phase == "active")
+        assert len(lane.worker.ops("switch")) == 1
+
+    qloop.run_until_complete(scenario())

@@ -28,8 +28,18 @@ class ScriptedWorker:
         self.pid = 4242
 
     async def request(self, op: str, **fields: Any) -> Any:
+        return await self.answer(self.send(op, **fields))
+
+    def send(self, op: str, **fields: Any) -> tuple[str, dict[str, Any]]:
         self.calls.append((op, fields))
         changed()
+        return op, fields
+
+    def forget(self, sent: Any) -> None:
+        pass
+
+    async def answer(self, sent: tuple[str, dict[str, Any]], **_kw: Any) -> Any:
+        op, fields = sent
         if op == "switch":
             if self.switch_error is not None:
                 raise self.switch_error

@@ -229,16 +229,16 @@ def test_a_cancelled_login_that_lands_later_is_said_and_not_watched(qloop, data_
             desk.activate(keys[0])
             await rec.wait_for(state_of(keys[0], "live"))
             worker = desk.shared.worker
-            send = worker.request
+            send = worker.send
 
-            async def request(op: str, **kw):
-                sent = asyncio.ensure_future(send(op, **kw))
+            def sending(op: str, **kw):
+                sent = send(op, **kw)  # the request is on its way to the worker
                 if op == "switch" and kw.get("login") == demo[4]["login"]:
-                    await asyncio.sleep(0)  # the request is on its way to the worker
-                    desk.cancel(keys[1])  # the owner cancels while the terminal is logging it in
-                return await sent
+                    # the owner cancels while the terminal is logging it in
+                    asyncio.get_running_loop().call_soon(desk.cancel, keys[1])
+                return sent
 
-            worker.request = request
+            worker.send = sending
             desk.activate(keys[1])
             entry = await rec.wait_for(lambda e: e.get("event") == "activity" and "cancelled login" in e["title"])
             assert entry["account"] == keys[1]
