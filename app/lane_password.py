@@ -38,12 +38,17 @@ class PasswordPrefetch:
         task.add_done_callback(self._tasks.discard)
         return True
 
+    def ready(self, holder: Any) -> bool:
+        """The password read for this request is at hand (it did not fail)."""
+        pending = self._pending
+        return (pending is not None and pending[0] is holder and pending[1].done() and not pending[1].cancelled()
+                and pending[1].exception() is None)
+
     def take_ready(self, holder: Any, key: str) -> str | None:
         """The password read ahead for this very request if it is already at hand (decrypted from the cached
         tokens), else None and nothing taken."""
         pending = self._pending
-        if (pending is None or holder is None or pending[0] is not holder or holder.account != key
-                or not pending[1].done() or pending[1].cancelled() or pending[1].exception() is not None):
+        if pending is None or holder is None or holder.account != key or not self.ready(holder):
             return None
         self._pending = None
         return str(pending[1].result())

@@ -48,12 +48,16 @@ class SwitchPath:
                 or (holder.job is None and any(f.account == holder.account for f in self._verify_jobs.values()))
                 or self._prefetch.started(holder)):
             return
+        # decrypted on the spot while the reader's cached tokens are good: then the switch itself goes at once
+        # (_send_switch_now) and a prepare would only stand in its way; else read on the reader's thread while
+        # the worker reads what the login needs
+        self._prefetch.start(holder)
+        if self._prefetch.ready(holder):
+            return
         sup = self.terminal_sup
         if self._worker_up and not self._stopping and (sup is None or sup.state == "running"):
             acct = self.accounts[holder.account]
             self.worker.notify("prepare", login=acct.login, server=acct.server)
-        # after the pipe write: once the reader thread runs, the loop's thread waits for the GIL at each C call
-        self._prefetch.start(holder)
 
     def _send_switch_now(self, key: str, job: Job | None) -> Sent | None:
         """[P] 3: when the lock grants and the password is already at hand (app/lane_password.py decrypts it from

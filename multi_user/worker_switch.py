@@ -3,8 +3,10 @@
 ``prepare`` (login, server) reads what a switch must know before its login — which account the terminal
 shows, whether it is connected to the broker — while the app is still reading the password; the ``switch``
 right after it (nothing else in between, within PREPARED_FOR seconds) uses those reads instead of making
-them again. ``switch`` logs in, answers, and writes the new account's first snapshot in the same write; the
-checks that only inform (Algo Trading, EA positions, health) follow the answer.
+them again. Reads left by the previous switch within PREPARED_FOR serve either (no terminal call at all);
+with the password at hand the app sends the ``switch`` without a ``prepare``. ``switch`` logs in, answers,
+and writes the new account's first snapshot in the same write; the checks that only inform (Algo Trading,
+EA positions, health) follow the answer.
 """
 
 from __future__ import annotations
@@ -58,17 +60,25 @@ class SwitchOps:
             login, server = int(req["login"]), str(req["server"])
         except (KeyError, TypeError, ValueError) as exc:
             raise BadInput("prepare needs login and server") from exc
-        seen, self._seen = self._seen, None
-        if seen is not None and time.monotonic() - seen[0] <= PREPARED_FOR:
+        seen = self._take_seen()
+        if seen is not None:
             when, reads = seen  # the last switch's own reads, fresh enough: no terminal call at all
         else:
             reads, when = self.bridge.read_before_login(), time.monotonic()
         self._prepared = None if reads is None else (login, server, when, reads)
 
+    def _take_seen(self) -> tuple[float, Any] | None:
+        """The reads the last switch left, while fresh (PREPARED_FOR) and with nothing in between."""
+        seen, self._seen = self._seen, None
+        return seen if seen is not None and time.monotonic() - seen[0] <= PREPARED_FOR else None
+
     def _take_prepared(self, login: int, server: str) -> Any:
         prepared, self._prepared = self._prepared, None
         if prepared is None or prepared[:2] != (login, server) or time.monotonic() - prepared[2] > PREPARED_FOR:
-            return None
+            # no prepare: the app had the password at hand and sent the switch at once (app/lane_switch.py);
+            # the last switch's reads serve it on the same terms as they would have served a prepare
+            seen = self._take_seen()
+            return None if seen is None else seen[1]
         return prepared[3]
 
     def op_switch(self, req: dict[str, Any]) -> dict[str, Any]:

@@ -149,8 +149,9 @@ def test_a_password_read_reaches_the_loop_in_one_queued_call(qloop, tmp_path) ->
         reader.close()
 
 
-def test_the_prepare_goes_down_the_pipe_before_the_password_read_starts(qloop, lane: Lane) -> None:  # noqa: F811
-    """Once the reader thread runs, the loop's thread waits for the GIL at each C call (the pipe write too)."""
+def test_a_password_read_on_the_thread_has_the_worker_read_ahead_meanwhile(qloop, lane: Lane) -> None:  # noqa: F811
+    """The read starts first (at hand, it sends the switch at once: below); when it has to go to the reader's
+    thread, a prepare follows so the worker reads what the login needs meanwhile."""
     order: list[str] = []
     start, notify = lane._prefetch.start, lane.worker.notify
     lane._prefetch.start = lambda holder: order.append("password") or start(holder)  # type: ignore[method-assign]
@@ -161,7 +162,7 @@ def test_the_prepare_goes_down_the_pipe_before_the_password_read_starts(qloop, l
         await until(lambda: lane.lock.holder is not None and lane.lock.holder.phase == "active")
 
     qloop.run_until_complete(scenario())
-    assert order == ["prepare", "password"]
+    assert order == ["password", "prepare"]
 
 
 def test_a_password_at_hand_goes_down_the_pipe_with_the_grant_itself(qloop, lane: Lane) -> None:  # noqa: F811
@@ -178,7 +179,7 @@ def test_a_password_at_hand_goes_down_the_pipe_with_the_grant_itself(qloop, lane
 
     async def scenario() -> None:
         lane.lock.activate(A)
-        assert [op for op, _ in lane.worker.calls] == ["prepare", "switch"]  # before any turn of the loop
+        assert [op for op, _ in lane.worker.calls] == ["switch"]  # before any turn of the loop; no prepare
         assert lane.worker.ops("switch")[0]["password"] == "pw-" + A
         await until(lambda: lane.lock.holder is not None and lane.lock.holder.phase == "active")
         assert len(lane.worker.ops("switch")) == 1

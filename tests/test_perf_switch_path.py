@@ -157,6 +157,27 @@ def test_a_switch_right_after_a_switch_makes_no_terminal_call_before_its_login()
     assert (shown.login, shown.server) == (111, "S1") and term is not None
 
 
+def test_a_switch_sent_without_a_prepare_uses_the_last_switch_reads_on_the_same_terms(monkeypatch) -> None:
+    """With the password at hand the app sends the switch alone: the last switch's reads serve it as they would
+    have served a prepare (fresh, nothing between), else it reads before its login as always."""
+    import multi_user.worker_switch as ws
+
+    bridge = ReadsAhead()
+    worker = Worker(bridge, io.BytesIO(), lane="shared")
+    worker.handle(switch_request(1, 111))
+    reads = bridge.reads
+    worker.handle(switch_request(2, 222))
+    assert bridge.read_ahead == 0 and bridge.reads == reads + 1  # only the checks after the second switch
+    shown, _term = bridge.given[-1]  # type: ignore[misc]
+    assert (shown.login, shown.server) == (111, "S1")
+    worker.handle(wp.encode({"id": 3, "op": "positions"}))  # a request between: the next switch reads afresh
+    worker.handle(switch_request(4, 111))
+    assert bridge.given[-1] is None
+    monkeypatch.setattr(ws, "PREPARED_FOR", -1.0)  # older than the limit: read afresh
+    worker.handle(switch_request(5, 222))
+    assert bridge.given[-1] is None
+
+
 def test_the_last_switch_reads_serve_only_a_next_switch_soon_and_with_nothing_between(monkeypatch) -> None:
     import multi_user.worker_switch as ws
 
