@@ -243,7 +243,8 @@ def timed_application() -> Any:
             # read before delivery: a DeferredDelete destroys the receiver, and touching a destroyed
             # wrapper afterwards costs PySide's error path tens of ms (seen as a 35-70 ms "stall")
             kind = int(event.type().value)
-            what = f"{type(receiver).__name__}({receiver.objectName()})"
+            name = getattr(receiver, "objectName", None)  # PySide sometimes hands over a non-QObject receiver
+            what = f"{type(receiver).__name__}({name() if callable(name) else ''})"
             if kind == 12:  # Paint
                 r = event.rect()
                 what += f"[{r.x()},{r.y()} {r.width()}x{r.height()}]"
