@@ -1,5 +1,6 @@
-"""[P] 3: the password of a switch, read without waiting: a lane starts reading it as its lock grants the
-terminal (app/lane_switch.py), on a reader thread of its own (not behind the Desk's writes)."""
+"""[P] 3: the password of a switch, read without waiting: a lane asks for it as its lock grants the terminal
+(app/lane_switch.py); it is decrypted on the spot from the cached encrypted tokens while no stored password has
+changed, else read on a reader thread of its own (not behind the Desk's writes)."""
 
 from __future__ import annotations
 

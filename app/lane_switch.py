@@ -1,9 +1,9 @@
-"""[P] 3: a lane's switch path, from the lock's grant to the login's answer: the reads started ahead (the password on
-its reader thread, the worker's pre-login reads), then the login in the worker. ``Lane`` inherits it."""
+"""[P] 3: a lane's switch path, from the lock's grant to the login's answer: the password (decrypted on the spot, or
+read on its reader thread while the worker reads what the login needs), then the login in the worker. ``Lane``
+inherits it."""
 
 from __future__ import annotations
 
-import asyncio
 import logging
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
@@ -15,10 +15,9 @@ if TYPE_CHECKING:
     from app.lane_password import PasswordPrefetch
     from app.lock import ActiveAccountLock
     from app.supervisor import Supervised
-    from app.worker_client import WorkerClient
+    from app.worker_client import Sent, WorkerClient
 
 log = logging.getLogger("mt5desk.lanes")
-Sent = tuple[str, int, "asyncio.Future[Any]", float]  # app/worker_client.WorkerClient.send's
 
 
 class SwitchPath:

@@ -74,6 +74,9 @@ def worker_command(data_dir: str, backend: str, *, lane: str, terminal: str | No
     return cmd
 
 
+Sent = tuple[str, int, "asyncio.Future[Any]", float]  # a request written by send(): op, id, its answer, when
+
+
 class WorkerClient(QObject):
     def __init__(self, command: list[str], *, on_push: Callable[[dict[str, Any]], None],
                  on_exit: Callable[[int, bool], None], name: str = "worker",
@@ -171,7 +174,7 @@ class WorkerClient(QObject):
         and restarts it. A long request that reports progress (close_all) is never cut short."""
         return await self.answer(self.send(op, **fields), timeout=timeout)
 
-    def send(self, op: str, **fields: Any) -> tuple[str, int, asyncio.Future[Any], float]:
+    def send(self, op: str, **fields: Any) -> Sent:
         """Write one request now (``answer`` awaits it): a lane sends a switch whose password is at hand from the
         lock's grant itself, without waiting for a task's first turn ([P] 3)."""
         if self._proc is None or self.pid is None:
@@ -183,7 +186,7 @@ class WorkerClient(QObject):
         self._write(wp.encode({"id": rid, "op": op, **fields}))
         return op, rid, fut, loop.time()
 
-    async def answer(self, sent: tuple[str, int, asyncio.Future[Any], float], *, timeout: float | None = None) -> Any:
+    async def answer(self, sent: Sent, *, timeout: float | None = None) -> Any:
         op, _rid, fut, sent_at = sent
         timeout = self.request_timeout if timeout is None else timeout
         loop = asyncio.get_running_loop()
@@ -199,7 +202,7 @@ class WorkerClient(QObject):
         finally:
             self.forget(sent)
 
-    def forget(self, sent: tuple[str, int, asyncio.Future[Any], float]) -> None:
+    def forget(self, sent: Sent) -> None:
         """Nobody awaits this request's answer any more (its task ended before it could)."""
         self._pending.pop(sent[1], None)
 
