@@ -51,6 +51,14 @@ if os.environ.get("SWITCH_PHASES") and "multi_user.worker" in getattr(sys, "orig
     _wrap(ws.SwitchOps, "op_switch", "worker: switch")
     _wrap(ws.SwitchOps, "op_prepare", "worker: prepare")
     _wrap(ws.SwitchOps, "_switched", "worker: checks after the answer")
+    import multi_user.worker as wk
+    _send = wk.Worker.send
+    def send(self, message, *more):
+        r = _send(self, message, *more)
+        if more and any(m.get("type") == "snapshot" for m in more):
+            _rec("worker: answer and snapshot written")
+        return r
+    wk.Worker.send = send
     import multi_user.mt5sim as sim
     for _n in ("login", "account_info", "terminal_info", "positions_get", "symbol_info_tick"):
         def _mk(inner=getattr(sim, _n), n=_n):
@@ -87,6 +95,10 @@ def instrument(stamps: list[tuple[float, str]]) -> None:
 
     wrap(desk.Desk, "activate", lambda s, key, *a: "app: activate")
     wrap(desk.Desk, "emit", lambda s, ev: "app: snapshot emitted" if ev.get("event") == "snapshot" else None)
+    wrap(lanes.Lane, "_push", lambda s, msg: "app: snapshot push starts" if msg.get("type") == "snapshot" else None)
+    wrap(worker_client.WorkerClient, "_dispatch", lambda s, line: "app: answer line starts" if b'"ok":true' in line
+         and b'"relogged"' in line else None, lambda s, line: "app: answer resolved" if b'"ok":true' in line
+         and b'"relogged"' in line else None)
     wrap(lanes.Lane, "_lock_event", lambda s, ev: "app: lock grants" if ev.get("event") == "lock"
          and s.lock.holder is not None and s.lock.holder.phase == "switching" else None)
     wrap(lane_switch.SwitchPath, "_switch", lambda s, *a: "app: login task created")
@@ -95,7 +107,11 @@ def instrument(stamps: list[tuple[float, str]]) -> None:
     wrap(worker_client.WorkerClient, "notify", lambda s, op, **k: f"app: {op} written" if op == "prepare" else None)
     wrap(worker_client.WorkerClient, "_write", lambda s, data: "app: switch written" if b'"op":"switch"' in data
          else None)
-    wrap(worker_client.WorkerClient, "feed", lambda s, data: "app: worker output read")
+    def what(data: Any) -> str:
+        head = bytes(data[:40])
+        return "an answer" if head.startswith(b'{"id":') else head.split(b",")[0].decode(errors="replace")
+
+    wrap(worker_client.WorkerClient, "feed", lambda s, data: f"app: worker output read ({what(data)})")
 
 
 def main() -> int:
