@@ -84,7 +84,6 @@ class Worker(BotOps, CopyOps, SwitchOps):  # bots' requests ([I]), the copier's 
     # ---- requests -------------------------------------------------------------------------
     def handle(self, line: bytes) -> bool:
         """Answer one request; returns False when the worker should exit."""
-        self.run_after_reply()  # the last request's work first: a next switch relies on what it reads
         try:
             req = wp.decode(line)
         except ValueError as exc:
@@ -104,7 +103,9 @@ class Worker(BotOps, CopyOps, SwitchOps):  # bots' requests ([I]), the copier's 
             result = handler(req)
             with_reply, self._with_reply = self._with_reply, []
             reply({"id": rid, "ok": True, "result": result}, *with_reply)
-            self.after_reply()
+            after, self._after_reply = self._after_reply, None
+            if after is not None:
+                after()
         except DeskError as exc:
             self._with_reply = []
             reply({"id": rid, "ok": False, "error": {
@@ -331,12 +332,10 @@ class Worker(BotOps, CopyOps, SwitchOps):  # bots' requests ([I]), the copier's 
 
     def run(self) -> None:
         self.send({"type": "hello", "protocol": wp.PROTOCOL_VERSION, "pid": os.getpid(), "lane": self.lane})
-        self.pause_after_reply = True
         while True:
             try:
-                line = self.requests.get(timeout=self.after_reply_wait(self.wait_timeout()))
+                line = self.requests.get(timeout=self.wait_timeout())
             except queue.Empty:
-                self.run_after_reply(time.monotonic())
                 self.tick()
                 self.bot_step()
                 continue

@@ -12,7 +12,6 @@ EA positions, health) follow the answer.
 from __future__ import annotations
 
 import contextlib
-import logging
 import time
 from collections.abc import Iterator
 from typing import Any, NamedTuple
@@ -20,13 +19,8 @@ from typing import Any, NamedTuple
 from multi_user.bridge import TRADE_RETCODE_CLIENT_DISABLES_AT
 from multi_user.errors import BadInput, DeskError
 
-log = logging.getLogger("mt5desk.worker")
 POSITION_REASON_EXPERT = 3
 PREPARED_FOR = 0.5  # seconds: older reads are made again (the terminal may have changed meanwhile)
-# What a request leaves for after its answer (a switch's checks that only inform) waits this long, so the app
-# reads the answer before the worker sets the terminal to work again: on two cores the worker's next terminal
-# call and the terminal's reply took both cores while the app waited to read it (0.3-0.45 ms of each switch).
-AFTER_REPLY_PAUSE = 0.003
 
 
 class SwitchOps:
@@ -41,8 +35,6 @@ class SwitchOps:
     _reconnect_attempt: int
     _next_push: float
     _after_reply: Any
-    _after_due: tuple[float, Any] | None = None  # that work, due at (run() waits AFTER_REPLY_PAUSE)
-    pause_after_reply = False  # Worker.run() sets it; a caller of handle() alone gets the work done at once
     _with_reply: list[dict[str, Any]]
     _prepared: tuple[int, str, float, Any] | None = None  # login, server, when, the bridge's reads
     _shown: tuple[float, AccountShown] | None = None  # when, the account a switch's identity check read
@@ -62,31 +54,6 @@ class SwitchOps:
 
     def _snapshot(self, read: Any = None) -> dict[str, Any]:  # pragma: no cover - Worker's
         raise NotImplementedError
-
-    def after_reply(self) -> None:
-        """The answer is written: do what the request left for after it, at once or AFTER_REPLY_PAUSE later."""
-        after, self._after_reply = self._after_reply, None
-        if after is None:
-            return
-        self._after_due = (time.monotonic() + AFTER_REPLY_PAUSE, after)
-        if not self.pause_after_reply:
-            self.run_after_reply()
-
-    def run_after_reply(self, now: float | None = None) -> None:
-        """The work the last request left for after its answer, if any (and, given ``now``, if due)."""
-        due = self._after_due
-        if due is None or (now is not None and now < due[0]):
-            return
-        self._after_due = None
-        try:
-            due[1]()
-        except Exception:  # it only informs: never the end of the worker
-            log.exception("the work after an answer failed")
-
-    def after_reply_wait(self, timeout: float) -> float:
-        """How long the worker may wait for a request: ``timeout``, or less while work after an answer is due."""
-        due = self._after_due
-        return timeout if due is None else max(0.0, min(timeout, due[0] - time.monotonic()))
 
     def op_prepare(self, req: dict[str, Any]) -> None:
         try:
