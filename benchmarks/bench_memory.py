@@ -232,7 +232,7 @@ def counts(window: Any) -> dict[str, int]:
     parts = {line.split(":")[0] + "_kb": int(line.split()[1]) for line in status
              if line.startswith(("RssAnon", "RssFile", "RssShmem"))}  # heap, mapped files, shared memory
     return {**parts, "python_objects": len(gc.get_objects()), "qt_children": len(window.findChildren(QObject)),
-            "activity_rows": window.activity.table.rowCount(),
+            "activity_rows": window.activity.model.rowCount(),
             "series_points": sum(len(s.ts) for s in window.series.values())}
 
 
