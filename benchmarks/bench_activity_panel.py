@@ -23,16 +23,12 @@ sys.path[:0] = [str(ROOT), str(ROOT / "benchmarks")]
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 
 
-def rss_mb() -> float:
-    with open("/proc/self/status") as f:
-        return next(int(line.split()[1]) for line in f if line.startswith("VmRSS")) / 1024
-
-
 def main() -> int:
     p = argparse.ArgumentParser()
     p.add_argument("--module", default=str(ROOT / "ui" / "activity_panel.py"))
     args = p.parse_args()
     from _results import write_results
+    from bench_memory import rss_mb
     from PySide6.QtWidgets import QApplication
 
     app = QApplication.instance() or QApplication([])
@@ -49,7 +45,7 @@ def main() -> int:
     panel.show()
     app.processEvents()
     gc.collect()
-    before = rss_mb()
+    before = rss_mb(os.getpid())
     t0 = time.perf_counter()
     panel.load(entries[:500])  # stored entries, read at start-up
     load_ms = (time.perf_counter() - t0) * 1000
@@ -59,7 +55,7 @@ def main() -> int:
     add_us = (time.perf_counter() - t0) / 500 * 1e6
     app.processEvents()
     gc.collect()
-    grown = rss_mb() - before
+    grown = rss_mb(os.getpid()) - before
     print(f"{args.module}: RSS +{grown:.2f} MB for 1,000 entries; a load of 500 stored entries {load_ms:.1f} ms; "
           f"an entry added {add_us:.1f} us")
     write_results("activity_panel", module=args.module, rss_grown_mb=round(grown, 2), load_500_ms=round(load_ms, 2),

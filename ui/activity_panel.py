@@ -52,8 +52,11 @@ class ActivityModel(QAbstractTableModel):
             del self.entries[:extra]
             self.endRemoveRows()
 
+    def entry(self, row: int) -> dict[str, Any]:
+        return self.entries[len(self.entries) - 1 - row]  # row 0 is the newest
+
     def text(self, row: int, column: int) -> str:
-        e = self.entries[len(self.entries) - 1 - row]
+        e = self.entry(row)
         if column == 0:
             return when(float(e.get("ts") or time.time()))
         return str(e.get("title" if column == 1 else "detail") or "")
@@ -73,7 +76,7 @@ class ActivityModel(QAbstractTableModel):
         if role in (Qt.ItemDataRole.DisplayRole, Qt.ItemDataRole.ToolTipRole):
             return self.text(index.row(), index.column())
         if role == Qt.ItemDataRole.ForegroundRole and index.column() == 1:
-            return self._brushes.get(str(self.entries[len(self.entries) - 1 - index.row()].get("level")))
+            return self._brushes.get(str(self.entry(index.row()).get("level")))
         return None
 
 
